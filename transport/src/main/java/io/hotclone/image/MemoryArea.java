@@ -1,0 +1,30 @@
+package io.hotclone.image;
+
+/**
+ * One mapping of the program's address space, as /proc/PID/maps shows it.
+ *
+ * @param start    first address
+ * @param end      address past the last byte
+ * @param prot     PROT_READ | PROT_WRITE | PROT_EXEC bits
+ * @param shared   MAP_SHARED (else MAP_PRIVATE)
+ * @param kind     what backs it
+ * @param path     the file path for FILE areas, else the /proc name ("[heap]", "") for reading
+ * @param offset   file offset of {@code start} for FILE areas
+ * @param file     identity of the file for FILE areas, else null
+ */
+public record MemoryArea(long start, long end, int prot, boolean shared, AreaKind kind,
+                         String path, long offset, FileIdentity file) {
+
+    public long length() {
+        return end - start;
+    }
+
+    /** Whether a checkpoint carries page contents for this area. */
+    public boolean hasContents() {
+        return switch (kind) {
+            case ANONYMOUS, HEAP, STACK, SHARED_ANONYMOUS -> true;
+            case FILE -> !shared;
+            case VDSO, VVAR, VVAR_VCLOCK, VSYSCALL -> false;
+        };
+    }
+}
