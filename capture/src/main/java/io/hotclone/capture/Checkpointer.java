@@ -1,0 +1,154 @@
+package io.hotclone.capture;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.fd.FdKind;
+import io.hotclone.capture.memory.AreaClassifier;
+import io.hotclone.capture.memory.PageDumper;
+import io.hotclone.capture.proc.MapsEntry;
+import io.hotclone.capture.proc.ProcFs;
+import io.hotclone.capture.ptrace.RemoteSyscalls;
+import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.image.CheckpointKind;
+import io.hotclone.image.Commit;
+import io.hotclone.image.FdState;
+import io.hotclone.image.ImageHeader;
+import io.hotclone.image.MemoryArea;
+import io.hotclone.image.ProcessState;
+import io.hotclone.image.ThreadState;
+import io.hotclone.journal.CheckpointWriter;
+import io.hotclone.journal.Journal;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
+
+/**
+ * Takes one full checkpoint of a running process from the outside: the DUMP automaton
+ * ({@link DumpPhase}).
+ *
+ * <p>Thread confinement: runs on the calling thread, which becomes the program's tracer for
+ * the duration of the checkpoint; it must be a platform thread.
+ */
+public final class Checkpointer {
+    /** Offset of xfeatures in the software-reserved bytes of the xsave area (struct _fpx_sw_bytes). */
+    private static final int XSTATE_XFEATURES_OFFSET = 472;
+
+    /** What one checkpoint produced. */
+    public record Result(long seq, int areas, long pages, long pageBytes, int fds,
+                         long freezeMicros, long durationMicros) {
+    }
+
+    private final int pid;
+    private final Journal journal;
+    private final boolean kill;
+    private DumpPhase phase;
+
+    /**
+     * @param kill whether to kill the program once the checkpoint is committed (else it runs on)
+     */
+    public Checkpointer(int pid, Journal journal, boolean kill) {
+        this.pid = pid;
+        this.journal = journal;
+        this.kill = kill;
+    }
+
+    /** The phase reached; after a failure, the phase that failed. */
+    public DumpPhase phase() {
+        return phase;
+    }
+
+    public Result checkpoint() {
+        long begin = System.nanoTime();
+        phase = DumpPhase.PRE_DUMP;
+        ProcFs proc = new ProcFs(pid);
+        refuseWhatCannotBeCaptured(proc);
+        try (Tracee tracee = Tracee.seize(pid, PTRACE_O_TRACESYSGOOD)) {
+            phase = DumpPhase.DUMP;
+            long frozen = System.nanoTime();
+            tracee.interrupt();
+            tracee.awaitInterruptStop();
+            Frozen image = capture(proc, tracee);
+            ImageHeader header = header(image.thread());
+            try (CheckpointWriter writer = journal.begin(header)) {
+                writer.process(image.process());
+                writer.thread(image.thread());
+                image.areas().forEach(writer::area);
+                image.fds().forEach(writer::fd);
+                long pages;
+                try (PageDumper dumper = new PageDumper(pid)) {
+                    pages = dumper.dump(image.areas(), writer);
+                }
+                phase = DumpPhase.POST_DUMP;
+                long freeze = (System.nanoTime() - frozen) / 1000;
+                if (!kill) {
+                    tracee.detach(0);
+                }
+                Result result = new Result(header.seq(), image.areas().size(), pages, pages * 4096,
+                        image.fds().size(), freeze, (System.nanoTime() - begin) / 1000);
+                writer.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
+                        result.fds(), result.freezeMicros(), result.durationMicros()));
+                if (kill) {
+                    // SIGKILL ends even a ptrace-stopped process; closing the tracee then has nothing to let go.
+                    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                }
+                return result;
+            }
+        } catch (RuntimeException e) {
+            DumpPhase failed = phase;
+            phase = DumpPhase.ABORT_DUMP;
+            if (e instanceof HotcloneException) {
+                throw e;
+            }
+            throw new HotcloneException("checkpoint of process " + pid + " failed in " + failed + ": " + e, e);
+        }
+    }
+
+    private ImageHeader header(ThreadState thread) {
+        byte[] xstate = thread.xstate();
+        long xfeatures = xstate.length >= XSTATE_XFEATURES_OFFSET + 8
+                ? MemorySegment.ofArray(xstate).get(ValueLayout.JAVA_LONG_UNALIGNED, XSTATE_XFEATURES_OFFSET) : 0;
+        return new ImageHeader(Journal.FORMAT_VERSION, journal.nextSeq(), 0, CheckpointKind.FULL, -1,
+                Host.kernelRelease(), Host.MACHINE, Host.PAGE_SIZE, xfeatures, xstate.length,
+                System.currentTimeMillis());
+    }
+
+    /** Everything but the pages, read at the barrier. */
+    private record Frozen(ProcessState process, ThreadState thread, List<MemoryArea> areas, List<FdState> fds) {
+    }
+
+    private Frozen capture(ProcFs proc, Tracee tracee) {
+        List<MapsEntry> maps = proc.maps();
+        AreaClassifier classifier = new AreaClassifier(proc);
+        List<MemoryArea> areas = maps.stream().map(classifier::classify).toList();
+        List<FdState> fds = FdKind.dumpAll(proc);
+        byte[] xstate = tracee.xstate();
+        List<byte[]> sharedPending = tracee.pendingSignals(true);
+        try (RemoteSyscalls remote = RemoteSyscalls.infect(tracee, maps, 0)) {
+            ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
+            ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
+            remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
+            return new Frozen(process, thread, areas, fds);
+        }
+    }
+
+    private void refuseWhatCannotBeCaptured(ProcFs proc) {
+        if (!proc.exists()) {
+            throw new HotcloneException("process " + pid + " does not exist (no /proc/" + pid + ")");
+        }
+        if (pid == ProcessHandle.current().pid()) {
+            throw new HotcloneException("process " + pid + " is this hotclone itself");
+        }
+        List<Integer> tasks = proc.tasks();
+        if (tasks.size() > 1) {
+            throw new HotcloneException("cannot checkpoint process " + pid + ": it has " + tasks.size()
+                    + " threads, and this version of hotclone checkpoints single-threaded programs only");
+        }
+        List<Integer> children = proc.children();
+        if (!children.isEmpty()) {
+            throw new HotcloneException("cannot checkpoint process " + pid + ": it has child processes "
+                    + children + ", and this version of hotclone checkpoints single processes only");
+        }
+    }
+}

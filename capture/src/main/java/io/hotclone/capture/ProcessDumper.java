@@ -1,0 +1,84 @@
+package io.hotclone.capture;
+
+import io.hotclone.bindings.SyscallException;
+import io.hotclone.bindings.linux.Libc;
+import io.hotclone.bindings.linux.hc_kernel_sigaction;
+import io.hotclone.bindings.linux.rlimit;
+import io.hotclone.capture.memory.FileIdentities;
+import io.hotclone.capture.proc.ProcFs;
+import io.hotclone.capture.proc.ProcStat;
+import io.hotclone.capture.ptrace.RemoteSyscalls;
+import io.hotclone.image.MmState;
+import io.hotclone.image.ProcessState;
+import io.hotclone.image.RlimitState;
+import io.hotclone.image.SigactionState;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.hotclone.bindings.linux.Resource.RLIM_NLIMITS;
+import static io.hotclone.bindings.linux.Signal.SIGKILL;
+import static io.hotclone.bindings.linux.Signal.SIGSTOP;
+import static io.hotclone.bindings.linux.Signal._NSIG;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_brk;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_rt_sigaction;
+import static java.lang.foreign.MemorySegment.NULL;
+
+/** Reads the process-wide state of a frozen, single-threaded process. */
+final class ProcessDumper {
+    private ProcessDumper() {
+    }
+
+    static ProcessState dump(ProcFs proc, RemoteSyscalls remote, List<byte[]> sharedPending) {
+        ProcStat stat = proc.stat();
+        long brk = remote.check("brk(0)", SYS_brk, 0);
+        MmState mm = new MmState(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(),
+                stat.startBrk(), brk, stat.startStack(), stat.argStart(), stat.argEnd(),
+                stat.envStart(), stat.envEnd());
+        int umask = Integer.parseInt(proc.status().get("Umask"), 8);
+        int personality = (int) Long.parseLong(proc.text("personality").strip(), 16);
+        return new ProcessState(proc.pid(), stat.session() == proc.pid(), proc.link("exe"),
+                FileIdentities.of(proc.path("exe")), mm, proc.bytes("auxv"), proc.link("cwd"),
+                proc.link("root"), umask, personality, rlimits(proc.pid()), sigactions(remote),
+                sharedPending);
+    }
+
+    private static List<RlimitState> rlimits(int pid) {
+        List<RlimitState> limits = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment callState = arena.allocate(Libc.callStateLayout());
+            MemorySegment old = rlimit.allocate(arena);
+            for (int r = 0; r < RLIM_NLIMITS; r++) {
+                if (Libc.prlimit(callState, pid, r, NULL, old) != 0) {
+                    throw new SyscallException("prlimit(pid=" + pid + ", resource=" + r + ")", Libc.errno(callState));
+                }
+                limits.add(new RlimitState(r, rlimit.rlim_cur(old), rlimit.rlim_max(old)));
+            }
+        }
+        return limits;
+    }
+
+    /** Every disposition that is not SIG_DFL, read by rt_sigaction(sig, NULL, &old) in the process. */
+    private static List<SigactionState> sigactions(RemoteSyscalls remote) {
+        List<SigactionState> actions = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment act = hc_kernel_sigaction.allocate(arena);
+            for (int sig = 1; sig <= _NSIG; sig++) {
+                if (sig == SIGKILL || sig == SIGSTOP) {
+                    continue;
+                }
+                remote.check("rt_sigaction(" + sig + ", NULL, &old)", SYS_rt_sigaction, sig, 0, remote.scratch(), 8);
+                remote.memory().read(remote.scratch(), act);
+                long handler = hc_kernel_sigaction.handler(act);
+                long flags = hc_kernel_sigaction.flags(act);
+                long mask = hc_kernel_sigaction.mask(act);
+                if (handler != 0 || flags != 0 || mask != 0) {
+                    actions.add(new SigactionState(sig, handler, flags, hc_kernel_sigaction.restorer(act), mask));
+                }
+            }
+        }
+        return actions;
+    }
+}

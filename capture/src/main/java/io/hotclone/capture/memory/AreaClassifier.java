@@ -1,0 +1,78 @@
+package io.hotclone.capture.memory;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.proc.MapsEntry;
+import io.hotclone.capture.proc.ProcFs;
+import io.hotclone.image.AreaKind;
+import io.hotclone.image.FileIdentity;
+import io.hotclone.image.MemoryArea;
+
+import java.nio.file.Path;
+
+/**
+ * Decides what backs each mapping and so how it is captured; refuses, naming the mapping,
+ * what hotclone cannot rebuild yet.
+ */
+public final class AreaClassifier {
+    private final ProcFs proc;
+
+    public AreaClassifier(ProcFs proc) {
+        this.proc = proc;
+    }
+
+    public MemoryArea classify(MapsEntry m) {
+        String name = m.name();
+        AreaKind kind = switch (name) {
+            case "[heap]" -> AreaKind.HEAP;
+            case "[stack]" -> AreaKind.STACK;
+            case "[vdso]" -> AreaKind.VDSO;
+            case "[vvar]" -> AreaKind.VVAR;
+            case "[vvar_vclock]" -> AreaKind.VVAR_VCLOCK;
+            case "[vsyscall]" -> AreaKind.VSYSCALL;
+            default -> kindOf(m);
+        };
+        FileIdentity file = kind == AreaKind.FILE ? identity(m) : null;
+        return new MemoryArea(m.start(), m.end(), m.prot(), m.shared(), kind, name,
+                kind == AreaKind.FILE ? m.offset() : 0, file);
+    }
+
+    private AreaKind kindOf(MapsEntry m) {
+        String name = m.name();
+        if (m.inode() == 0 && (name.isEmpty() || name.startsWith("[anon:"))) {
+            return m.shared() ? AreaKind.SHARED_ANONYMOUS : AreaKind.ANONYMOUS;
+        }
+        if (name.equals("/dev/zero (deleted)") || name.equals("/dev/zero")) {
+            return m.shared() ? AreaKind.SHARED_ANONYMOUS : AreaKind.ANONYMOUS;
+        }
+        if (name.startsWith("/SYSV")) {
+            throw refuse(m, "is a System V shared memory segment (key 0x" + name.substring(5, 13)
+                    + "), which hotclone cannot checkpoint yet");
+        }
+        if (name.startsWith("/memfd:")) {
+            throw refuse(m, "maps a memfd (" + name + "), which hotclone cannot checkpoint yet");
+        }
+        if (name.endsWith(" (deleted)")) {
+            throw refuse(m, "maps a file that was deleted (" + name + "); hotclone restores file"
+                    + " mappings by path, so the file must still exist");
+        }
+        if (name.startsWith("/")) {
+            return AreaKind.FILE;
+        }
+        throw refuse(m, "is a kernel mapping hotclone does not know how to rebuild (" + name + ")");
+    }
+
+    private FileIdentity identity(MapsEntry m) {
+        Path mapped = proc.path("map_files/" + Long.toHexString(m.start()) + "-" + Long.toHexString(m.end()));
+        FileIdentity actual = FileIdentities.of(mapped);
+        FileIdentity named = FileIdentities.of(Path.of(m.name()));
+        if (actual.device() != named.device() || actual.inode() != named.inode()) {
+            throw refuse(m, "maps a file that is no longer at " + m.name() + " (it was replaced)");
+        }
+        return actual;
+    }
+
+    private HotcloneException refuse(MapsEntry m, String why) {
+        return new HotcloneException("cannot checkpoint process " + proc.pid() + ": the mapping at 0x"
+                + Long.toHexString(m.start()) + "-0x" + Long.toHexString(m.end()) + " " + why);
+    }
+}

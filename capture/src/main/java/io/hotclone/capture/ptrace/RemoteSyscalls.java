@@ -1,0 +1,210 @@
+package io.hotclone.capture.ptrace;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.bindings.SyscallException;
+import io.hotclone.bindings.linux.Errno;
+import io.hotclone.bindings.linux.user_regs_struct;
+import io.hotclone.capture.proc.MapsEntry;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+
+import static io.hotclone.bindings.linux.Mman.MAP_ANONYMOUS;
+import static io.hotclone.bindings.linux.Mman.MAP_FIXED_NOREPLACE;
+import static io.hotclone.bindings.linux.Mman.MAP_PRIVATE;
+import static io.hotclone.bindings.linux.Mman.PROT_READ;
+import static io.hotclone.bindings.linux.Mman.PROT_WRITE;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mmap;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
+
+/**
+ * System calls made by a traced thread on hotclone's behalf: prepare, infect, call, cure.
+ *
+ * <p>Infect saves the thread's registers and signal mask, blocks every signal (so that no
+ * signal stop interleaves with the calls; blocked signals stay pending), finds a {@code syscall}
+ * instruction in the vDSO (so no byte of the program is modified), and maps a scratch page for
+ * arguments. Each call points rip at that instruction, loads rax and the six argument registers
+ * and steps through the syscall-entry and syscall-exit stops. Cure unmaps the scratch page and
+ * installs the final registers and mask; {@link #close()} cures with the saved ones if nobody did.
+ *
+ * <p>Thread confinement: the tracer thread of the tracee.
+ */
+public final class RemoteSyscalls implements AutoCloseable {
+    public static final long SCRATCH_SIZE = 64 * 1024;
+
+    private final Tracee tracee;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment saved;
+    private final MemorySegment work;
+    private final long savedMask;
+    private final RemoteMemory memory;
+    private long gadget;
+    private long scratch;
+    private boolean cured;
+
+    private RemoteSyscalls(Tracee tracee, long gadget) {
+        this.tracee = tracee;
+        this.saved = tracee.newRegs(arena);
+        this.work = tracee.newRegs(arena);
+        tracee.getRegs(saved);
+        this.savedMask = tracee.sigmask();
+        this.gadget = gadget;
+        this.memory = new RemoteMemory(tracee.tid());
+    }
+
+    /**
+     * Takes over a thread stopped in an interrupt stop or a syscall-exit stop.
+     *
+     * @param maps           the thread's current mappings (to find the vDSO)
+     * @param scratchAddress where to map the scratch area (0: anywhere the kernel likes)
+     */
+    public static RemoteSyscalls infect(Tracee tracee, List<MapsEntry> maps, long scratchAddress) {
+        MapsEntry vdso = maps.stream().filter(m -> m.name().equals("[vdso]")).findFirst()
+                .orElseThrow(() -> new HotcloneException("process " + tracee.tid()
+                        + " has no [vdso] mapping: hotclone needs the vDSO to run system calls in it"));
+        long gadget = findSyscallInstruction(tracee.tid(), vdso);
+        RemoteSyscalls r = new RemoteSyscalls(tracee, gadget);
+        try {
+            tracee.setSigmask(-1L);
+            int fixed = scratchAddress != 0 ? MAP_FIXED_NOREPLACE : 0;
+            r.scratch = r.check("mmap(scratch)", SYS_mmap, scratchAddress, SCRATCH_SIZE,
+                    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
+            return r;
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+    }
+
+    private static long findSyscallInstruction(int pid, MapsEntry vdso) {
+        try (Arena local = Arena.ofConfined(); RemoteMemory memory = new RemoteMemory(pid)) {
+            MemorySegment text = local.allocate(vdso.length());
+            memory.read(vdso.start(), text);
+            for (long i = 0; i + 1 < text.byteSize(); i++) {
+                if (text.get(ValueLayout.JAVA_BYTE, i) == 0x0f && text.get(ValueLayout.JAVA_BYTE, i + 1) == 0x05) {
+                    return vdso.start() + i;
+                }
+            }
+        }
+        throw new HotcloneException("no syscall instruction in the vDSO of process " + pid);
+    }
+
+    /** The registers the thread had when infected. */
+    public MemorySegment savedRegisters() {
+        return saved;
+    }
+
+    public long savedSigmask() {
+        return savedMask;
+    }
+
+    /** Address of the scratch area in the thread's address space, {@link #SCRATCH_SIZE} bytes. */
+    public long scratch() {
+        return scratch;
+    }
+
+    public RemoteMemory memory() {
+        return memory;
+    }
+
+    /** The vDSO moved by {@code delta} bytes (mremap): the syscall instruction moved with it. */
+    public void vdsoMoved(long delta) {
+        gadget += delta;
+    }
+
+    /** Copies {@code data} to the scratch area at {@code offset}; returns its remote address. */
+    public long put(long offset, MemorySegment data) {
+        if (offset + data.byteSize() > SCRATCH_SIZE) {
+            throw new IllegalArgumentException("scratch overflow: " + (offset + data.byteSize()));
+        }
+        memory.write(scratch + offset, data);
+        return scratch + offset;
+    }
+
+    /** Copies a NUL-terminated string to the scratch area at {@code offset}. */
+    public long putString(long offset, String s) {
+        try (Arena local = Arena.ofConfined()) {
+            return put(offset, local.allocateFrom(s));
+        }
+    }
+
+    /** Runs one system call in the thread; returns rax as the kernel left it (-errno on failure). */
+    public long call(int nr, long... args) {
+        MemorySegment.copy(saved, 0, work, 0, saved.byteSize());
+        user_regs_struct.rip(work, gadget);
+        user_regs_struct.rax(work, nr);
+        user_regs_struct.orig_rax(work, -1);
+        long[] a = new long[6];
+        System.arraycopy(args, 0, a, 0, args.length);
+        user_regs_struct.rdi(work, a[0]);
+        user_regs_struct.rsi(work, a[1]);
+        user_regs_struct.rdx(work, a[2]);
+        user_regs_struct.r10(work, a[3]);
+        user_regs_struct.r8(work, a[4]);
+        user_regs_struct.r9(work, a[5]);
+        tracee.setRegs(work);
+        step(nr, "entry");
+        step(nr, "exit");
+        tracee.getRegs(work);
+        return user_regs_struct.rax(work);
+    }
+
+    /** Like {@link #call} but throws, naming {@code what}, when the call fails. */
+    public long check(String what, int nr, long... args) {
+        long r = call(nr, args);
+        if (r < 0 && r > -4096) {
+            throw new SyscallException(what + " in process " + tracee.tid(), (int) -r);
+        }
+        return r;
+    }
+
+    private void step(int nr, String stop) {
+        tracee.syscall(0);
+        WaitStatus s = tracee.await();
+        if (!s.syscallStop()) {
+            throw new HotcloneException("process " + tracee.tid() + " " + s + " instead of the syscall "
+                    + stop + " stop of injected syscall " + nr);
+        }
+    }
+
+    /**
+     * Unmaps the scratch area and leaves the thread with {@code regs} and {@code mask}, ready to
+     * be let go.
+     *
+     * @param sameTask whether {@code regs} were read from this very task (see
+     *                 {@link Registers#makeResumable})
+     */
+    public void cure(MemorySegment regs, long mask, boolean sameTask) {
+        cured = true;
+        if (scratch != 0) {
+            long s = scratch;
+            scratch = 0;
+            check("munmap(scratch)", SYS_munmap, s, SCRATCH_SIZE);
+        }
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment last = local.allocate(regs.byteSize(), 8);
+            MemorySegment.copy(regs, 0, last, 0, regs.byteSize());
+            Registers.makeResumable(last, sameTask);
+            tracee.setRegs(last);
+        }
+        tracee.setSigmask(mask);
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (!cured) {
+                cure(saved, savedMask, true);
+            }
+        } catch (SyscallException e) {
+            if (e.errno() != Errno.ESRCH) {
+                throw e;
+            }
+        } finally {
+            memory.close();
+            arena.close();
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package io.hotclone.launcher;
+
+import io.hotclone.capture.Checkpointer;
+import io.hotclone.journal.Journal;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "checkpoint",
+        description = {
+                "Take a full checkpoint of a running process into a journal.",
+                "",
+                "The process is frozen for the capture and then runs on (unless --kill). The checkpoint",
+                "becomes visible in the journal only once it is complete; a failure leaves nothing a",
+                "restore could mistake for a checkpoint. Programs using something hotclone cannot",
+                "restore yet (threads, child processes, pipes, sockets, terminals ...) are refused,",
+                "naming the resource.",
+                "",
+                "Example:  hotclone checkpoint --pid 4242 --journal /var/lib/hotclone/app"},
+        mixinStandardHelpOptions = true)
+final class CheckpointCommand implements Callable<Integer> {
+    @Option(names = "--pid", required = true, paramLabel = "PID", description = "The process to checkpoint.")
+    int pid;
+
+    @Option(names = "--journal", required = true, paramLabel = "DIR",
+            description = "Journal directory; created if missing, appended to if it exists.")
+    Path journal;
+
+    @Option(names = "--kill", description = "Kill the process once the checkpoint is committed.")
+    boolean kill;
+
+    @Option(names = "--json", description = "Print the result as one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        try (Journal j = Journal.create(journal)) {
+            Checkpointer.Result r = new Checkpointer(pid, j, kill).checkpoint();
+            if (json) {
+                System.out.printf("{\"seq\":%d,\"pid\":%d,\"areas\":%d,\"pages\":%d,\"bytes\":%d,\"fds\":%d,"
+                                + "\"freeze_us\":%d,\"duration_us\":%d}%n", r.seq(), pid, r.areas(), r.pages(),
+                        r.pageBytes(), r.fds(), r.freezeMicros(), r.durationMicros());
+            } else {
+                System.out.printf("checkpoint seq=%d pid=%d areas=%d pages=%d bytes=%d fds=%d freeze_us=%d"
+                                + " duration_us=%d%n", r.seq(), pid, r.areas(), r.pages(), r.pageBytes(), r.fds(),
+                        r.freezeMicros(), r.durationMicros());
+            }
+        }
+        return 0;
+    }
+}

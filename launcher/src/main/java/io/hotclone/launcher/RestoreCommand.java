@@ -1,0 +1,47 @@
+package io.hotclone.launcher;
+
+import io.hotclone.journal.Journal;
+import io.hotclone.restore.Restorer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "restore",
+        description = {
+                "Bring a program back from a journal in a new process.",
+                "",
+                "The new process continues from the checkpointed instruction with the checkpointed",
+                "memory, registers, signal state and files. Prints 'pid N' as soon as it runs.",
+                "Without --detach, waits for the program and exits with its exit status.",
+                "",
+                "Example:  hotclone restore --journal /var/lib/hotclone/app --detach"},
+        mixinStandardHelpOptions = true)
+final class RestoreCommand implements Callable<Integer> {
+    @Option(names = "--journal", required = true, paramLabel = "DIR", description = "Journal directory.")
+    Path journal;
+
+    @Option(names = "--seq", paramLabel = "N", defaultValue = "-1",
+            description = "Checkpoint to restore (default: the latest committed one).")
+    long seq;
+
+    @Option(names = "--detach", description = "Return once the program runs, and leave it running.")
+    boolean detach;
+
+    @Override
+    public Integer call() {
+        Restorer.Result r;
+        try (Journal j = Journal.open(journal)) {
+            r = new Restorer(j, seq).restore();
+        }
+        System.out.println("pid " + r.pid());
+        System.out.flush();
+        System.err.printf("hotclone: restored checkpoint seq=%d (%d pages) in %d us%n", r.seq(), r.pages(),
+                r.durationMicros());
+        if (detach) {
+            return 0;
+        }
+        return ChildProcesses.waitFor(r.pid());
+    }
+}

@@ -1,0 +1,206 @@
+package io.hotclone.restore;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.bindings.linux.prctl_mm_map;
+import io.hotclone.capture.proc.MapsEntry;
+import io.hotclone.capture.ptrace.RemoteSyscalls;
+import io.hotclone.image.AreaKind;
+import io.hotclone.image.MemoryArea;
+import io.hotclone.image.MmState;
+import io.hotclone.journal.Journal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static io.hotclone.bindings.linux.Fcntl.AT_FDCWD;
+import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
+import static io.hotclone.bindings.linux.Fcntl.O_RDONLY;
+import static io.hotclone.bindings.linux.Fcntl.O_RDWR;
+import static io.hotclone.bindings.linux.Mman.MAP_ANONYMOUS;
+import static io.hotclone.bindings.linux.Mman.MAP_FIXED;
+import static io.hotclone.bindings.linux.Mman.MAP_GROWSDOWN;
+import static io.hotclone.bindings.linux.Mman.MAP_PRIVATE;
+import static io.hotclone.bindings.linux.Mman.MAP_SHARED;
+import static io.hotclone.bindings.linux.Mman.MREMAP_FIXED;
+import static io.hotclone.bindings.linux.Mman.MREMAP_MAYMOVE;
+import static io.hotclone.bindings.linux.Mman.PROT_WRITE;
+import static io.hotclone.bindings.linux.Prctl.PR_SET_MM;
+import static io.hotclone.bindings.linux.Prctl.PR_SET_MM_MAP;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mmap;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mprotect;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mremap;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_prctl;
+
+/**
+ * Rebuilds an address space from an image inside the host process: unmap what the exec
+ * left, move the vDSO and vvar pages where the program expects them, map every area, fill
+ * the pages, then set the final protections and the mm fields.
+ */
+final class AddressSpace {
+    private static final long LOWEST = 0x10000;
+
+    private final RemoteSyscalls remote;
+
+    AddressSpace(RemoteSyscalls remote) {
+        this.remote = remote;
+    }
+
+    /** An address where {@code length} bytes are free both now and in the image. */
+    static long freeRange(List<MapsEntry> now, List<MemoryArea> image, long length) {
+        List<long[]> used = new ArrayList<>();
+        now.forEach(m -> used.add(new long[] {m.start(), m.end()}));
+        image.forEach(a -> used.add(new long[] {a.start(), a.end()}));
+        used.sort((x, y) -> Long.compareUnsigned(x[0], y[0]));
+        long candidate = LOWEST;
+        for (long[] u : used) {
+            if (Long.compareUnsigned(candidate + length, u[0]) <= 0) {
+                return candidate;
+            }
+            if (Long.compareUnsigned(u[1], candidate) > 0) {
+                candidate = u[1];
+            }
+        }
+        return candidate;
+    }
+
+    /** Unmaps every mapping of the exec'd host except the kernel's and the scratch area. */
+    void clear(List<MapsEntry> now) {
+        for (MapsEntry m : now) {
+            if (!special(m.name()) && m.start() != remote.scratch()) {
+                remote.check("munmap(0x" + Long.toHexString(m.start()) + ")", SYS_munmap, m.start(), m.length());
+            }
+        }
+    }
+
+    /**
+     * Moves [vvar], [vvar_vclock] and [vdso] to the image's addresses: first all out of the way
+     * to {@code parking} (they may overlap their own targets), then each to its place.
+     */
+    void moveVdso(List<MapsEntry> now, List<MemoryArea> image, long parking) {
+        Map<String, MapsEntry> current = new HashMap<>();
+        now.stream().filter(m -> special(m.name()) && !m.name().equals("[vsyscall]"))
+                .forEach(m -> current.put(m.name(), m));
+        Map<String, MemoryArea> wanted = new HashMap<>();
+        image.stream().filter(a -> special(a.path()) && a.kind() != AreaKind.VSYSCALL)
+                .forEach(a -> wanted.put(a.path(), a));
+        if (!current.keySet().equals(wanted.keySet())) {
+            throw new HotcloneException("the image has kernel mappings " + wanted.keySet() + " but this kernel has "
+                    + current.keySet() + ": restore the image on a node with the kernel that captured it");
+        }
+        long offset = 0;
+        Map<String, Long> parked = new HashMap<>();
+        for (MapsEntry m : current.values()) {
+            MemoryArea target = wanted.get(m.name());
+            if (target.length() != m.length()) {
+                throw new HotcloneException("the image's " + m.name() + " is " + target.length()
+                        + " bytes but this kernel's is " + m.length()
+                        + ": restore the image on a node with the kernel that captured it");
+            }
+            long to = parking + offset;
+            move(m.name(), m.start(), m.length(), to);
+            parked.put(m.name(), to);
+            offset += m.length();
+        }
+        for (MemoryArea target : wanted.values()) {
+            move(target.path(), parked.get(target.path()), target.length(), target.start());
+        }
+    }
+
+    private void move(String name, long from, long length, long to) {
+        remote.check("mremap(" + name + " to 0x" + Long.toHexString(to) + ")", SYS_mremap, from, length, length,
+                MREMAP_MAYMOVE | MREMAP_FIXED, to);
+        if (name.equals("[vdso]")) {
+            remote.vdsoMoved(to - from);
+        }
+    }
+
+    /** Maps every area of the image that is not the kernel's, writable where pages will be filled. */
+    void map(List<MemoryArea> areas) {
+        Map<String, Long> fds = new HashMap<>();
+        try {
+            for (MemoryArea a : areas) {
+                if (special(a.path())) {
+                    continue;
+                }
+                int prot = a.hasContents() ? a.prot() | PROT_WRITE : a.prot();
+                int flags = MAP_FIXED | (a.shared() ? MAP_SHARED : MAP_PRIVATE);
+                long fd = -1;
+                switch (a.kind()) {
+                    case FILE -> {
+                        boolean writable = a.shared() && (a.prot() & PROT_WRITE) != 0;
+                        fd = fds.computeIfAbsent(a.path() + (writable ? " rw" : " ro"), k -> open(a.path(), writable));
+                    }
+                    case STACK -> flags |= MAP_ANONYMOUS | MAP_GROWSDOWN;
+                    default -> flags |= MAP_ANONYMOUS;
+                }
+                remote.check("mmap(" + describe(a) + ")", SYS_mmap, a.start(), a.length(), prot, flags, fd,
+                        a.offset());
+            }
+        } finally {
+            for (long fd : fds.values()) {
+                remote.call(SYS_close, fd);
+            }
+        }
+    }
+
+    private long open(String path, boolean writable) {
+        long address = remote.putString(0, path);
+        return remote.check("openat(" + path + ") to map it", io.hotclone.bindings.linux.SyscallsAmd64.SYS_openat,
+                AT_FDCWD, address, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+    }
+
+    /** Copies the image's pages into place. */
+    void fill(Journal journal, long seq) {
+        journal.pages(seq, (address, contents) -> remote.memory().write(address, contents));
+    }
+
+    /** Drops the write permission that {@link #map} added for filling. */
+    void protect(List<MemoryArea> areas) {
+        for (MemoryArea a : areas) {
+            if (!special(a.path()) && a.hasContents() && (a.prot() & PROT_WRITE) == 0) {
+                remote.check("mprotect(" + describe(a) + ")", SYS_mprotect, a.start(), a.length(), a.prot());
+            }
+        }
+    }
+
+    /** Sets the mm fields (code, data, brk, stack, arguments, environment, auxv) at once. */
+    void setMm(MmState mm, byte[] auxv) {
+        try (Arena arena = Arena.ofConfined()) {
+            long auxvAddress = remote.put(1024, MemorySegment.ofArray(auxv));
+            MemorySegment map = prctl_mm_map.allocate(arena);
+            prctl_mm_map.start_code(map, mm.startCode());
+            prctl_mm_map.end_code(map, mm.endCode());
+            prctl_mm_map.start_data(map, mm.startData());
+            prctl_mm_map.end_data(map, mm.endData());
+            prctl_mm_map.start_brk(map, mm.startBrk());
+            prctl_mm_map.brk(map, mm.brk());
+            prctl_mm_map.start_stack(map, mm.startStack());
+            prctl_mm_map.arg_start(map, mm.argStart());
+            prctl_mm_map.arg_end(map, mm.argEnd());
+            prctl_mm_map.env_start(map, mm.envStart());
+            prctl_mm_map.env_end(map, mm.envEnd());
+            prctl_mm_map.auxv(map, MemorySegment.ofAddress(auxvAddress));
+            prctl_mm_map.auxv_size(map, auxv.length);
+            prctl_mm_map.exe_fd(map, -1);
+            long mapAddress = remote.put(0, map);
+            remote.check("prctl(PR_SET_MM, PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, mapAddress,
+                    map.byteSize(), 0);
+        }
+    }
+
+    static boolean special(String name) {
+        return name.equals("[vdso]") || name.equals("[vvar]") || name.equals("[vvar_vclock]")
+                || name.equals("[vsyscall]");
+    }
+
+    private static String describe(MemoryArea a) {
+        return "0x" + Long.toHexString(a.start()) + "-0x" + Long.toHexString(a.end()) + " " + a.kind()
+                + (a.kind() == AreaKind.FILE ? " " + a.path() : "");
+    }
+}
