@@ -83,6 +83,7 @@ public final class SyscallsAmd64 {
     public static final int SYS_epoll_pwait = 0x119;
     public static final int SYS_dup3 = 0x124;
     public static final int SYS_pipe2 = 0x125;
+    public static final int SYS_rt_sigqueueinfo = 129;
     public static final int SYS_rt_tgsigqueueinfo = 0x129;
     public static final int SYS_prlimit64 = 0x12e;
     public static final int SYS_process_vm_readv = 0x136;
