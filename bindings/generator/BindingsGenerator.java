@@ -279,7 +279,7 @@ public final class BindingsGenerator {
             Path binary = dir.resolve("probe");
             Files.writeString(source, cProgram(spec));
             run(List.of(cc, "-std=gnu11", "-Wall", "-Werror", "-I" + cIncludes, "-o", binary.toString(), source.toString()),
-                    "compiling the ABI probe (" + source + ")");
+                    "compiling the ABI probe that checks linux.bindings against the headers");
             return Abi.parse(run(List.of(binary.toString()), "running the ABI probe").lines().toList());
         } finally {
             try (Stream<Path> files = Files.list(dir)) {
@@ -553,6 +553,16 @@ public final class BindingsGenerator {
         Spec spec = parse(Files.readAllLines(specFile));
         Abi abi = probe(spec, specFile.toAbsolutePath().getParent().resolveSibling("c"), cc);
         Map<String, String> files = new TreeMap<>();
+        files.put("package-info.java", HEADER + """
+
+                /**
+                 * FFM bindings to libc and the Linux uapi, generated from the machine's C headers by
+                 * bindings/generator/BindingsGenerator.java from bindings/src/main/spec/linux.bindings:
+                 * {@code Libc} (functions), one class per struct named as in C, one class of constants per
+                 * kernel subsystem. Never edit by hand: change the spec and run bindings/regenerate.
+                 */
+                package io.hotclone.bindings.linux;
+                """);
         files.put("Libc.java", libc(spec, abi));
         for (Struct s : spec.structs()) files.put(s.javaName() + ".java", struct(s, abi));
         for (Group g : spec.groups()) files.put(g.className() + ".java", constants(g, abi));
