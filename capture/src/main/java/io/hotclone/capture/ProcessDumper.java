@@ -17,10 +17,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static io.hotclone.bindings.linux.Resource.RLIM_NLIMITS;
-import static io.hotclone.bindings.linux.Signal.SIGKILL;
-import static io.hotclone.bindings.linux.Signal.SIGSTOP;
 import static io.hotclone.bindings.linux.Signal._NSIG;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_brk;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_rt_sigaction;
@@ -37,11 +36,13 @@ final class ProcessDumper {
         MmState mm = new MmState(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(),
                 stat.startBrk(), brk, stat.startStack(), stat.argStart(), stat.argEnd(),
                 stat.envStart(), stat.envEnd());
-        int umask = Integer.parseInt(proc.status().get("Umask"), 8);
+        Map<String, String> status = proc.status();
+        int umask = Integer.parseInt(status.get("Umask"), 8);
+        long changed = Long.parseUnsignedLong(status.get("SigCgt"), 16) | Long.parseUnsignedLong(status.get("SigIgn"), 16);
         int personality = (int) Long.parseLong(proc.text("personality").strip(), 16);
         return new ProcessState(proc.pid(), stat.session() == proc.pid(), proc.link("exe"),
                 FileIdentities.of(proc.path("exe")), mm, proc.bytes("auxv"), proc.link("cwd"),
-                proc.link("root"), umask, personality, rlimits(proc.pid()), sigactions(remote),
+                proc.link("root"), umask, personality, rlimits(proc.pid()), sigactions(remote, changed),
                 sharedPending);
     }
 
@@ -60,23 +61,25 @@ final class ProcessDumper {
         return limits;
     }
 
-    /** Every disposition that is not SIG_DFL, read by rt_sigaction(sig, NULL, &old) in the process. */
-    private static List<SigactionState> sigactions(RemoteSyscalls remote) {
+    /**
+     * Every disposition that is not SIG_DFL, read by rt_sigaction(sig, NULL, &old) in the process.
+     * Only the signals /proc says are caught or ignored are asked about: each question is an
+     * injected call, and the program is frozen meanwhile.
+     *
+     * @param changed bit n-1 set for each signal n that is caught or ignored
+     */
+    private static List<SigactionState> sigactions(RemoteSyscalls remote, long changed) {
         List<SigactionState> actions = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment act = hc_kernel_sigaction.allocate(arena);
             for (int sig = 1; sig <= _NSIG; sig++) {
-                if (sig == SIGKILL || sig == SIGSTOP) {
+                if ((changed & (1L << (sig - 1))) == 0) {
                     continue;
                 }
                 remote.check("rt_sigaction(" + sig + ", NULL, &old)", SYS_rt_sigaction, sig, 0, remote.scratch(), 8);
                 remote.memory().read(remote.scratch(), act);
-                long handler = hc_kernel_sigaction.handler(act);
-                long flags = hc_kernel_sigaction.flags(act);
-                long mask = hc_kernel_sigaction.mask(act);
-                if (handler != 0 || flags != 0 || mask != 0) {
-                    actions.add(new SigactionState(sig, handler, flags, hc_kernel_sigaction.restorer(act), mask));
-                }
+                actions.add(new SigactionState(sig, hc_kernel_sigaction.handler(act), hc_kernel_sigaction.flags(act),
+                        hc_kernel_sigaction.restorer(act), hc_kernel_sigaction.mask(act)));
             }
         }
         return actions;
