@@ -1,0 +1,41 @@
+package io.hotclone.journal;
+
+import io.hotclone.image.Commit;
+import io.hotclone.image.FdState;
+import io.hotclone.image.MemoryArea;
+import io.hotclone.image.ProcessState;
+import io.hotclone.image.ThreadState;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Appends the records of one checkpoint, begun by {@link Journal#begin}, which already wrote its
+ * header. Records go to the journal as they are given; none of them is visible until
+ * {@link #commit}. Confined to the thread that called {@code begin} (Chronicle appenders are
+ * thread-bound).
+ */
+public interface CheckpointWriter extends AutoCloseable {
+    /** The process record: exactly one per checkpoint, before the commit. */
+    void process(ProcessState p);
+
+    void thread(ThreadState t);
+
+    void area(MemoryArea a);
+
+    void fd(FdState f);
+
+    /**
+     * Copies page contents into the journal, split into records of at most
+     * {@link Journal#MAX_RUN_BYTES}. {@code address} and {@code contents.byteSize()} are multiples
+     * of the header's page size. A native segment is copied with one memcpy per record.
+     */
+    void pages(long address, MemorySegment contents);
+
+    /** Writes the commit, which makes the checkpoint visible. Its counts (areas, fds, pages, page
+     *  bytes) must match what this writer wrote. */
+    void commit(Commit c);
+
+    /** Ends the writer; without a commit the checkpoint stays invisible (a torn or abandoned one). */
+    @Override
+    void close();
+}

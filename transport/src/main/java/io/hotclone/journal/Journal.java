@@ -1,0 +1,423 @@
+package io.hotclone.journal;
+
+import io.hotclone.image.CheckpointKind;
+import io.hotclone.image.ImageHeader;
+import io.hotclone.journal.Envelope.BadRecord;
+import io.hotclone.journal.JournalScan.Entry;
+import io.hotclone.journal.VerifyReport.Problem;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.queue.ChronicleQueue;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * The checkpoint journal of one program: a Chronicle Queue in one directory whose records are
+ * checkpoints, each a header, metadata records, page records and a commit.
+ *
+ * <p>A checkpoint is visible only once its commit is in the journal and its metadata records'
+ * CRCs are good (checked when the journal is opened); page CRCs are checked whenever pages are
+ * read, and by {@link #verify()}. Opening scans every record's envelope once, without reading
+ * page contents, and keeps an index from seq to queue indices so that {@link #read} and
+ * {@link #pages} seek straight to a checkpoint.
+ *
+ * <p>Thread-safe, except that a {@link CheckpointWriter} is confined to the thread that began it.
+ * One writer at a time per journal, and one writing process per directory.
+ */
+public final class Journal implements AutoCloseable {
+    /** The journal format this hotclone writes and reads (the {@code formatVersion} of every header). */
+    public static final int FORMAT_VERSION = 1;
+    /** The most page contents one page record holds: longer runs are split. */
+    public static final int MAX_RUN_BYTES = 1 << 20;
+
+    /** The file that tells a journal directory from any other: it names the format. */
+    static final String MARKER = "hotclone-journal";
+    private static final String MARKER_TEXT = "hotclone journal format " + FORMAT_VERSION + "\n";
+    /** One file a day, of up to 2^32 records: a checkpoint takes about one record per MiB, so a
+     *  cycle never fills, and old days can be deleted whole. */
+    private static final RollCycle ROLL_CYCLE = RollCycles.FAST_DAILY;
+    /** Chronicle maps its files in blocks and caps one record at a quarter of a block: 64 MiB
+     *  blocks take records of up to 16 MiB, far above a 1 MiB page run. */
+    private static final long BLOCK_SIZE = 64L << 20;
+    /** Returned instead of a queue index at the end of the queue (indices are never negative). */
+    private static final long END = -1;
+
+    private final Path dir;
+    private final ChronicleQueue queue;
+    private final boolean writable;
+    // The index, guarded by this: built by the opening scan, extended by this journal's writers.
+    private final NavigableMap<Long, Entry> committed = new TreeMap<>();
+    private final Map<Long, Problem> damaged = new HashMap<>();
+    private long maxSeq;
+    private long maxEpoch;
+    private CheckpointWriter writer;
+
+    private Journal(Path dir, boolean readOnly) {
+        this.dir = dir;
+        this.writable = !readOnly;
+        try {
+            this.queue = queueBuilder(dir).readOnly(readOnly).build();
+        } catch (RuntimeException e) {
+            throw new JournalException("cannot open the Chronicle queue of journal " + dir + " (" + e
+                    + "): check that the directory is readable" + (readOnly ? "" : " and writable"), e);
+        }
+        try {
+            JournalScan scan = new JournalScan(JournalScan.Depth.INDEX);
+            visitAll(scan::accept);
+            scan.committed.forEach(e -> committed.put(e.header().seq(), e));
+            damaged.putAll(scan.damaged);
+            maxSeq = scan.maxSeq;
+            maxEpoch = scan.maxEpoch;
+        } catch (RuntimeException e) {
+            queue.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens the journal in {@code dir} for writing, creating the directory and an empty journal
+     * if needed, or appending to the journal already there.
+     *
+     * @throws JournalException if the directory cannot be created or written, or holds something
+     *                          other than a journal
+     */
+    public static Journal create(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new JournalException("cannot create journal directory " + dir + " (" + describe(e)
+                    + "): give a directory path that can be created and written");
+        }
+        Path marker = dir.resolve(MARKER);
+        if (Files.exists(marker)) {
+            checkMarker(dir);
+            if (!Files.isWritable(dir) || !Files.isWritable(marker)) {
+                throw notWritable(dir, "permission denied");
+            }
+        } else {
+            if (!isEmpty(dir)) {
+                throw new JournalException(dir + " is not empty and holds no hotclone journal (no " + MARKER
+                        + " file): give an empty or new directory, or the directory of an existing journal");
+            }
+            try {
+                Files.writeString(marker, MARKER_TEXT, StandardOpenOption.CREATE_NEW);
+            } catch (IOException e) {
+                throw notWritable(dir, describe(e));
+            }
+        }
+        return new Journal(dir, false);
+    }
+
+    /**
+     * Opens the journal in {@code dir} for reading, to restore from it.
+     *
+     * @throws JournalException if there is no journal there, or it holds no committed checkpoint
+     */
+    public static Journal open(Path dir) {
+        Journal journal = inspect(dir);
+        if (journal.checkpoints().isEmpty()) {
+            int damagedCount = journal.damaged.size();
+            journal.close();
+            throw new JournalException("journal " + dir + " holds no committed checkpoint"
+                    + (damagedCount == 0 ? "" : " that is intact (" + damagedCount + " damaged)")
+                    + ": there is nothing to restore; `hotclone journal verify " + dir + "` says what it holds");
+        }
+        return journal;
+    }
+
+    /**
+     * Opens the journal in {@code dir} for reading even if it holds no committed checkpoint yet:
+     * for tools that show or verify a journal.
+     *
+     * @throws JournalException if there is no journal there
+     */
+    public static Journal inspect(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new JournalException("no journal at " + dir + ": " + (Files.exists(dir) ? "it is not a directory"
+                    : "it does not exist") + "; give the journal directory the checkpoints were written to");
+        }
+        if (!Files.exists(dir.resolve(MARKER))) {
+            throw new JournalException(dir + " is not a hotclone journal (it has no " + MARKER
+                    + " file): give the journal directory the checkpoints were written to");
+        }
+        checkMarker(dir);
+        return new Journal(dir, true);
+    }
+
+    /** How every journal's queue is built. */
+    static SingleChronicleQueueBuilder queueBuilder(Path dir) {
+        return ChronicleQueue.singleBuilder(dir).rollCycle(ROLL_CYCLE).blockSize(BLOCK_SIZE);
+    }
+
+    /** The directory of this journal. */
+    public Path dir() {
+        return dir;
+    }
+
+    /** The seq the next checkpoint must have: 1 + the highest seq seen, committed or not. */
+    public synchronized long nextSeq() {
+        return maxSeq + 1;
+    }
+
+    /**
+     * Begins checkpoint {@code header.seq()}, which must be {@link #nextSeq()}, and writes its
+     * header. The writer belongs to the calling thread.
+     *
+     * @throws JournalException if the header's epoch is older than one already in the journal
+     *                          (this primary has been fenced)
+     */
+    public synchronized CheckpointWriter begin(ImageHeader header) {
+        if (!writable) {
+            throw new IllegalStateException("journal " + dir + " was opened for reading: use Journal.create to write");
+        }
+        if (writer != null) {
+            throw new IllegalStateException("a checkpoint is still being written to journal " + dir
+                    + ": commit or close its writer first");
+        }
+        if (header.seq() != maxSeq + 1) {
+            throw new IllegalArgumentException("checkpoint seq " + header.seq() + " cannot begin: the next seq of journal "
+                    + dir + " is " + (maxSeq + 1));
+        }
+        if (header.formatVersion() != FORMAT_VERSION) {
+            throw new IllegalArgumentException("header of seq " + header.seq() + " has format " + header.formatVersion()
+                    + "; this journal writes format " + FORMAT_VERSION);
+        }
+        int pageSize = header.pageSize();
+        if (pageSize <= 0 || Integer.bitCount(pageSize) != 1 || pageSize > MAX_RUN_BYTES) {
+            throw new IllegalArgumentException("header of seq " + header.seq() + " has page size " + pageSize
+                    + ": not a power of two up to " + MAX_RUN_BYTES);
+        }
+        if (header.epoch() < maxEpoch) {
+            throw new JournalException("checkpoint seq " + header.seq() + " has epoch " + header.epoch()
+                    + " but journal " + dir + " already holds epoch " + maxEpoch
+                    + ": a newer primary has taken over, so this one must stop writing");
+        }
+        boolean baseOk = header.kind() == CheckpointKind.FULL
+                ? header.baseSeq() == -1
+                : committed.containsKey(header.baseSeq());
+        if (!baseOk) {
+            throw new IllegalArgumentException(header.kind() + " checkpoint seq " + header.seq() + " has base seq "
+                    + header.baseSeq() + ": a full checkpoint has base -1, an incremental one a committed checkpoint");
+        }
+        writer = new QueueCheckpointWriter(this, queue.createAppender(), header);
+        maxSeq = header.seq();
+        maxEpoch = header.epoch();
+        return writer;
+    }
+
+    /** The committed checkpoints, in seq order. */
+    public synchronized List<CheckpointSummary> checkpoints() {
+        return committed.values().stream().map(Entry::summary).toList();
+    }
+
+    /** The metadata of committed checkpoint {@code seq}, every CRC checked. */
+    public CheckpointImage read(long seq) {
+        Entry entry = entry(seq);
+        ImageAssembler image = new ImageAssembler();
+        visit(entry, r -> {
+            RecordType type = checkEnvelope(seq, r);
+            if (type != RecordType.PAGES) {
+                checkCrc(seq, r, type);
+                try {
+                    image.add(ImageCodec.decode(type, r.payload().toArray(ValueLayout.JAVA_BYTE)));
+                } catch (RuntimeException e) {
+                    throw recordError(seq, r.index(), new BadRecord(type.label(), "cannot be decoded: " + e));
+                }
+            }
+        });
+        return image.image();
+    }
+
+    /** The metadata of the newest committed checkpoint. */
+    public CheckpointImage latest() {
+        long seq;
+        synchronized (this) {
+            if (committed.isEmpty()) {
+                throw new JournalException("journal " + dir + " holds no committed checkpoint yet");
+            }
+            seq = committed.lastKey();
+        }
+        return read(seq);
+    }
+
+    /**
+     * Hands every page run of committed checkpoint {@code seq} to {@code sink}, in journal order,
+     * each as a view of the journal's mapped memory after its CRC is checked. A JournalException
+     * thrown part-way means the runs already delivered belong to a damaged checkpoint.
+     */
+    public void pages(long seq, PageSink sink) {
+        visit(entry(seq), r -> {
+            if (checkEnvelope(seq, r) == RecordType.PAGES) {
+                checkCrc(seq, r, RecordType.PAGES);
+                // The view dies with this arena, so a sink that keeps it fails cleanly instead of
+                // reading a mapping Chronicle may have released.
+                try (Arena arena = Arena.ofConfined()) {
+                    sink.accept(r.pageAddress(), r.pageContents().reinterpret(arena, null).asReadOnly());
+                }
+            }
+        });
+    }
+
+    /** Reads every record of the journal and checks every CRC, record version and checkpoint. */
+    public VerifyReport verify() {
+        JournalScan scan = new JournalScan(JournalScan.Depth.VERIFY);
+        visitAll(scan::accept);
+        return scan.report();
+    }
+
+    @Override
+    public void close() {
+        queue.close();
+    }
+
+    synchronized void committed(CheckpointWriter done, Entry entry) {
+        committed.put(entry.header().seq(), entry);
+        released(done);
+    }
+
+    synchronized void released(CheckpointWriter done) {
+        if (writer == done) {
+            writer = null;
+        }
+    }
+
+    /** A queue index as Chronicle shows it: cycle in the high bits, sequence in the low. */
+    static String formatIndex(long index) {
+        return "0x" + Long.toHexString(index);
+    }
+
+    private synchronized Entry entry(long seq) {
+        Entry entry = committed.get(seq);
+        if (entry != null) {
+            return entry;
+        }
+        Problem problem = damaged.get(seq);
+        if (problem != null) {
+            throw new JournalException("checkpoint seq " + seq + " of journal " + dir + " is damaged: " + problem
+                    + "; restore an earlier checkpoint (`hotclone journal verify " + dir + "` lists every problem)");
+        }
+        throw new JournalException("journal " + dir + " has no committed checkpoint seq " + seq + " (it holds "
+                + (committed.isEmpty() ? "none" : committed.size() + " from seq " + committed.firstKey() + " to "
+                + committed.lastKey()) + ")");
+    }
+
+    private RecordType checkEnvelope(long seq, Envelope.Stored r) {
+        try {
+            RecordType type = r.type();
+            if (r.seq() != seq) {
+                throw new BadRecord(type.label(), "belongs to checkpoint seq " + r.seq());
+            }
+            return type;
+        } catch (BadRecord e) {
+            throw recordError(seq, r.index(), e);
+        }
+    }
+
+    private void checkCrc(long seq, Envelope.Stored r, RecordType type) {
+        try {
+            r.checkCrc(type);
+        } catch (BadRecord e) {
+            throw recordError(seq, r.index(), e);
+        }
+    }
+
+    private JournalException recordError(long seq, long index, BadRecord e) {
+        return new JournalException("journal " + dir + ", checkpoint seq " + seq + ", index " + formatIndex(index)
+                + ": " + e.getMessage() + "; this checkpoint cannot be restored: restore an earlier one"
+                + " (`hotclone journal verify " + dir + "` lists every problem)");
+    }
+
+    /** Hands the records of one committed checkpoint, header to commit, to {@code visitor}. */
+    private void visit(Entry entry, Consumer<Envelope.Stored> visitor) {
+        try (ExcerptTailer tailer = queue.createTailer()) {
+            long seq = entry.header().seq();
+            if (!tailer.moveToIndex(entry.firstIndex())) {
+                throw new JournalException("journal " + dir + " lost index " + formatIndex(entry.firstIndex())
+                        + " where checkpoint seq " + seq + " begins: were its queue files deleted or moved?");
+            }
+            long index = END;
+            while (index < entry.lastIndex()) {
+                index = next(tailer, visitor);
+                if (index == END) {
+                    throw new JournalException("journal " + dir + " ends inside checkpoint seq " + seq
+                            + ", before index " + formatIndex(entry.lastIndex()) + ": were its queue files truncated?");
+                }
+            }
+        }
+    }
+
+    private void visitAll(Consumer<Envelope.Stored> visitor) {
+        try (ExcerptTailer tailer = queue.createTailer()) {
+            tailer.toStart();
+            while (next(tailer, visitor) != END) {
+                // every record goes to the visitor
+            }
+        }
+    }
+
+    /** Hands the next record to {@code visitor} as a view of the mapped file and returns its
+     *  index, or {@link #END} at the end of the queue. */
+    private static long next(ExcerptTailer tailer, Consumer<Envelope.Stored> visitor) {
+        try (DocumentContext dc = tailer.readingDocument()) {
+            if (!dc.isPresent()) {
+                return END;
+            }
+            Bytes<?> bytes = dc.wire().bytes();
+            long start = bytes.readPosition();
+            long length = bytes.readRemaining();
+            // The two-argument form guarantees the whole document is contiguous in one mapping.
+            long address = bytes.addressForRead(start, (int) length);
+            visitor.accept(new Envelope.Stored(dc.index(), MemorySegment.ofAddress(address).reinterpret(length)));
+            return dc.index();
+        }
+    }
+
+    private static void checkMarker(Path dir) {
+        String text;
+        try {
+            text = Files.readString(dir.resolve(MARKER));
+        } catch (IOException e) {
+            throw new JournalException("cannot read " + dir.resolve(MARKER) + " (" + describe(e)
+                    + "): check the permissions of the journal directory");
+        }
+        if (!text.equals(MARKER_TEXT)) {
+            throw new JournalException(dir + " holds a journal this hotclone cannot read (its " + MARKER + " file says \""
+                    + text.strip() + "\", this hotclone reads \"" + MARKER_TEXT.strip() + "\"): use the hotclone that wrote it");
+        }
+    }
+
+    private static boolean isEmpty(Path dir) {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new JournalException("cannot list journal directory " + dir + " (" + describe(e)
+                    + "): check its permissions");
+        }
+    }
+
+    private static JournalException notWritable(Path dir, String why) {
+        return new JournalException("journal directory " + dir + " is not writable (" + why
+                + "): give a directory this user can write, or fix its permissions (chmod u+w " + dir + ")");
+    }
+
+    private static String describe(IOException e) {
+        return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+}

@@ -1,0 +1,230 @@
+package io.hotclone.journal;
+
+import io.hotclone.image.Commit;
+import io.hotclone.image.ImageHeader;
+import io.hotclone.journal.Envelope.BadRecord;
+import io.hotclone.journal.VerifyReport.Problem;
+import io.hotclone.journal.VerifyReport.Uncommitted;
+
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One pass over the records of a journal, in queue order, that groups them into checkpoints (a
+ * header opens one, its commit closes it) and checks each record and each checkpoint.
+ * A checkpoint becomes committed only if its commit arrives and none of its checked records has a
+ * problem.
+ */
+final class JournalScan {
+
+    /** How much a scan reads. */
+    enum Depth {
+        /** Every envelope, every metadata CRC, headers and commits decoded; page payloads are not
+         *  read, so opening a journal costs little more than its metadata. */
+        INDEX,
+        /** Every CRC, pages included, and every record decoded. */
+        VERIFY
+    }
+
+    /** A committed checkpoint and where its records lie in the queue. */
+    record Entry(ImageHeader header, Commit commit, long firstIndex, long lastIndex) {
+        CheckpointSummary summary() {
+            return new CheckpointSummary(header.seq(), header.kind(), header.baseSeq(), header.epoch(),
+                    commit.pages(), commit.pageBytes(), commit.freezeMicros(), commit.durationMicros(),
+                    header.capturedAtMillis());
+        }
+    }
+
+    private final Depth depth;
+    final List<Entry> committed = new ArrayList<>();
+    /** The first problem of each checkpoint that has one, by seq. */
+    final Map<Long, Problem> damaged = new HashMap<>();
+    final List<Problem> problems = new ArrayList<>();
+    final List<Uncommitted> abandoned = new ArrayList<>();
+    long records;
+    /** Highest seq and epoch of any readable header. */
+    long maxSeq;
+    long maxEpoch;
+    private Pending open;
+
+    JournalScan(Depth depth) {
+        this.depth = depth;
+    }
+
+    /** The checkpoint the journal ends in without its commit, if any. */
+    Optional<Uncommitted> tornTail() {
+        return Optional.ofNullable(open).map(Pending::uncommitted);
+    }
+
+    VerifyReport report() {
+        return new VerifyReport(committed.size(), records, problems, abandoned, tornTail());
+    }
+
+    void accept(Envelope.Stored r) {
+        records++;
+        RecordType type;
+        try {
+            type = r.type();
+        } catch (BadRecord e) {
+            boolean ownRecord = open != null && (!r.complete() || r.seq() == open.seq);
+            if (ownRecord) {
+                open.records++;
+                damage(r.index(), e);
+            } else {
+                problems.add(new Problem(r.complete() ? r.seq() : -1, r.index(), e.type, e.what));
+            }
+            return;
+        }
+        if (type == RecordType.HEADER) {
+            if (open != null) {
+                abandoned.add(open.uncommitted());
+            }
+            open = new Pending(r.seq(), r.epoch(), r.index());
+        } else if (open == null || r.seq() != open.seq) {
+            problems.add(new Problem(r.seq(), r.index(), type.label(), open == null
+                    ? "belongs to checkpoint seq " + r.seq() + " but no checkpoint is open here (its header is missing)"
+                    : "belongs to checkpoint seq " + r.seq() + " but lies inside checkpoint seq " + open.seq));
+            return;
+        }
+        open.records++;
+        try {
+            if (type != RecordType.PAGES || depth == Depth.VERIFY) {
+                r.checkCrc(type);
+            }
+            if (r.epoch() != open.epoch) {
+                throw new BadRecord(type.label(), "epoch " + r.epoch() + " inside a checkpoint of epoch " + open.epoch);
+            }
+            switch (type) {
+                case HEADER -> onHeader(r);
+                case PAGES -> onPages(r);
+                case COMMIT -> onCommit(r);
+                default -> onMetadata(r, type);
+            }
+        } catch (BadRecord e) {
+            damage(r.index(), e);
+        } catch (RuntimeException e) {
+            damage(r.index(), new BadRecord(type.label(), "cannot be decoded: " + e));
+        }
+        if (type == RecordType.COMMIT) {
+            open = null; // committed, or damaged: either way not left uncommitted
+        }
+    }
+
+    private void onHeader(Envelope.Stored r) throws BadRecord {
+        ImageHeader h = (ImageHeader) decode(RecordType.HEADER, r);
+        String label = RecordType.HEADER.label();
+        if (h.seq() != r.seq() || h.epoch() != r.epoch()) {
+            throw new BadRecord(label, "says seq " + h.seq() + " epoch " + h.epoch() + " but its envelope says seq "
+                    + r.seq() + " epoch " + r.epoch());
+        }
+        long previousSeq = maxSeq;
+        long previousEpoch = maxEpoch;
+        maxSeq = Math.max(maxSeq, h.seq());
+        maxEpoch = Math.max(maxEpoch, h.epoch());
+        open.header = h;
+        if (h.formatVersion() != Journal.FORMAT_VERSION) {
+            throw new BadRecord(label, "journal format " + h.formatVersion() + "; this hotclone reads format "
+                    + Journal.FORMAT_VERSION);
+        }
+        if (h.seq() <= previousSeq) {
+            throw new BadRecord(label, "seq " + h.seq() + " does not follow seq " + previousSeq
+                    + ": checkpoint seqs must increase");
+        }
+        if (h.epoch() < previousEpoch) {
+            throw new BadRecord(label, "epoch " + h.epoch() + " is older than epoch " + previousEpoch
+                    + " of an earlier checkpoint: written by a fenced primary");
+        }
+    }
+
+    private void onPages(Envelope.Stored r) throws BadRecord {
+        long length = r.payload().byteSize() - Long.BYTES;
+        int pageSize = open.header == null ? 0 : open.header.pageSize();
+        if (length <= 0 || pageSize <= 0 || length % pageSize != 0 || r.pageAddress() % pageSize != 0) {
+            throw new BadRecord(RecordType.PAGES.label(), String.format(
+                    "%d bytes at 0x%x are not whole pages of %d bytes", Math.max(length, 0), r.pageAddress(), pageSize));
+        }
+        open.pages += length / pageSize;
+        open.pageBytes += length;
+    }
+
+    private void onMetadata(Envelope.Stored r, RecordType type) throws BadRecord {
+        if (depth == Depth.VERIFY) {
+            decode(type, r);
+        }
+        switch (type) {
+            case PROCESS -> {
+                if (open.process) {
+                    throw new BadRecord(type.label(), "a second process record in one checkpoint");
+                }
+                open.process = true;
+            }
+            case AREA -> open.areas++;
+            case REGULAR_FILE_FD, DEVICE_FD -> open.fds++;
+            default -> {
+            }
+        }
+    }
+
+    private void onCommit(Envelope.Stored r) throws BadRecord {
+        Commit c = (Commit) decode(RecordType.COMMIT, r);
+        String label = RecordType.COMMIT.label();
+        Pending p = open;
+        if (c.seq() != p.seq) {
+            throw new BadRecord(label, "commits seq " + c.seq() + " inside checkpoint seq " + p.seq);
+        }
+        if (!p.process) {
+            throw new BadRecord(label, "the checkpoint has no process record");
+        }
+        // Once a record is bad the counts cannot agree, and saying so again would only be noise.
+        boolean countsDiffer = c.areas() != p.areas || c.fds() != p.fds || c.pages() != p.pages || c.pageBytes() != p.pageBytes;
+        if (countsDiffer && !p.damaged) {
+            throw new BadRecord(label, String.format(
+                    "counts %d areas, %d fds, %d pages (%d bytes) but the checkpoint holds %d areas, %d fds, %d pages (%d bytes)",
+                    c.areas(), c.fds(), c.pages(), c.pageBytes(), p.areas, p.fds, p.pages, p.pageBytes));
+        }
+        if (!p.damaged) {
+            committed.add(new Entry(p.header, c, p.firstIndex, r.index()));
+        }
+    }
+
+    private static Object decode(RecordType type, Envelope.Stored r) {
+        return ImageCodec.decode(type, r.payload().toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    /** Records a problem of the open checkpoint, which can then never become committed. */
+    private void damage(long index, BadRecord e) {
+        Problem problem = new Problem(open.seq, index, e.type, e.what);
+        problems.add(problem);
+        damaged.putIfAbsent(open.seq, problem);
+        open.damaged = true;
+    }
+
+    /** The checkpoint being read: from its header to its commit. */
+    private static final class Pending {
+        final long seq;
+        final long epoch;
+        final long firstIndex;
+        ImageHeader header;
+        long records;
+        long pages;
+        long pageBytes;
+        int areas;
+        int fds;
+        boolean process;
+        boolean damaged;
+
+        Pending(long seq, long epoch, long firstIndex) {
+            this.seq = seq;
+            this.epoch = epoch;
+            this.firstIndex = firstIndex;
+        }
+
+        Uncommitted uncommitted() {
+            return new Uncommitted(seq, firstIndex, records);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package io.hotclone.journal;
+
+import io.hotclone.image.Commit;
+import io.hotclone.image.FdState;
+import io.hotclone.image.ImageHeader;
+import io.hotclone.image.MemoryArea;
+import io.hotclone.image.ProcessState;
+import io.hotclone.image.ThreadState;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.BytesStore;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.wire.DocumentContext;
+import net.openhft.chronicle.wire.Wire;
+import net.openhft.chronicle.wire.WireType;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Appends one checkpoint through its own Chronicle appender, confined to the thread that began it
+ * (appenders are thread-bound). Each record is one queue document: envelope, then payload.
+ */
+final class QueueCheckpointWriter implements CheckpointWriter {
+    private static final MemorySegment NO_PAGES = MemorySegment.ofArray(new byte[0]);
+
+    private final Journal journal;
+    private final ExcerptAppender appender;
+    private final ImageHeader header;
+    private final Thread owner = Thread.currentThread();
+    private final Wire scratch = WireType.BINARY_LIGHT.apply(Bytes.allocateElasticOnHeap(1024));
+    private final long firstIndex;
+    private boolean process;
+    private int areas;
+    private int fds;
+    private long pageBytes;
+    private boolean done;
+
+    /** Writes the header record at once: from then on the seq is taken, committed or not. */
+    QueueCheckpointWriter(Journal journal, ExcerptAppender appender, ImageHeader header) {
+        this.journal = journal;
+        this.appender = appender;
+        this.header = header;
+        try {
+            append(header);
+        } catch (RuntimeException e) {
+            appender.close();
+            throw e;
+        }
+        this.firstIndex = appender.lastIndexAppended();
+    }
+
+    @Override
+    public void process(ProcessState p) {
+        checkOpen();
+        if (process) {
+            throw new IllegalStateException("checkpoint seq " + header.seq() + " already has its process record");
+        }
+        append(p);
+        process = true;
+    }
+
+    @Override
+    public void thread(ThreadState t) {
+        checkOpen();
+        append(t);
+    }
+
+    @Override
+    public void area(MemoryArea a) {
+        checkOpen();
+        append(a);
+        areas++;
+    }
+
+    @Override
+    public void fd(FdState f) {
+        checkOpen();
+        append(f);
+        fds++;
+    }
+
+    @Override
+    public void pages(long address, MemorySegment contents) {
+        checkOpen();
+        int pageSize = header.pageSize();
+        long size = contents.byteSize();
+        if (size == 0 || size % pageSize != 0 || address % pageSize != 0) {
+            throw new IllegalArgumentException(String.format(
+                    "page run of %d bytes at 0x%x is not whole pages of %d bytes", size, address, pageSize));
+        }
+        for (long offset = 0; offset < size; offset += Journal.MAX_RUN_BYTES) {
+            MemorySegment run = contents.asSlice(offset, Math.min(Journal.MAX_RUN_BYTES, size - offset));
+            byte[] head = new byte[Envelope.SIZE + Long.BYTES];
+            ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).putLong(Envelope.SIZE, address + offset);
+            write(RecordType.PAGES, head, run);
+        }
+        pageBytes += size;
+    }
+
+    @Override
+    public void commit(Commit c) {
+        checkOpen();
+        if (c.seq() != header.seq()) {
+            throw new IllegalArgumentException("commit of seq " + c.seq() + " given to the writer of checkpoint seq "
+                    + header.seq());
+        }
+        if (!process) {
+            throw new IllegalStateException("checkpoint seq " + header.seq()
+                    + " has no process record: write it before the commit");
+        }
+        long pages = pageBytes / header.pageSize();
+        if (c.areas() != areas || c.fds() != fds || c.pages() != pages || c.pageBytes() != pageBytes) {
+            throw new IllegalArgumentException(String.format(
+                    "commit of seq %d counts %d areas, %d fds, %d pages (%d bytes) but the writer wrote %d areas, %d fds, %d pages (%d bytes)",
+                    c.seq(), c.areas(), c.fds(), c.pages(), c.pageBytes(), areas, fds, pages, pageBytes));
+        }
+        append(c);
+        long lastIndex = appender.lastIndexAppended();
+        done = true;
+        appender.close();
+        journal.committed(this, new JournalScan.Entry(header, c, firstIndex, lastIndex));
+    }
+
+    @Override
+    public void close() {
+        if (done) {
+            return;
+        }
+        checkOpen();
+        done = true;
+        appender.close();
+        journal.released(this);
+    }
+
+    private void checkOpen() {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("the writer of checkpoint seq " + header.seq() + " belongs to thread "
+                    + owner.getName() + " (Chronicle appenders are thread-bound): call it from that thread");
+        }
+        if (done) {
+            throw new IllegalStateException("the writer of checkpoint seq " + header.seq() + " is already "
+                    + "committed or closed");
+        }
+    }
+
+    private void append(Object record) {
+        scratch.clear();
+        scratch.bytes().writeSkip(Envelope.SIZE);
+        RecordType type = ImageCodec.encode(record, scratch);
+        write(type, scratch.bytes().toByteArray(), NO_PAGES);
+    }
+
+    /** Seals {@code head} (envelope + payload, or envelope + page address) and appends it with
+     *  {@code pages} as one queue document; a failure leaves no document behind. */
+    private void write(RecordType type, byte[] head, MemorySegment pages) {
+        Envelope.seal(head, type, header.epoch(), header.seq(), pages);
+        DocumentContext dc = appender.writingDocument();
+        try {
+            Bytes<?> bytes = dc.wire().bytes();
+            bytes.write(head);
+            if (pages.byteSize() > 0) {
+                // One copy, by memcpy for a native segment, straight into the queue's mapped file.
+                BytesStore<?, ?> store = BytesStore.follow(pages.asByteBuffer());
+                try {
+                    bytes.write(store, 0, pages.byteSize());
+                } finally {
+                    store.releaseLast();
+                }
+            }
+        } catch (RuntimeException e) {
+            dc.rollbackOnClose();
+            throw new JournalException("cannot write a " + type.label() + " record of checkpoint seq " + header.seq()
+                    + " to journal " + journal.dir() + " (" + e + "): check that its disk has room and is writable", e);
+        } finally {
+            dc.close();
+        }
+    }
+}

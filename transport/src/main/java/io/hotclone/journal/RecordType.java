@@ -1,0 +1,49 @@
+package io.hotclone.journal;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * The record types of the journal. A tag is part of the format: never reuse or renumber one.
+ * A version changes whenever the type's fields change; a reader refuses versions it does not know.
+ */
+enum RecordType {
+    HEADER(1, 1),
+    PROCESS(2, 1),
+    THREAD(3, 1),
+    AREA(4, 1),
+    REGULAR_FILE_FD(5, 1),
+    DEVICE_FD(6, 1),
+    PAGES(7, 1),
+    COMMIT(8, 1);
+
+    private static final RecordType[] BY_TAG = new RecordType[256];
+
+    static {
+        for (RecordType t : values()) {
+            BY_TAG[t.tag] = t;
+        }
+    }
+
+    final int tag;
+    final int version;
+
+    RecordType(int tag, int version) {
+        this.tag = tag;
+        this.version = version;
+    }
+
+    static Optional<RecordType> ofTag(int tag) {
+        return Optional.ofNullable(BY_TAG[tag & 0xff]);
+    }
+
+    /** The tags this hotclone reads, for error messages. */
+    static String knownTags() {
+        return Arrays.toString(Arrays.stream(values()).mapToInt(t -> t.tag).toArray());
+    }
+
+    /** The name users see: "thread", "regular-file-fd". */
+    String label() {
+        return name().toLowerCase().replace('_', '-');
+    }
+}

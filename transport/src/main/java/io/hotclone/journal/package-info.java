@@ -1,0 +1,14 @@
+/**
+ * The checkpoint journal: a Chronicle Queue of records in Chronicle's binary wire, one record per
+ * queue document, each an {@code Envelope} (CRC32C, type tag, type version, epoch, seq) and a
+ * payload. A checkpoint is its header, its metadata and page records, and its commit; it exists
+ * only once committed. Pages travel as raw bytes, read back as views of the mapped queue file.
+ *
+ * <p>Public: {@link io.hotclone.journal.Journal}, {@link io.hotclone.journal.CheckpointWriter},
+ * {@link io.hotclone.journal.PageSink} and the records they return. The rest is the format.
+ *
+ * <p>Adding a record type (for instance a new {@code FdState} kind): a constant in
+ * {@code RecordType} with a new tag, a write and a read method in {@code ImageCodec}, and one
+ * case in each of its two switches, which do not compile until then.
+ */
+package io.hotclone.journal;

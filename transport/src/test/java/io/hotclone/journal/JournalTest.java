@@ -1,0 +1,389 @@
+package io.hotclone.journal;
+
+import io.hotclone.image.CheckpointKind;
+import io.hotclone.image.Commit;
+import io.hotclone.image.FdState;
+import io.hotclone.image.MemoryArea;
+import io.hotclone.image.ThreadState;
+import io.hotclone.journal.VerifyReport.Problem;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static io.hotclone.journal.DeepEquals.assertDeepEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Writing checkpoints, reading them back, and what a torn or damaged journal looks like. */
+class JournalTest {
+    private static final int PAGE = Images.PAGE;
+    private static final long AREA_START = 0x7f3a_0000_0000L;
+
+    @TempDir
+    Path tmp;
+
+    /** Writes a full (base -1) or incremental checkpoint with every record type and the given page runs. */
+    private static CheckpointImage writeCheckpoint(Journal journal, CheckpointKind kind, long baseSeq,
+                                                   List<MemorySegment> runs) {
+        long seq = journal.nextSeq();
+        CheckpointImage image = sampleImage(seq, kind, baseSeq, runs.stream().mapToLong(MemorySegment::byteSize).sum());
+        try (CheckpointWriter w = journal.begin(image.header())) {
+            w.process(image.process());
+            image.threads().forEach(w::thread);
+            image.areas().forEach(w::area);
+            long address = AREA_START;
+            for (MemorySegment run : runs) {
+                w.pages(address, run);
+                address += run.byteSize();
+            }
+            image.fds().forEach(w::fd);
+            w.commit(image.commit());
+        }
+        return image;
+    }
+
+    private static CheckpointImage sampleImage(long seq, CheckpointKind kind, long baseSeq, long pageBytes) {
+        List<MemoryArea> areas = List.of(Images.anonymous(AREA_START, Math.max(1, pageBytes / PAGE)), Images.fileArea());
+        List<FdState> fds = List.of(Images.device(), Images.regularFile());
+        return new CheckpointImage(Images.header(seq, 1, kind, baseSeq), Images.process(),
+                List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds,
+                Images.commit(seq, areas.size(), pageBytes, fds.size()));
+    }
+
+    private static CheckpointImage writeFull(Journal journal, MemorySegment... runs) {
+        return writeCheckpoint(journal, CheckpointKind.FULL, -1, List.of(runs));
+    }
+
+    /** Every page record of {@code seq}, copied out of the sink. */
+    private static List<Run> readRuns(Journal journal, long seq) {
+        List<Run> runs = new ArrayList<>();
+        journal.pages(seq, (address, contents) -> runs.add(new Run(address, contents.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))));
+        return runs;
+    }
+
+    private record Run(long address, byte[] contents) {
+    }
+
+    @Test
+    void aCheckpointReadsBackWithEveryRecordAndFieldIntact() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            CheckpointImage written = writeFull(journal, Images.contents(arena, 1, 3 * PAGE));
+
+            assertDeepEquals(written, journal.read(1));
+            assertDeepEquals(written, journal.latest());
+            assertEquals(List.of(new CheckpointSummary(1, CheckpointKind.FULL, -1, 1, 3, 3 * PAGE, 1234, 56789,
+                    written.header().capturedAtMillis())), journal.checkpoints());
+        }
+        try (Journal reopened = Journal.open(tmp.resolve("j"))) {
+            assertEquals(1, reopened.checkpoints().size());
+            assertDeepEquals(sampleImage(1, CheckpointKind.FULL, -1, 3 * PAGE), reopened.read(1));
+        }
+    }
+
+    @Test
+    void sixtyFourMiBOfPagesReadBackByteExactInRunsOfAtMostOneMiB() {
+        long total = 64L << 20;
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            MemorySegment all = Images.contents(arena, 64, total);
+            // Uneven runs: one split into many records, one of a single page, one ending off a MiB boundary.
+            long first = 40L << 20;
+            writeFull(journal, all.asSlice(0, first), all.asSlice(first, PAGE), all.asSlice(first + PAGE, total - first - PAGE));
+
+            List<Run> runs = new ArrayList<>();
+            long[] delivered = {0};
+            journal.pages(1, (address, contents) -> {
+                assertTrue(contents.byteSize() <= Journal.MAX_RUN_BYTES, "run of " + contents.byteSize() + " bytes");
+                assertEquals(AREA_START + delivered[0], address, "runs arrive in order, back to back");
+                MemorySegment expected = all.asSlice(delivered[0], contents.byteSize());
+                assertEquals(-1, expected.mismatch(contents), "bytes of the run at 0x" + Long.toHexString(address));
+                delivered[0] += contents.byteSize();
+                runs.add(new Run(address, new byte[0]));
+            });
+            assertEquals(total, delivered[0]);
+            assertEquals(40 + 1 + 24, runs.size());
+            assertEquals(total / PAGE, journal.checkpoints().getFirst().pages());
+        }
+    }
+
+    @Test
+    void theSinkSeesAReadOnlyViewThatDiesWithTheCall() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            writeFull(journal, Images.contents(arena, 2, PAGE));
+            List<MemorySegment> kept = new ArrayList<>();
+            journal.pages(1, (address, contents) -> {
+                assertTrue(contents.isReadOnly());
+                kept.add(contents);
+            });
+            assertThrows(IllegalStateException.class, () -> kept.getFirst().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+        }
+    }
+
+    @Test
+    void anIncrementalCheckpointAppendsToAReopenedJournal() {
+        Path dir = tmp.resolve("j");
+        try (Arena arena = Arena.ofConfined()) {
+            try (Journal journal = Journal.create(dir)) {
+                assertEquals(1, journal.nextSeq());
+                writeFull(journal, Images.contents(arena, 1, 2 * PAGE));
+            }
+            MemorySegment changed = Images.contents(arena, 2, PAGE);
+            try (Journal journal = Journal.create(dir)) {
+                assertEquals(2, journal.nextSeq());
+                writeCheckpoint(journal, CheckpointKind.INCREMENTAL, 1, List.of(changed));
+            }
+            try (Journal journal = Journal.open(dir)) {
+                assertEquals(List.of(1L, 2L), journal.checkpoints().stream().map(CheckpointSummary::seq).toList());
+                CheckpointSummary second = journal.checkpoints().get(1);
+                assertEquals(CheckpointKind.INCREMENTAL, second.kind());
+                assertEquals(1, second.baseSeq());
+                assertEquals(2, journal.latest().header().seq());
+                List<Run> runs = readRuns(journal, 2);
+                assertEquals(1, runs.size());
+                assertEquals(-1, changed.mismatch(MemorySegment.ofArray(runs.getFirst().contents())));
+            }
+        }
+    }
+
+    @Test
+    void anUncommittedTailIsInvisibleAndVerifyNamesIt() {
+        Path dir = tmp.resolve("j");
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
+            writeFull(journal, Images.contents(arena, 1, PAGE));
+            CheckpointWriter torn = journal.begin(Images.full(2));
+            torn.process(Images.process());
+            torn.pages(AREA_START, Images.contents(arena, 2, 2L << 20));
+            torn.close();
+
+            assertEquals(1, journal.checkpoints().size());
+            assertEquals(1, journal.latest().header().seq());
+            assertEquals(3, journal.nextSeq(), "a torn seq is never reused");
+        }
+        try (Journal journal = Journal.open(dir)) {
+            assertEquals(List.of(1L), journal.checkpoints().stream().map(CheckpointSummary::seq).toList());
+            assertEquals(3, journal.nextSeq());
+            JournalException e = assertThrows(JournalException.class, () -> journal.read(2));
+            assertTrue(e.getMessage().contains("no committed checkpoint seq 2"), e.getMessage());
+
+            VerifyReport report = journal.verify();
+            assertTrue(report.clean(), report.problems().toString());
+            assertEquals(1, report.checkpointsOk());
+            VerifyReport.Uncommitted tail = report.tornTail().orElseThrow();
+            assertEquals(2, tail.seq());
+            assertEquals(4, tail.records(), "header, process, two page records");
+            assertTrue(report.abandoned().isEmpty());
+            assertTrue(tail.toString().matches("seq 2 \\(uncommitted, 4 records from index 0x[0-9a-f]+\\)"), tail.toString());
+        }
+    }
+
+    @Test
+    void aCheckpointAbandonedBeforeALaterOneIsNotATornTail() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            journal.begin(Images.full(1)).close();
+            writeFull(journal, Images.contents(arena, 1, PAGE));
+
+            VerifyReport report = journal.verify();
+            assertTrue(report.clean());
+            assertTrue(report.tornTail().isEmpty());
+            assertEquals(List.of(1L), report.abandoned().stream().map(VerifyReport.Uncommitted::seq).toList());
+            assertEquals(List.of(2L), journal.checkpoints().stream().map(CheckpointSummary::seq).toList());
+        }
+    }
+
+    @Test
+    void aFlippedPageByteIsNamedByPagesAndVerify() throws Exception {
+        Path dir = tmp.resolve("j");
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
+            MemorySegment pages = Images.contents(arena, 3, 3L << 20);
+            writeFull(journal, pages);
+            // A byte in the middle of the second page record.
+            QueueFiles.flipFirst(dir, pages.asSlice((3L << 19), 64).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+        try (Journal journal = Journal.open(dir)) {
+            assertEquals(1, journal.checkpoints().size(), "page CRCs are checked when pages are read, not on open");
+            journal.read(1);
+            JournalException e = assertThrows(JournalException.class, () -> journal.pages(1, (a, c) -> { }));
+            assertTrue(e.getMessage().matches(".*checkpoint seq 1, index 0x[0-9a-f]+: pages record: CRC32C mismatch.*"),
+                    e.getMessage());
+
+            VerifyReport report = journal.verify();
+            assertFalse(report.clean());
+            Problem p = report.problems().getFirst();
+            assertEquals(1, p.seq());
+            assertEquals("pages", p.recordType());
+            assertTrue(p.what().startsWith("CRC32C mismatch"), p.what());
+            assertEquals(1, report.problems().size(), report.problems().toString());
+            assertEquals(0, report.checkpointsOk());
+        }
+    }
+
+    @Test
+    void aFlippedMetadataByteHidesTheCheckpointAndReadNamesTheRecord() throws Exception {
+        Path dir = tmp.resolve("j");
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
+            writeFull(journal, Images.contents(arena, 1, PAGE));
+            writeFull(journal, Images.contents(arena, 2, PAGE));
+        }
+        // The first thread record's registers: found in both checkpoints, flipped in the first.
+        QueueFiles.flipFirst(dir, Images.thread(4242, true).registers());
+        try (Journal journal = Journal.open(dir)) {
+            assertEquals(List.of(2L), journal.checkpoints().stream().map(CheckpointSummary::seq).toList());
+            JournalException e = assertThrows(JournalException.class, () -> journal.read(1));
+            assertTrue(e.getMessage().matches(
+                    ".*seq 1 of journal .* is damaged: seq 1, index 0x[0-9a-f]+, thread record: CRC32C mismatch.*"),
+                    e.getMessage());
+            List<Problem> problems = journal.verify().problems();
+            assertEquals(1, problems.size());
+            assertEquals("thread", problems.getFirst().recordType());
+        }
+    }
+
+    @Test
+    void unknownRecordTypesAndVersionsAreNamedWithTheirIndex() throws Exception {
+        Path dir = tmp.resolve("j");
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
+            writeFull(journal, Images.contents(arena, 1, PAGE));
+        }
+        QueueFiles.appendRaw(dir, 99, 1, 2);
+        QueueFiles.appendRaw(dir, RecordType.THREAD.tag, 7, 2);
+        try (Journal journal = Journal.open(dir)) {
+            List<Problem> problems = journal.verify().problems();
+            assertEquals(2, problems.size(), problems.toString());
+            assertEquals("tag 99", problems.get(0).recordType());
+            assertTrue(problems.get(0).what().startsWith("unknown record type tag 99; this hotclone reads tags [1, 2"),
+                    problems.get(0).what());
+            assertEquals("thread", problems.get(1).recordType());
+            assertTrue(problems.get(1).what().startsWith("record version 7; this hotclone reads version 1"),
+                    problems.get(1).what());
+            assertTrue(problems.get(1).index() > problems.get(0).index());
+            assertEquals(1, journal.checkpoints().size(), "stray records leave committed checkpoints alone");
+        }
+    }
+
+    @Test
+    void createRefusesADirectoryUnderARegularFile() throws Exception {
+        Path file = Files.writeString(tmp.resolve("plain-file"), "x");
+        JournalException e = assertThrows(JournalException.class, () -> Journal.create(file.resolve("journal")));
+        assertTrue(e.getMessage().startsWith("cannot create journal directory " + file.resolve("journal")),
+                e.getMessage());
+    }
+
+    @Test
+    void createRefusesAReadOnlyDirectory() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("ro"));
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+        // root writes through 0555, so this case shows only for other users; /proc is closed to root too.
+        boolean root = Files.isWritable(dir);
+        Path target = root ? Path.of("/proc/self/hotclone-journal") : dir;
+        JournalException e = assertThrows(JournalException.class, () -> Journal.create(target));
+        assertTrue(e.getMessage().contains(target.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("give a directory"), e.getMessage());
+    }
+
+    @Test
+    void createRefusesADirectoryHoldingSomethingElse() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("other"));
+        Files.writeString(dir.resolve("notes.txt"), "mine");
+        JournalException e = assertThrows(JournalException.class, () -> Journal.create(dir));
+        assertTrue(e.getMessage().contains("is not empty and holds no hotclone journal"), e.getMessage());
+    }
+
+    @Test
+    void openRefusesAMissingDirectory() {
+        Path dir = tmp.resolve("missing");
+        JournalException e = assertThrows(JournalException.class, () -> Journal.open(dir));
+        assertEquals("no journal at " + dir + ": it does not exist; give the journal directory the checkpoints "
+                + "were written to", e.getMessage());
+    }
+
+    @Test
+    void openRefusesADirectoryThatIsNotAJournal() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("plain"));
+        JournalException e = assertThrows(JournalException.class, () -> Journal.open(dir));
+        assertTrue(e.getMessage().contains("is not a hotclone journal (it has no hotclone-journal file)"), e.getMessage());
+    }
+
+    @Test
+    void openRefusesAJournalWithoutACommittedCheckpoint() {
+        Path dir = tmp.resolve("j");
+        Journal.create(dir).close();
+        JournalException empty = assertThrows(JournalException.class, () -> Journal.open(dir));
+        assertTrue(empty.getMessage().contains("holds no committed checkpoint"), empty.getMessage());
+
+        try (Journal journal = Journal.create(dir)) {
+            journal.begin(Images.full(1)).close();
+        }
+        JournalException torn = assertThrows(JournalException.class, () -> Journal.open(dir));
+        assertTrue(torn.getMessage().contains("holds no committed checkpoint"), torn.getMessage());
+        try (Journal journal = Journal.inspect(dir)) {
+            assertEquals(1, journal.verify().tornTail().orElseThrow().seq());
+        }
+    }
+
+    @Test
+    void beginEnforcesSeqEpochAndOneWriterAtATime() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            assertThrows(IllegalArgumentException.class, () -> journal.begin(Images.full(2)));
+            assertThrows(IllegalArgumentException.class,
+                    () -> journal.begin(Images.header(1, 1, CheckpointKind.INCREMENTAL, 0)));
+            journal.begin(Images.header(1, 5, CheckpointKind.FULL, -1)).close();
+
+            JournalException fenced = assertThrows(JournalException.class,
+                    () -> journal.begin(Images.header(2, 4, CheckpointKind.FULL, -1)));
+            assertTrue(fenced.getMessage().contains("a newer primary has taken over"), fenced.getMessage());
+
+            try (CheckpointWriter open = journal.begin(Images.header(2, 5, CheckpointKind.FULL, -1))) {
+                assertThrows(IllegalStateException.class, () -> journal.begin(Images.header(3, 5, CheckpointKind.FULL, -1)));
+                open.process(Images.process());
+            }
+        }
+    }
+
+    @Test
+    void aJournalOpenedForReadingRefusesToWrite() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            writeFull(journal, Images.contents(arena, 1, PAGE));
+        }
+        try (Journal journal = Journal.open(tmp.resolve("j"))) {
+            assertThrows(IllegalStateException.class, () -> journal.begin(Images.full(2)));
+        }
+    }
+
+    @Test
+    void commitRefusesCountsThatDisagreeWithTheRecordsWritten() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            try (CheckpointWriter w = journal.begin(Images.full(1))) {
+                w.process(Images.process());
+                w.pages(AREA_START, Images.contents(arena, 1, 2 * PAGE));
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> w.commit(new Commit(1, 0, 1, PAGE, 0, 1, 1)));
+                assertTrue(e.getMessage().contains("the writer wrote 0 areas, 0 fds, 2 pages (8192 bytes)"), e.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> w.pages(AREA_START + 1, Images.contents(arena, 1, PAGE)));
+                assertThrows(IllegalArgumentException.class, () -> w.pages(AREA_START, arena.allocate(100)));
+            }
+            assertTrue(journal.checkpoints().isEmpty());
+        }
+    }
+
+    @Test
+    void aWriterBelongsToTheThreadThatBeganIt() throws Exception {
+        try (Journal journal = Journal.create(tmp.resolve("j")); CheckpointWriter w = journal.begin(Images.full(1))) {
+            ThreadState t = Images.thread(1, false);
+            CompletableFuture<Void> other = CompletableFuture.runAsync(() -> w.thread(t));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> other.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(IllegalStateException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("thread-bound"), e.getCause().getMessage());
+        }
+    }
+}
