@@ -98,6 +98,28 @@ class MainTest {
     }
 
     @Test
+    void checkPassesOnThisMachineAndReportsDirtyTrackingFeatures() {
+        Run check = hotclone("check");
+        assertAll(
+                () -> assertEquals(0, check.exitCode(), check.out() + check.err()),
+                () -> assertTrue(check.out().lines().anyMatch(line -> line.startsWith("ok   userfaultfd")), check.out()),
+                () -> assertTrue(check.out().lines().anyMatch(line -> line.startsWith("ok   PAGEMAP_SCAN")), check.out()),
+                () -> assertEquals("", check.err()));
+    }
+
+    @Test
+    void checkJsonPrintsOneObjectWithTheSameFindings() {
+        Run check = hotclone("check", "--json");
+        String json = check.out().strip();
+        assertAll(
+                () -> assertEquals(0, check.exitCode(), check.err()),
+                () -> assertEquals(1, check.out().lines().count(), check.out()),
+                () -> assertTrue(json.startsWith("{") && json.endsWith("}"), json),
+                () -> assertTrue(json.contains("\"userfaultfd\":true"), json),
+                () -> assertTrue(json.contains("\"pagemapScan\":true"), json));
+    }
+
+    @Test
     void unexpectedExceptionIsReportedWithItsTrace() {
         @Command(name = "bug")
         final class Bug implements Runnable {
