@@ -63,7 +63,7 @@ public final class Checkpointer {
         long begin = System.nanoTime();
         phase = DumpPhase.PRE_DUMP;
         ProcFs proc = new ProcFs(pid);
-        refuseWhatCannotBeCaptured(proc);
+        refuseWhatCannotBeCaptured(pid);
         try (Tracee tracee = Tracee.seize(pid, PTRACE_O_TRACESYSGOOD)) {
             phase = DumpPhase.DUMP;
             long frozen = System.nanoTime();
@@ -133,7 +133,12 @@ public final class Checkpointer {
         }
     }
 
-    private void refuseWhatCannotBeCaptured(ProcFs proc) {
+    /**
+     * Refuses, naming the reason, a process that cannot be checkpointed, as far as that can be
+     * told without stopping it; callers may check before they create anything for it.
+     */
+    public static void refuseWhatCannotBeCaptured(int pid) {
+        ProcFs proc = new ProcFs(pid);
         if (!proc.exists()) {
             throw new HotcloneException("process " + pid + " does not exist (no /proc/" + pid + ")");
         }

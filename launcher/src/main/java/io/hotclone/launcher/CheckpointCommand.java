@@ -12,13 +12,14 @@ import java.util.concurrent.Callable;
         description = {
                 "Take a full checkpoint of a running process into a journal.",
                 "",
-                "The process is frozen for the capture and then runs on (unless --kill). The checkpoint",
-                "becomes visible in the journal only once it is complete; a failure leaves nothing a",
-                "restore could mistake for a checkpoint. Programs using something hotclone cannot",
-                "restore yet (threads, child processes, pipes, sockets, terminals ...) are refused,",
-                "naming the resource.",
+                "The process is frozen for the capture and then runs on (unless --kill). The checkpoint "
+                        + "becomes visible in the journal only once it is complete; a failure leaves nothing a "
+                        + "restore could mistake for a checkpoint. A program using something hotclone cannot "
+                        + "restore yet (threads, child processes, pipes, sockets, terminals ...) is refused, "
+                        + "with the resource named.",
                 "",
-                "Example:  hotclone checkpoint --pid 4242 --journal /var/lib/hotclone/app"},
+                "Example:  hotclone checkpoint --pid 4242 --journal /var/lib/hotclone/app",
+                ""},
         mixinStandardHelpOptions = true)
 final class CheckpointCommand implements Callable<Integer> {
     @Option(names = "--pid", required = true, paramLabel = "PID", description = "The process to checkpoint.")
@@ -36,6 +37,7 @@ final class CheckpointCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Checkpointer.refuseWhatCannotBeCaptured(pid);
         try (Journal j = Journal.create(journal)) {
             Checkpointer.Result r = new Checkpointer(pid, j, kill).checkpoint();
             if (json) {

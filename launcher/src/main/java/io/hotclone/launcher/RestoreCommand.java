@@ -12,11 +12,12 @@ import java.util.concurrent.Callable;
         description = {
                 "Bring a program back from a journal in a new process.",
                 "",
-                "The new process continues from the checkpointed instruction with the checkpointed",
-                "memory, registers, signal state and files. Prints 'pid N' as soon as it runs.",
-                "Without --detach, waits for the program and exits with its exit status.",
+                "The new process continues from the checkpointed instruction with the checkpointed "
+                        + "memory, registers, signal state and files. Prints 'pid N' as soon as it runs. "
+                        + "Without --detach, waits for the program and exits with its exit status.",
                 "",
-                "Example:  hotclone restore --journal /var/lib/hotclone/app --detach"},
+                "Example:  hotclone restore --journal /var/lib/hotclone/app --detach",
+                ""},
         mixinStandardHelpOptions = true)
 final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--journal", required = true, paramLabel = "DIR", description = "Journal directory.")
