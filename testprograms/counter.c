@@ -1,0 +1,70 @@
+/* The smallest self-checking program: a tick counter kept twice (a global and a small heap
+ * block that also carries a pattern), for tests that only need something alive to capture.
+ *
+ * usage: counter --verify-file PATH [--self-test-corrupt heap|counter]
+ * --self-test-corrupt breaks one piece of state just before verifying, to prove the check
+ * can fail. */
+#include "selfcheck.h"
+
+#define BLOCK_WORDS 512
+
+struct block {
+    uint64_t ticks;
+    uint64_t pattern[BLOCK_WORDS];
+};
+
+static uint64_t ticks;
+
+static void corrupt(struct block *b, const char *kind)
+{
+    if (strcmp(kind, "heap") == 0)
+        b->pattern[BLOCK_WORDS / 2] ^= 1;
+    else if (strcmp(kind, "counter") == 0)
+        ticks++;
+}
+
+static void verify(const struct block *b)
+{
+    if (b->ticks != ticks)
+        sc_fail("counter: heap copy %lu, global %lu", (unsigned long)b->ticks, (unsigned long)ticks);
+    for (int i = 0; i < BLOCK_WORDS; i++) {
+        if (b->pattern[i] != sc_pattern(i, 0)) {
+            sc_fail("heap: word %d is %016lx, expected %016lx", i, (unsigned long)b->pattern[i],
+                    (unsigned long)sc_pattern(i, 0));
+            return;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const names[] = { "--verify-file", "--self-test-corrupt", NULL };
+    const char *values[2] = { NULL, NULL };
+    sc_parse(argc, argv, names, values);
+    const char *verify_file = sc_required(values[0], names[0]);
+    const char *corruption = values[1];
+    if (corruption && strcmp(corruption, "heap") != 0 && strcmp(corruption, "counter") != 0) {
+        fprintf(stderr, "--self-test-corrupt takes heap or counter, not %s\n", corruption);
+        return 2;
+    }
+
+    struct block *b = calloc(1, sizeof *b);
+    if (!b)
+        sc_die("calloc");
+    for (int i = 0; i < BLOCK_WORDS; i++)
+        b->pattern[i] = sc_pattern(i, 0);
+
+    sc_say("ready pid=%d", (int)getpid());
+    for (;;) {
+        ticks++;
+        b->ticks = ticks;
+        sc_say("tick %lu", (unsigned long)ticks);
+        if (sc_verify_requested(verify_file))
+            break;
+        sc_nap();
+    }
+    if (corruption)
+        corrupt(b, corruption);
+    verify(b);
+    return sc_verdict();
+}

@@ -1,0 +1,112 @@
+/* The protocol every self-checking test program follows (as CRIU's zdtm tests do):
+ * set up, print "ready pid=N", then loop printing "tick N" about every 100 ms; when the
+ * file named by --verify-file exists, check every piece of state, print one "FAIL: what"
+ * line per broken piece or "PASS", and exit 1 or 0.
+ * A file trigger, not a signal: signal state is itself under test. */
+#ifndef SELFCHECK_H
+#define SELFCHECK_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TICK_NANOS 100000000L
+
+static unsigned sc_failures;
+
+/* One line, one write(2): stdout is a file that tests read while we run. */
+static void sc_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sc_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static void sc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sc_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("FAIL: ", stdout);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+    sc_failures++;
+}
+
+/* Setup errors are not verdicts: they mean the program could not start. */
+static void sc_die(const char *what)
+{
+    fprintf(stderr, "%s: %s\n", what, strerror(errno));
+    exit(2);
+}
+
+static int sc_verdict(void)
+{
+    if (sc_failures == 0)
+        sc_say("PASS");
+    return sc_failures == 0 ? 0 : 1;
+}
+
+static int sc_verify_requested(const char *verify_file)
+{
+    return access(verify_file, F_OK) == 0;
+}
+
+/* Interrupted early by a signal is fine: the tick period is only approximate. */
+static void sc_nap(void)
+{
+    struct timespec ts = { 0, TICK_NANOS };
+    nanosleep(&ts, NULL);
+}
+
+/* Every option takes a value. names[] ends with NULL; values[i] receives the value of
+ * names[i] or stays NULL. Exits 2 on an unknown option or a missing value. */
+static void sc_parse(int argc, char **argv, const char *const names[], const char *values[])
+{
+    for (int a = 1; a < argc; a += 2) {
+        int known = 0;
+        for (int i = 0; names[i]; i++) {
+            if (strcmp(argv[a], names[i]) == 0 && a + 1 < argc) {
+                values[i] = argv[a + 1];
+                known = 1;
+            }
+        }
+        if (!known) {
+            fprintf(stderr, "%s: unknown option or missing value: %s\n", argv[0], argv[a]);
+            exit(2);
+        }
+    }
+}
+
+static const char *sc_required(const char *value, const char *name)
+{
+    if (!value) {
+        fprintf(stderr, "missing required option %s\n", name);
+        exit(2);
+    }
+    return value;
+}
+
+/* A well-mixed 64-bit word from (offset, generation): splitmix64's finaliser. */
+static uint64_t sc_pattern(uint64_t offset, uint64_t generation)
+{
+    uint64_t x = offset * 0x9E3779B97F4A7C15ULL + (generation + 1) * 0xD1B54A32D192ED03ULL;
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 29;
+    return x;
+}
+
+#endif
