@@ -1,0 +1,76 @@
+package io.hotclone.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hotclone.testkit.Program;
+import io.hotclone.testkit.TestPrograms;
+import io.hotclone.testkit.Verify;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The user's cycle, through the real command: a running program is checkpointed and keeps
+ * running, is killed, and {@code hotclone restore --detach} brings it back from the journal
+ * in a new process that continues from the checkpointed state and passes its own check.
+ */
+class CheckpointRestoreTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Pattern PID = Pattern.compile("(?m)^pid (\\d+)$");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void memstateContinuesFromItsCheckpointWithHeapTlsHandlerMaskAndFilesIntact() throws Exception {
+        Path verify = dir.resolve("verify");
+        List<String> command = List.of(TestPrograms.compile("memstate").toString(), "--verify-file", verify.toString(),
+                "--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(), "--heap-mib", "64");
+        cycle(command, verify, true);
+    }
+
+    @Test
+    void python3StatefulScriptContinuesFromItsCheckpoint() throws Exception {
+        Path verify = dir.resolve("verify");
+        List<String> command = List.of(TestPrograms.python().toString(), TestPrograms.source("stateful.py").toString(),
+                "--verify-file", verify.toString());
+        cycle(command, verify, false);
+    }
+
+    private void cycle(List<String> command, Path verify, boolean sendsUsr1) throws Exception {
+        Path journal = dir.resolve("journal");
+        try (Program original = Program.start(dir, command)) {
+            original.awaitTick(3, WAIT);
+            HotcloneCli.Run checkpoint = HotcloneCli.run(dir, "checkpoint", "--pid", Integer.toString(original.pid()),
+                    "--journal", journal.toString());
+            assertEquals(0, checkpoint.exitCode(), checkpoint.toString());
+            assertTrue(checkpoint.out().startsWith("checkpoint seq=1 "), checkpoint.toString());
+            long ticksAfterCheckpoint = original.awaitTick(original.lastTick() + 2, WAIT);
+            assertTrue(original.isAlive(), "the checkpointed program must keep running");
+            original.kill9();
+            long outputBeforeRestore = original.stdoutSize();
+
+            HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
+            assertEquals(0, restore.exitCode(), restore.toString());
+            Matcher pid = PID.matcher(restore.out());
+            assertTrue(pid.find(), restore.toString());
+            try (Program restored = Program.adopt(Integer.parseInt(pid.group(1)), original.stdout(), outputBeforeRestore)) {
+                long firstTick = restored.awaitTick(1, WAIT);
+                assertTrue(firstTick > 3 && firstTick < ticksAfterCheckpoint,
+                        "the restored program must continue from the checkpoint (after tick 3, before tick "
+                                + ticksAfterCheckpoint + " which came after it), not from its start: first tick "
+                                + firstTick);
+                restored.awaitTick(firstTick + 2, WAIT);
+                if (sendsUsr1) {
+                    restored.signal(Program.SIGUSR1);
+                }
+                Verify.assertPasses(restored, verify, WAIT);
+            }
+        }
+    }
+}
