@@ -28,7 +28,8 @@ public final class TestPrograms {
      * @throws IllegalStateException with gcc's output when the compilation fails
      */
     public static Path compile(String name) {
-        return COMPILED.computeIfAbsent(name, TestPrograms::gcc);
+        return COMPILED.computeIfAbsent(name,
+                n -> compile(n, Path.of(System.getProperty("user.dir"), "target", "testprograms")));
     }
 
     /** A file of {@code testprograms/}, such as a script; fails if it does not exist. */
@@ -69,9 +70,9 @@ public final class TestPrograms {
                 + ": run the tests from the repository or set -Dhotclone.repo=<repository root>");
     }
 
-    private static Path gcc(String name) {
+    /** Compiles {@code testprograms/NAME.c} into {@code outputDir/NAME} now, and returns the binary. */
+    public static Path compile(String name, Path outputDir) {
         Path source = source(name + ".c");
-        Path outputDir = Path.of(System.getProperty("user.dir"), "target", "testprograms");
         Path binary = outputDir.resolve(name);
         try {
             Files.createDirectories(outputDir);
