@@ -59,6 +59,12 @@ public final class Journal implements AutoCloseable {
     /** Returned instead of a queue index at the end of the queue (indices are never negative). */
     private static final long END = -1;
 
+    static {
+        // Chronicle reports usage to an outside host unless told not to, and reads the switch
+        // when it first builds a queue: a journal never reports, even if a launch forgot the flag.
+        System.setProperty("chronicle.analytics.disable", "true");
+    }
+
     private final Path dir;
     private final ChronicleQueue queue;
     private final boolean writable;

@@ -14,6 +14,7 @@ import net.openhft.chronicle.wire.Wire;
 import net.openhft.chronicle.wire.WireType;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -152,21 +153,19 @@ final class QueueCheckpointWriter implements CheckpointWriter {
     }
 
     /** Seals {@code head} (envelope + payload, or envelope + page address) and appends it with
-     *  {@code pages} as one queue document; a failure leaves no document behind. */
+     *  {@code pages} (maybe empty) as one queue document; a failure leaves no document behind. */
     private void write(RecordType type, byte[] head, MemorySegment pages) {
         Envelope.seal(head, type, header.epoch(), header.seq(), pages);
         DocumentContext dc = appender.writingDocument();
         try {
             Bytes<?> bytes = dc.wire().bytes();
             bytes.write(head);
-            if (pages.byteSize() > 0) {
-                // One copy, by memcpy for a native segment, straight into the queue's mapped file.
-                BytesStore<?, ?> store = BytesStore.follow(pages.asByteBuffer());
-                try {
-                    bytes.write(store, 0, pages.byteSize());
-                } finally {
-                    store.releaseLast();
-                }
+            if (pages.isNative()) {
+                // One memcpy straight into the queue's mapped file. By address, because a segment
+                // of a shared arena cannot become the ByteBuffer Chronicle would otherwise need.
+                bytes.write(BytesStore.wrap(pages.address(), pages.byteSize()), 0, pages.byteSize());
+            } else if (pages.byteSize() > 0) {
+                bytes.write(pages.toArray(ValueLayout.JAVA_BYTE));
             }
         } catch (RuntimeException e) {
             dc.rollbackOnClose();

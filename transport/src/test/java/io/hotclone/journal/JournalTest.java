@@ -118,6 +118,19 @@ class JournalTest {
     }
 
     @Test
+    void pagesFromASharedArenaOrTheHeapAreWrittenToo() {
+        // A capture thread hands pages to the appender thread in a shared arena.
+        try (Arena shared = Arena.ofShared(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            MemorySegment native_ = Images.contents(shared, 1, 2 * PAGE);
+            MemorySegment heap = MemorySegment.ofArray(Images.bytes(2, PAGE));
+            writeFull(journal, native_, heap);
+            List<Run> runs = readRuns(journal, 1);
+            assertEquals(-1, native_.mismatch(MemorySegment.ofArray(runs.get(0).contents())));
+            assertEquals(-1, heap.mismatch(MemorySegment.ofArray(runs.get(1).contents())));
+        }
+    }
+
+    @Test
     void theSinkSeesAReadOnlyViewThatDiesWithTheCall() {
         try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
             writeFull(journal, Images.contents(arena, 2, PAGE));
