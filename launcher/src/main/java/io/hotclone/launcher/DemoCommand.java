@@ -54,14 +54,15 @@ final class DemoCommand implements Callable<Integer> {
         try (Program program = Program.start(work, command)) {
             long tick = program.awaitTick(5, WAIT);
             out.printf("1. the program runs: pid %d, %d MiB heap, at tick %d%n", program.pid(), heapMib, tick);
+            long beforeCheckpoint;
             Checkpointer.Result c;
             try (Journal journal = Journal.create(work.resolve("journal"))) {
+                beforeCheckpoint = program.lastTick();
                 c = new Checkpointer(program.pid(), journal, false).checkpoint();
             }
-            long atCheckpoint = program.lastTick();
             out.printf("2. checkpoint seq=%d: %d pages (%.1f MiB), program frozen %.1f ms, %.1f ms in all%n",
                     c.seq(), c.pages(), c.pageBytes() / 1048576.0, c.freezeMicros() / 1000.0, c.durationMicros() / 1000.0);
-            long crashTick = program.awaitTick(atCheckpoint + 3, WAIT);
+            long crashTick = program.awaitTick(program.lastTick() + 3, WAIT);
             program.kill9();
             long outputBefore = program.stdoutSize();
             out.printf("3. crash: SIGKILL at tick %d; the program is gone%n", crashTick);
@@ -73,8 +74,8 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf("4. restored from checkpoint seq=%d as pid %d in %.1f ms%n", r.seq(), r.pid(),
                         r.durationMicros() / 1000.0);
                 long resumed = restored.awaitTick(1, WAIT);
-                out.printf("5. it carries on at tick %d (the checkpoint was taken at tick %d or %d)%n", resumed,
-                        atCheckpoint, atCheckpoint + 1);
+                out.printf("5. it carries on at tick %d, where the checkpoint left it (it began at tick %d),"
+                        + " not at tick 1 nor at tick %d where it crashed%n", resumed, beforeCheckpoint, crashTick);
                 restored.awaitTick(resumed + 2, WAIT);
                 restored.signal(Program.SIGUSR1);
                 Verify.assertPasses(restored, verify, WAIT);
@@ -84,7 +85,8 @@ final class DemoCommand implements Callable<Integer> {
             out.println("demo failed: " + e.getMessage());
             return 1;
         }
-        out.println("done: the program survived its crash.");
+        out.println("done: the program survived its crash. See the journal with: hotclone journal ls "
+                + work.resolve("journal"));
         return 0;
     }
 }

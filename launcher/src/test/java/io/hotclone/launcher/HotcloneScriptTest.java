@@ -33,4 +33,11 @@ class HotcloneScriptTest {
         assertEquals(2, unknown.exitCode(), unknown.err());
         assertTrue(unknown.err().contains("hotclone: unknown command 'frobnicate'"), unknown.err());
     }
+
+    @Test
+    void demoShowsTheProgramSurvivingItsCrash() throws Exception {
+        HotcloneCli.Run demo = hotclone("demo", "--dir", elsewhere.resolve("demo").toString());
+        assertEquals(0, demo.exitCode(), demo.toString());
+        assertTrue(demo.out().contains("PASS") && demo.out().contains("survived its crash"), demo.toString());
+    }
 }
