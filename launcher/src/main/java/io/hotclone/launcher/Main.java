@@ -28,7 +28,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         name = "hotclone",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {CheckCommand.class, CheckpointCommand.class, RestoreCommand.class, DemoCommand.class, JournalCommand.class, HelpCommand.class},
+        subcommands = {CheckCommand.class, CheckpointCommand.class, RestoreCommand.class, DemoCommand.class, RunCommand.class, JournalCommand.class, HelpCommand.class},
         description = {
             "Keeps an unmodified Linux program running when the machine under it dies.",
             "It checkpoints a running program from the outside (ptrace and /proc: no agent inside"
@@ -63,9 +63,12 @@ public final class Main implements Callable<Integer> {
 
     /** The configured command line; tests redirect its output and call execute themselves. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main())
+        CommandLine commandLine = new CommandLine(new Main())
                 .setParameterExceptionHandler(Main::reportUsageError)
                 .setExecutionExceptionHandler(Main::report);
+        // Everything after the program's name is the program's, options included.
+        commandLine.getSubcommands().get("run").setStopAtPositional(true);
+        return commandLine;
     }
 
     /** {@code hotclone} alone: the usage, on stderr since no command ran. */

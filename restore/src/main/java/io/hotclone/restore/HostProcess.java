@@ -3,13 +3,14 @@ package io.hotclone.restore;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
-import io.hotclone.bindings.linux.posix_spawnattr_t;
+import io.hotclone.capture.launch.Spawn;
 import io.hotclone.capture.ptrace.Tracee;
 import io.hotclone.capture.ptrace.WaitStatus;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_EVENT_EXEC;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_EXITKILL;
@@ -17,21 +18,16 @@ import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACEEXEC;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 import static io.hotclone.bindings.linux.Signal.SIGCONT;
 import static io.hotclone.bindings.linux.Signal.SIGKILL;
-import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETSID;
-import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETSIGDEF;
-import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETSIGMASK;
 import static io.hotclone.bindings.linux.Wait.WUNTRACED;
 import static io.hotclone.bindings.linux.Wait.__WALL;
-import static java.lang.foreign.MemorySegment.NULL;
 
 /**
  * The process a restore fills: the program's own executable, exec'd by a shell that stopped
  * itself first so hotclone could seize it, and held at the end of the exec, before any of the
  * program's code has run. Its /proc/PID/exe and comm are thus already the program's.
  *
- * <p>It is started with posix_spawn, never ProcessBuilder: the JVM's reaper would swallow the
- * ptrace stops of its own children. Every signal disposition is reset to default and the mask
- * cleared, so nothing inherited from the JVM leaks into the program.
+ * <p>It is started with {@link Spawn}, so it inherits hotclone's stdio and nothing else of
+ * the JVM.
  */
 final class HostProcess {
     private static final String STOP_THEN_EXEC = "kill -STOP $$; exec \"$0\"";
@@ -44,7 +40,8 @@ final class HostProcess {
      * execve; the calling thread is its tracer.
      */
     static Tracee start(String exe, boolean newSession) {
-        int pid = spawn(exe, newSession);
+        int pid = Spawn.spawn("/bin/sh", List.of("/bin/sh", "-c", STOP_THEN_EXEC, exe), List.of(),
+                newSession ? Spawn.Group.OWN_SESSION : Spawn.Group.INHERIT);
         Tracee tracee;
         try {
             awaitStopped(pid);
@@ -76,38 +73,6 @@ final class HostProcess {
             kill(pid);
             tracee.close();
             throw e;
-        }
-    }
-
-    private static int spawn(String exe, boolean newSession) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment callState = arena.allocate(Libc.callStateLayout());
-            MemorySegment attr = posix_spawnattr_t.allocate(arena);
-            MemorySegment sigset = arena.allocate(128);
-            check(Libc.posix_spawnattr_init(callState, attr), "posix_spawnattr_init");
-            try {
-                sigset.fill((byte) 0xff);
-                check(Libc.posix_spawnattr_setsigdefault(callState, attr, sigset), "posix_spawnattr_setsigdefault");
-                sigset.fill((byte) 0);
-                check(Libc.posix_spawnattr_setsigmask(callState, attr, sigset), "posix_spawnattr_setsigmask");
-                int flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (newSession ? POSIX_SPAWN_SETSID : 0);
-                check(Libc.posix_spawnattr_setflags(callState, attr, (short) flags), "posix_spawnattr_setflags");
-                String[] args = {"/bin/sh", "-c", STOP_THEN_EXEC, exe};
-                MemorySegment argv = arena.allocate(ValueLayout.ADDRESS, args.length + 1);
-                for (int i = 0; i < args.length; i++) {
-                    argv.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(args[i]));
-                }
-                argv.setAtIndex(ValueLayout.ADDRESS, args.length, NULL);
-                MemorySegment envp = arena.allocate(ValueLayout.ADDRESS, 1);
-                MemorySegment pid = arena.allocate(ValueLayout.JAVA_INT);
-                int r = Libc.posix_spawn(callState, pid, arena.allocateFrom("/bin/sh"), NULL, attr, argv, envp);
-                if (r != 0) {
-                    throw new SyscallException("posix_spawn(/bin/sh to exec " + exe + ")", r);
-                }
-                return pid.get(ValueLayout.JAVA_INT, 0);
-            } finally {
-                Libc.posix_spawnattr_destroy(callState, attr);
-            }
         }
     }
 
@@ -144,12 +109,6 @@ final class HostProcess {
             if (Libc.kill(callState, pid, signal) != 0) {
                 throw new SyscallException("kill(" + pid + ", " + signal + ")", Libc.errno(callState));
             }
-        }
-    }
-
-    private static void check(int r, String call) {
-        if (r != 0) {
-            throw new SyscallException(call, r);
         }
     }
 }

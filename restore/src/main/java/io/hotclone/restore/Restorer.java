@@ -34,7 +34,6 @@ import java.util.List;
 import static io.hotclone.bindings.linux.Signal.SS_DISABLE;
 import static io.hotclone.bindings.linux.Signal.SS_ONSTACK;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_chdir;
-import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_personality;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_rseq;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_rt_sigaction;
@@ -99,7 +98,7 @@ public final class Restorer {
                 space.fill(journal, image.header().seq());
                 space.protect(image.areas());
                 space.setMm(process.mm(), process.auxv());
-                restoreFiles(remote, proc, image);
+                FdKind.restoreAll(remote, proc.fds(), image.fds());
                 restoreProcess(remote, pid, process);
                 restoreThread(remote, pid, thread);
                 phase = RestorePhase.POST_RESTORE;
@@ -167,12 +166,6 @@ public final class Restorer {
         }
     }
 
-    private static void restoreFiles(RemoteSyscalls remote, ProcFs proc, CheckpointImage image) {
-        for (int fd : proc.fds()) {
-            remote.check("close(" + fd + ")", SYS_close, fd);
-        }
-        image.fds().forEach(fd -> FdKind.restore(remote, fd));
-    }
 
     private static void restoreProcess(RemoteSyscalls remote, int pid, ProcessState p) {
         if (!p.root().equals("/")) {

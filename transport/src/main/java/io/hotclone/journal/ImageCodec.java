@@ -4,6 +4,7 @@ import io.hotclone.image.AreaKind;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.DeviceFd;
+import io.hotclone.image.InheritedFd;
 import io.hotclone.image.FdState;
 import io.hotclone.image.FileIdentity;
 import io.hotclone.image.ImageHeader;
@@ -56,6 +57,7 @@ final class ImageCodec {
         return switch (f) {
             case RegularFileFd r -> { writeRegularFileFd(w, r); yield RecordType.REGULAR_FILE_FD; }
             case DeviceFd d -> { writeDeviceFd(w, d); yield RecordType.DEVICE_FD; }
+            case InheritedFd i -> { writeInheritedFd(w, i); yield RecordType.INHERITED_FD; }
         };
     }
 
@@ -68,6 +70,7 @@ final class ImageCodec {
             case AREA -> readArea(in);
             case REGULAR_FILE_FD -> readRegularFileFd(in);
             case DEVICE_FD -> readDeviceFd(in);
+            case INHERITED_FD -> readInheritedFd(in);
             case COMMIT -> readCommit(in);
             case PAGES -> throw new IllegalArgumentException("page records carry raw bytes, not wire fields");
         };
@@ -315,6 +318,23 @@ final class ImageCodec {
                 in.read("closeOnExec").bool(),
                 in.read("path").text(),
                 in.read("rdev").int64());
+    }
+
+    private static void writeInheritedFd(WireOut w, InheritedFd i) {
+        w.write("fd").int32(i.fd());
+        w.write("flags").int32(i.flags());
+        w.write("closeOnExec").bool(i.closeOnExec());
+        w.write("hostFd").int32(i.hostFd());
+        w.write("path").text(i.path());
+    }
+
+    private static InheritedFd readInheritedFd(WireIn in) {
+        return new InheritedFd(
+                in.read("fd").int32(),
+                in.read("flags").int32(),
+                in.read("closeOnExec").bool(),
+                in.read("hostFd").int32(),
+                in.read("path").text());
     }
 
     private static void writeCommit(WireOut w, Commit c) {

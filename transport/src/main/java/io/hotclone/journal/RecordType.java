@@ -15,7 +15,8 @@ enum RecordType {
     REGULAR_FILE_FD(5, 1),
     DEVICE_FD(6, 1),
     PAGES(7, 1),
-    COMMIT(8, 1);
+    COMMIT(8, 1),
+    INHERITED_FD(9, 1);
 
     private static final RecordType[] BY_TAG = new RecordType[256];
 

@@ -75,6 +75,11 @@ class ImageCodecTest {
     }
 
     @Test
+    void inheritedFdRoundTrips() {
+        roundTrips(Images.inherited(), RecordType.INHERITED_FD);
+    }
+
+    @Test
     void commitRoundTrips() {
         roundTrips(Images.commit(9, 12, 40L << 20, 3), RecordType.COMMIT);
     }

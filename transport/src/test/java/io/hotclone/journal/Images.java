@@ -4,6 +4,7 @@ import io.hotclone.image.AreaKind;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.DeviceFd;
+import io.hotclone.image.InheritedFd;
 import io.hotclone.image.FileIdentity;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
@@ -75,6 +76,10 @@ final class Images {
 
     static DeviceFd device() {
         return new DeviceFd(0, 0x8000, false, "/dev/null", 0x103L);
+    }
+
+    static InheritedFd inherited() {
+        return new InheritedFd(1, 0x8001, false, 1, "/dev/pts/3");
     }
 
     static Commit commit(long seq, int areas, long pageBytes, int fds) {

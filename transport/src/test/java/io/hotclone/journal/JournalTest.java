@@ -56,7 +56,7 @@ class JournalTest {
 
     private static CheckpointImage sampleImage(long seq, CheckpointKind kind, long baseSeq, long pageBytes) {
         List<MemoryArea> areas = List.of(Images.anonymous(AREA_START, Math.max(1, pageBytes / PAGE)), Images.fileArea());
-        List<FdState> fds = List.of(Images.device(), Images.regularFile());
+        List<FdState> fds = List.of(Images.device(), Images.regularFile(), Images.inherited());
         return new CheckpointImage(Images.header(seq, 1, kind, baseSeq), Images.process(),
                 List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds,
                 Images.commit(seq, areas.size(), pageBytes, fds.size()));

@@ -617,6 +617,28 @@ public final class Libc {
         }
     }
 
+    // int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t * file_actions, int from)
+    private static final class posix_spawn_file_actions_addclosefrom_np$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
+        static final MethodHandle HANDLE = downcall("posix_spawn_file_actions_addclosefrom_np", DESC, CAPTURE_ERRNO);
+    }
+
+    public static FunctionDescriptor posix_spawn_file_actions_addclosefrom_np$descriptor() {
+        return posix_spawn_file_actions_addclosefrom_np$.DESC;
+    }
+
+    public static MethodHandle posix_spawn_file_actions_addclosefrom_np$handle() {
+        return posix_spawn_file_actions_addclosefrom_np$.HANDLE;
+    }
+
+    public static int posix_spawn_file_actions_addclosefrom_np(MemorySegment callState, MemorySegment file_actions, int from) {
+        try {
+            return (int) posix_spawn_file_actions_addclosefrom_np$.HANDLE.invokeExact(callState, file_actions, from);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     // int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t * file_actions, int fd, int newfd)
     private static final class posix_spawn_file_actions_adddup2$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT);

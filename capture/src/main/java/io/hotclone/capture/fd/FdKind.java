@@ -6,19 +6,26 @@ import io.hotclone.capture.proc.ProcFs;
 import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.image.DeviceFd;
 import io.hotclone.image.FdState;
+import io.hotclone.image.InheritedFd;
 import io.hotclone.image.RegularFileFd;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static io.hotclone.bindings.linux.Fcntl.F_DUPFD;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
 
 /**
  * A kind of open file: how to recognise it, save it, and open it again in a restored process.
  * Each kind is one class with both sides; adding one means a new permitted class here, its
- * record in {@code io.hotclone.image}, and its case in {@link #restore}.
+ * record in {@code io.hotclone.image} with its journal codec, and its case in {@link #restoreAll}.
  */
-public sealed interface FdKind permits RegularFileKind, DeviceKind {
+public sealed interface FdKind permits InheritedKind, RegularFileKind, DeviceKind {
     /** The kinds tried in order on each descriptor. */
-    List<FdKind> ALL = List.of(new RegularFileKind(), new DeviceKind());
+    List<FdKind> ALL = List.of(new InheritedKind(), new RegularFileKind(), new DeviceKind());
 
     /** The saved state of {@code fd}, or null when the descriptor is not of this kind. */
     FdState dump(ProcFs proc, int fd, String target, FdInfo info);
@@ -45,11 +52,31 @@ public sealed interface FdKind permits RegularFileKind, DeviceKind {
         return fds;
     }
 
-    /** Opens {@code fd} again in the process {@code remote} runs in, at its number. */
-    static void restore(RemoteSyscalls remote, FdState fd) {
-        switch (fd) {
-            case RegularFileFd f -> RegularFileKind.restore(remote, f);
-            case DeviceFd d -> DeviceKind.restore(remote, d);
+    /**
+     * Gives the process {@code remote} runs in exactly the descriptors of the image: the ones it
+     * has now ({@code present}, hotclone's stdio among them) are closed, except that the stdio
+     * the image hands over is first parked above every number in use.
+     */
+    static void restoreAll(RemoteSyscalls remote, List<Integer> present, List<FdState> fds) {
+        int park = 1 + Math.max(present.stream().mapToInt(Integer::intValue).max().orElse(0),
+                fds.stream().mapToInt(FdState::fd).max().orElse(0));
+        Map<Integer, Integer> parked = new TreeMap<>();
+        for (FdState fd : fds) {
+            if (fd instanceof InheritedFd i && !parked.containsKey(i.hostFd())) {
+                parked.put(i.hostFd(), (int) remote.check("fcntl(" + i.hostFd() + ", F_DUPFD, " + park + "): hotclone's"
+                        + " own fd " + i.hostFd() + " must be open to hand it over", SYS_fcntl, i.hostFd(), F_DUPFD, park));
+            }
         }
+        for (int fd : present) {
+            remote.check("close(" + fd + ")", SYS_close, fd);
+        }
+        for (FdState fd : fds) {
+            switch (fd) {
+                case RegularFileFd f -> RegularFileKind.restore(remote, f);
+                case DeviceFd d -> DeviceKind.restore(remote, d);
+                case InheritedFd i -> InheritedKind.restore(remote, i, parked.get(i.hostFd()));
+            }
+        }
+        parked.values().forEach(p -> InheritedKind.release(remote, p));
     }
 }

@@ -163,6 +163,9 @@ public final class RemoteSyscalls implements AutoCloseable {
     private void step(int nr, String stop) {
         tracee.syscall(0);
         WaitStatus s = tracee.await();
+        if (s.gone()) {
+            throw new ProcessGoneException(s, "running injected syscall " + nr);
+        }
         if (!s.syscallStop()) {
             throw new HotcloneException("process " + tracee.tid() + " " + s + " instead of the syscall "
                     + stop + " stop of injected syscall " + nr);

@@ -113,7 +113,7 @@ public final class Tracee implements AutoCloseable {
         while (true) {
             WaitStatus s = await();
             if (s.gone()) {
-                throw new HotcloneException("process " + tid + " " + s + " while hotclone was stopping it");
+                throw new ProcessGoneException(s, "stopping it");
             }
             if (s.interruptStop()) {
                 return s;

@@ -1,0 +1,157 @@
+package io.hotclone.capture;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.bindings.SyscallException;
+import io.hotclone.bindings.linux.Libc;
+import io.hotclone.bindings.linux.pollfd;
+import io.hotclone.capture.ptrace.ProcessGoneException;
+import io.hotclone.capture.ptrace.WaitStatus;
+import io.hotclone.journal.Journal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+
+import static io.hotclone.bindings.linux.Errno.EINTR;
+import static io.hotclone.bindings.linux.Fcntl.EFD_CLOEXEC;
+import static io.hotclone.bindings.linux.Fcntl.POLLIN;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
+
+/**
+ * A program under protection: checkpointed every interval and on demand, until it exits.
+ *
+ * <p>The program is not traced between checkpoints, so it runs at full speed and its signals
+ * reach it directly. One loop waits, with poll(2), on the program's pidfd (it ended), an
+ * eventfd (a checkpoint was asked for) and the interval's deadline.
+ *
+ * <p>Thread confinement: {@link #run()} on one platform thread, the program's tracer;
+ * {@link #requestCheckpoint()} from any thread.
+ */
+public final class ProtectedProgram implements AutoCloseable {
+    /** Told about every checkpoint, taken or failed. */
+    public interface Listener {
+        void checkpointed(Checkpointer.Result result);
+
+        void checkpointFailed(HotcloneException failure);
+    }
+
+    private final int pid;
+    private final Journal journal;
+    private final long intervalNanos;
+    private final Listener listener;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment eventCount = arena.allocate(ValueLayout.JAVA_LONG);
+    private final int pidfd;
+    private final int requests;
+
+    /** @param pid a child of this process, which must be reaped here when it ends */
+    public ProtectedProgram(int pid, Journal journal, Duration interval, Listener listener) {
+        this.pid = pid;
+        this.journal = journal;
+        this.intervalNanos = interval.toNanos();
+        this.listener = listener;
+        MemorySegment callState = arena.allocate(Libc.callStateLayout());
+        pidfd = (int) check(Libc.syscall(callState, SYS_pidfd_open, pid, 0, 0, 0, 0, 0), callState, "pidfd_open(" + pid + ")");
+        requests = (int) check(Libc.eventfd(callState, 0, EFD_CLOEXEC), callState, "eventfd");
+    }
+
+    public int pid() {
+        return pid;
+    }
+
+    /** Asks for a checkpoint as soon as possible. */
+    public void requestCheckpoint() {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment callState = local.allocate(Libc.callStateLayout());
+            MemorySegment one = local.allocate(ValueLayout.JAVA_LONG, 1L);
+            check(Libc.write(callState, requests, one, 8), callState, "write(eventfd)");
+        }
+    }
+
+    /**
+     * Checkpoints the program until it ends.
+     *
+     * @return its exit status, or 128 + the signal that killed it, as a shell reports it
+     */
+    public int run() {
+        MemorySegment callState = arena.allocate(Libc.callStateLayout());
+        MemorySegment fds = pollfd.allocateArray(2, arena);
+        pollfd.fd(pollfd.asSlice(fds, 0), pidfd);
+        pollfd.events(pollfd.asSlice(fds, 0), (short) POLLIN);
+        pollfd.fd(pollfd.asSlice(fds, 1), requests);
+        pollfd.events(pollfd.asSlice(fds, 1), (short) POLLIN);
+        long deadline = System.nanoTime() + intervalNanos;
+        while (true) {
+            int timeout = (int) Math.max(0, (deadline - System.nanoTime() + 999_999) / 1_000_000);
+            int ready = Libc.poll(callState, fds, 2, timeout);
+            if (ready < 0) {
+                if (Libc.errno(callState) == EINTR) {
+                    continue;
+                }
+                throw new SyscallException("poll(pidfd of " + pid + ", eventfd)", Libc.errno(callState));
+            }
+            if ((pollfd.revents(pollfd.asSlice(fds, 0)) & POLLIN) != 0) {
+                return reap();
+            }
+            boolean asked = (pollfd.revents(pollfd.asSlice(fds, 1)) & POLLIN) != 0;
+            if (asked) {
+                check(Libc.read(callState, requests, eventCount, 8), callState, "read(eventfd)");
+            }
+            if (asked || System.nanoTime() >= deadline) {
+                Integer exit = checkpoint();
+                if (exit != null) {
+                    return exit;
+                }
+                deadline = Math.max(deadline + intervalNanos, System.nanoTime());
+            }
+        }
+    }
+
+    /** Takes one checkpoint; returns the program's exit status if it ended meanwhile. */
+    private Integer checkpoint() {
+        try {
+            listener.checkpointed(new Checkpointer(pid, journal, false).checkpoint());
+            return null;
+        } catch (ProcessGoneException e) {
+            return shellStatus(e.status());
+        } catch (HotcloneException e) {
+            listener.checkpointFailed(e);
+            return null;
+        }
+    }
+
+    private int reap() {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment callState = local.allocate(Libc.callStateLayout());
+            MemorySegment status = local.allocate(ValueLayout.JAVA_INT);
+            while (Libc.waitpid(callState, pid, status, 0) != pid) {
+                if (Libc.errno(callState) != EINTR) {
+                    throw new SyscallException("waitpid(" + pid + ")", Libc.errno(callState));
+                }
+            }
+            return shellStatus(new WaitStatus(pid, status.get(ValueLayout.JAVA_INT, 0)));
+        }
+    }
+
+    private static int shellStatus(WaitStatus s) {
+        return s.exited() ? s.exitCode() : 128 + s.termSignal();
+    }
+
+    private static long check(long result, MemorySegment callState, String call) {
+        if (result < 0) {
+            throw new SyscallException(call, Libc.errno(callState));
+        }
+        return result;
+    }
+
+    @Override
+    public void close() {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment callState = local.allocate(Libc.callStateLayout());
+            Libc.close(callState, pidfd);
+            Libc.close(callState, requests);
+        }
+        arena.close();
+    }
+}
