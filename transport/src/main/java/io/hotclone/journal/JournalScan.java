@@ -163,8 +163,9 @@ final class JournalScan {
                 open.process = true;
             }
             case AREA -> open.areas++;
-            case REGULAR_FILE_FD, DEVICE_FD -> open.fds++;
-            default -> {
+            case REGULAR_FILE_FD, DEVICE_FD, INHERITED_FD -> open.fds++;
+            // Listed, not defaulted: a new record type must decide here whether it is counted.
+            case HEADER, THREAD, PAGES, COMMIT -> {
             }
         }
     }
