@@ -15,7 +15,8 @@ final class HotcloneCli {
     /** Enough for a first build on a slow machine; a built launcher answers in seconds. */
     private static final long TIMEOUT_MINUTES = 10;
 
-    record Run(int exitCode, String out, String err) {
+    /** @param stdout the file that received the command's stdout (and its children's) */
+    record Run(int exitCode, String out, String err, Path stdout) {
         @Override
         public String toString() {
             return "exit " + exitCode + "\nstdout:\n" + out + "\nstderr:\n" + err;
@@ -46,7 +47,7 @@ final class HotcloneCli {
                 fail("./hotclone " + String.join(" ", args) + " did not finish in " + TIMEOUT_MINUTES
                         + " minutes; stderr so far:\n" + Files.readString(err));
             }
-            return new Run(process.exitValue(), Files.readString(out), Files.readString(err));
+            return new Run(process.exitValue(), Files.readString(out), Files.readString(err), out);
         } finally {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();

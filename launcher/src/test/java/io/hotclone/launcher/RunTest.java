@@ -1,0 +1,114 @@
+package io.hotclone.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hotclone.testkit.Program;
+import io.hotclone.testkit.TestPrograms;
+import io.hotclone.testkit.Verify;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code hotclone run}: a program under protection, checkpointed while it runs. */
+class RunTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Pattern PROTECTED_PID = Pattern.compile("as pid (\\d+)");
+    private static final Pattern SEQ = Pattern.compile("(?m)^seq=(\\d+) kind=full ");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void exitStatusIsTheProgramsAndCheckpointsWereTaken() throws Exception {
+        Path journal = dir.resolve("journal");
+        String script = "import time\nfor i in range(6):\n    print('tick', i, flush=True)\n    time.sleep(0.1)\nraise SystemExit(3)\n";
+        HotcloneCli.Run run = HotcloneCli.run(dir, "run", "--journal", journal.toString(), "--checkpoint-interval", "50ms",
+                "--", TestPrograms.python().toString(), "-c", script);
+        assertEquals(3, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("tick 5"), "the program's stdout is hotclone's: " + run);
+        HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
+        assertTrue(SEQ.matcher(ls.out()).results().count() >= 3, "0.6 s at 50 ms must give several checkpoints: " + ls);
+    }
+
+    @Test
+    void sigtermToHotcloneReachesTheProgram() throws Exception {
+        Path journal = dir.resolve("journal");
+        try (Launched run = launch(journal, TestPrograms.compile("counter").toString(), "--verify-file",
+                dir.resolve("verify").toString())) {
+            run.awaitCheckpoint();
+            run.process.toHandle().destroy();
+            assertTrue(run.process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone must exit once its program has");
+            assertEquals(128 + 15, run.process.exitValue(), "SIGTERM passed on to the program, which it killed");
+        }
+    }
+
+    @Test
+    void afterLauncherAndProgramAreKilledTheLastCheckpointRestores() throws Exception {
+        Path journal = dir.resolve("journal");
+        Path verify = dir.resolve("verify");
+        try (Launched run = launch(journal, TestPrograms.compile("counter").toString(), "--verify-file", verify.toString())) {
+            int pid = run.awaitCheckpoint();
+            Program program = Program.adopt(pid, run.out);
+            program.awaitTick(5, WAIT);
+            run.process.destroyForcibly();
+            run.process.waitFor();
+            program.kill9();
+            long last = program.lastTick();
+            HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
+            assertEquals(0, restore.exitCode(), restore.toString());
+            Matcher restoredPid = Pattern.compile("(?m)^pid (\\d+)$").matcher(restore.out());
+            assertTrue(restoredPid.find(), restore.toString());
+            // The program's stdout was hotclone's, so the restored one's is the restoring hotclone's.
+            try (Program restored = Program.adopt(Integer.parseInt(restoredPid.group(1)), restore.stdout())) {
+                long resumed = restored.awaitTick(1, WAIT);
+                assertTrue(resumed > 1 && resumed <= last + 1,
+                        "it continues from a checkpoint taken by tick " + last + ", not from its start: tick " + resumed);
+                Verify.assertPasses(restored, verify, WAIT);
+            }
+        }
+    }
+
+    /** A {@code hotclone run} in the background, killed with everything it started at the end. */
+    private record Launched(Process process, Path out, Path err) implements AutoCloseable {
+        /** Waits for the first checkpoint; returns the protected program's pid. */
+        int awaitCheckpoint() throws Exception {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline && process.isAlive()) {
+                String log = Files.readString(err);
+                Matcher pid = PROTECTED_PID.matcher(log);
+                if (log.contains("first checkpoint") && pid.find()) {
+                    return Integer.parseInt(pid.group(1));
+                }
+                process.waitFor(20, TimeUnit.MILLISECONDS);
+            }
+            throw new AssertionError("no first checkpoint within " + WAIT + "; stderr:\n" + Files.readString(err));
+        }
+
+        @Override
+        public void close() {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }
+    }
+
+    private Launched launch(Path journal, String... command) throws IOException {
+        List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
+                "run", "--journal", journal.toString(), "--"));
+        args.addAll(List.of(command));
+        Path out = dir.resolve("run.out");
+        Path err = dir.resolve("run.err");
+        Process process = new ProcessBuilder(args).directory(dir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return new Launched(process, out, err);
+    }
+}
