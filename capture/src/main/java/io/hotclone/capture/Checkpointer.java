@@ -1,6 +1,8 @@
 package io.hotclone.capture;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.dirty.DirtySet;
+import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.fd.FdKind;
 import io.hotclone.capture.memory.AreaClassifier;
 import io.hotclone.capture.memory.PageDumper;
@@ -21,6 +23,11 @@ import io.hotclone.journal.Journal;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 
@@ -40,18 +47,36 @@ public final class Checkpointer {
                          long freezeMicros, long durationMicros) {
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
+
     private final int pid;
     private final Journal journal;
     private final boolean kill;
+    private final Chain chain;
     private DumpPhase phase;
 
     /**
+     * One full checkpoint, nothing tracked after it.
+     *
      * @param kill whether to kill the program once the checkpoint is committed (else it runs on)
      */
     public Checkpointer(int pid, Journal journal, boolean kill) {
+        this(pid, journal, kill, null);
+    }
+
+    /**
+     * A checkpoint of a protected program: incremental when {@code chain} has a committed
+     * checkpoint and an armed dirty tracker to build on, else full, arming the tracker.
+     */
+    public Checkpointer(int pid, Journal journal, Chain chain) {
+        this(pid, journal, false, chain);
+    }
+
+    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain) {
         this.pid = pid;
         this.journal = journal;
         this.kill = kill;
+        this.chain = chain;
     }
 
     /** The phase reached; after a failure, the phase that failed. */
@@ -64,13 +89,17 @@ public final class Checkpointer {
         phase = DumpPhase.PRE_DUMP;
         ProcFs proc = new ProcFs(pid);
         refuseWhatCannotBeCaptured(pid);
+        long seq = journal.nextSeq();
+        DirtySet dirty = null;
         try (Tracee tracee = Tracee.seize(pid, PTRACE_O_TRACESYSGOOD)) {
             phase = DumpPhase.DUMP;
             long frozen = System.nanoTime();
             tracee.interrupt();
             tracee.awaitInterruptStop();
-            Frozen image = capture(proc, tracee);
-            ImageHeader header = header(image.thread());
+            Frozen image = capture(proc, tracee, seq);
+            dirty = image.dirty();
+            boolean incremental = dirty != null;
+            ImageHeader header = header(seq, image.thread(), incremental);
             try (CheckpointWriter writer = journal.begin(header)) {
                 writer.process(image.process());
                 writer.thread(image.thread());
@@ -78,17 +107,25 @@ public final class Checkpointer {
                 image.fds().forEach(writer::fd);
                 long pages;
                 try (PageDumper dumper = new PageDumper(pid)) {
-                    pages = dumper.dump(image.areas(), writer);
+                    pages = incremental
+                            ? dumper.dumpChanges(image.areas(), seq, chain.areas(), dirty, untracked(), writer)
+                            : dumper.dump(image.areas(), writer);
                 }
                 phase = DumpPhase.POST_DUMP;
                 long freeze = (System.nanoTime() - frozen) / 1000;
                 if (!kill) {
                     tracee.detach(0);
                 }
-                Result result = new Result(header.seq(), image.areas().size(), pages, pages * 4096,
+                Result result = new Result(seq, image.areas().size(), pages, pages * Host.PAGE_SIZE,
                         image.fds().size(), freeze, (System.nanoTime() - begin) / 1000);
                 writer.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
                         result.fds(), result.freezeMicros(), result.durationMicros()));
+                if (chain != null) {
+                    chain.committed(seq, image.areas());
+                    if (dirty != null) {
+                        chain.tracker().commit(dirty);
+                    }
+                }
                 if (kill) {
                     // SIGKILL ends even a ptrace-stopped process; closing the tracee then has nothing to let go.
                     ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
@@ -98,6 +135,9 @@ public final class Checkpointer {
         } catch (RuntimeException e) {
             DumpPhase failed = phase;
             phase = DumpPhase.ABORT_DUMP;
+            if (dirty != null && chain.tracker() != null) {
+                chain.tracker().abort(dirty);
+            }
             if (e instanceof HotcloneException) {
                 throw e;
             }
@@ -105,32 +145,71 @@ public final class Checkpointer {
         }
     }
 
-    private ImageHeader header(ThreadState thread) {
+    private Set<Long> untracked() {
+        return chain.tracker().untracked().stream().map(u -> u.area().start()).collect(Collectors.toSet());
+    }
+
+    private ImageHeader header(long seq, ThreadState thread, boolean incremental) {
         byte[] xstate = thread.xstate();
         long xfeatures = xstate.length >= XSTATE_XFEATURES_OFFSET + 8
                 ? MemorySegment.ofArray(xstate).get(ValueLayout.JAVA_LONG_UNALIGNED, XSTATE_XFEATURES_OFFSET) : 0;
-        return new ImageHeader(Journal.FORMAT_VERSION, journal.nextSeq(), 0, CheckpointKind.FULL, -1,
+        return new ImageHeader(Journal.FORMAT_VERSION, seq, 0,
+                incremental ? CheckpointKind.INCREMENTAL : CheckpointKind.FULL, incremental ? chain.seq() : -1,
                 Host.kernelRelease(), Host.MACHINE, Host.PAGE_SIZE, xfeatures, xstate.length,
                 System.currentTimeMillis());
     }
 
-    /** Everything but the pages, read at the barrier. */
-    private record Frozen(ProcessState process, ThreadState thread, List<MemoryArea> areas, List<FdState> fds) {
+    /**
+     * Everything but the pages, read at the barrier.
+     *
+     * @param dirty the pages written since the chain's last checkpoint, or null for a full checkpoint
+     */
+    private record Frozen(ProcessState process, ThreadState thread, List<MemoryArea> areas, List<FdState> fds,
+                          DirtySet dirty) {
     }
 
-    private Frozen capture(ProcFs proc, Tracee tracee) {
+    private Frozen capture(ProcFs proc, Tracee tracee, long seq) {
         List<MapsEntry> maps = proc.maps();
         AreaClassifier classifier = new AreaClassifier(proc);
-        List<MemoryArea> areas = maps.stream().map(classifier::classify).toList();
+        List<MemoryArea> areas = maps.stream().map(m -> classifier.classify(m, seq)).toList();
+        if (chain != null && chain.canBuildOn()) {
+            areas = chain.continued(areas);
+        }
         List<FdState> fds = FdKind.dumpAll(proc);
         byte[] xstate = tracee.xstate();
         List<byte[]> sharedPending = tracee.pendingSignals(true);
         try (RemoteSyscalls remote = RemoteSyscalls.infect(tracee, maps, 0)) {
             ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
             ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
+            DirtySet dirty = chain == null ? null : track(remote, areas);
             remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
-            return new Frozen(process, thread, areas, fds);
+            return new Frozen(process, thread, areas, fds, dirty);
         }
+    }
+
+    /**
+     * At the barrier: the pages written since the chain's last checkpoint, or null when this
+     * checkpoint must be full, in which case the tracker is (re)armed here so that every write
+     * after it is seen.
+     */
+    private DirtySet track(RemoteSyscalls remote, List<MemoryArea> areas) {
+        if (chain.canBuildOn()) {
+            try {
+                chain.tracker().track(areas);
+                return chain.tracker().collect();
+            } catch (HotcloneException e) {
+                LOG.warn("dirty tracking of process {} broke, taking a full checkpoint: {}", pid, e.getMessage());
+                chain.dropTracker();
+            }
+        }
+        if (chain.tracker() == null) {
+            chain.tracker(DirtyTracker.start(pid, remote, areas));
+        } else {
+            // No committed checkpoint to build on yet: this full one covers whatever was written.
+            chain.tracker().track(areas);
+            chain.tracker().commit(chain.tracker().collect());
+        }
+        return null;
     }
 
     /**

@@ -40,14 +40,20 @@ public final class ProtectedProgram implements AutoCloseable {
     private final Journal journal;
     private final long intervalNanos;
     private final Listener listener;
+    private final Chain chain;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment eventCount = arena.allocate(ValueLayout.JAVA_LONG);
     private final int pidfd;
     private final int requests;
 
-    /** @param pid a child of this process, which must be reaped here when it ends */
-    public ProtectedProgram(int pid, Journal journal, Duration interval, Listener listener) {
+    /**
+     * @param pid      a child of this process, which must be reaped here when it ends
+     * @param tracking whether to track written pages, so that checkpoints after the first are
+     *                 incremental (else every checkpoint is full)
+     */
+    public ProtectedProgram(int pid, Journal journal, Duration interval, boolean tracking, Listener listener) {
         this.pid = pid;
+        this.chain = tracking ? new Chain() : null;
         this.journal = journal;
         this.intervalNanos = interval.toNanos();
         this.listener = listener;
@@ -111,7 +117,8 @@ public final class ProtectedProgram implements AutoCloseable {
     /** Takes one checkpoint; returns the program's exit status if it ended meanwhile. */
     private Integer checkpoint() {
         try {
-            listener.checkpointed(new Checkpointer(pid, journal, false).checkpoint());
+            listener.checkpointed((chain == null ? new Checkpointer(pid, journal, false)
+                    : new Checkpointer(pid, journal, chain)).checkpoint());
             return null;
         } catch (ProcessGoneException e) {
             return shellStatus(e.status());
@@ -147,6 +154,9 @@ public final class ProtectedProgram implements AutoCloseable {
 
     @Override
     public void close() {
+        if (chain != null) {
+            chain.close();
+        }
         try (Arena local = Arena.ofConfined()) {
             MemorySegment callState = local.allocate(Libc.callStateLayout());
             Libc.close(callState, pidfd);

@@ -44,6 +44,15 @@ final class RunCommand implements Callable<Integer> {
             description = "Time between checkpoints: 100ms, 2s, 1m (default: ${DEFAULT-VALUE}).")
     String interval;
 
+    /** How written pages are found between checkpoints. */
+    enum DirtyTracking { uffd, none }
+
+    @Option(names = "--dirty-tracking", paramLabel = "MODE", defaultValue = "uffd",
+            description = "uffd: userfaultfd write-protect with PAGEMAP_SCAN finds the pages written since the last "
+                    + "checkpoint, so checkpoints after the first carry only those (needs Linux 6.7+); none: every "
+                    + "checkpoint is full (default: ${DEFAULT-VALUE}).")
+    DirtyTracking tracking;
+
     @Parameters(arity = "1..*", paramLabel = "PROGRAM [ARG...]", description = "The program and its arguments.")
     List<String> command;
 
@@ -55,7 +64,7 @@ final class RunCommand implements Callable<Integer> {
             int pid = Spawn.spawn(command.getFirst(), command, environment, Spawn.Group.OWN_GROUP);
             LOG.info("protecting {} as pid {}, checkpointed every {} into {}", command.getFirst(), pid, interval, journal);
             Summary summary = new Summary();
-            try (ProtectedProgram program = new ProtectedProgram(pid, j, every, summary)) {
+            try (ProtectedProgram program = new ProtectedProgram(pid, j, every, tracking == DirtyTracking.uffd, summary)) {
                 for (String name : FORWARDED) {
                     Signal.handle(new Signal(name), s -> ProcessHandle.of(pid).ifPresent(p -> kill(pid, s.getNumber())));
                 }

@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 
 import static io.hotclone.bindings.linux.Fcntl.AT_FDCWD;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
@@ -155,9 +157,33 @@ final class AddressSpace {
                 AT_FDCWD, address, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
     }
 
-    /** Copies the image's pages into place. */
-    void fill(Journal journal, long seq) {
-        journal.pages(seq, (address, contents) -> remote.memory().write(address, contents));
+    /**
+     * Copies the pages of every checkpoint of {@code chain} (oldest first, so newer pages win)
+     * into place. A page goes only into an area whose contents count from that checkpoint on
+     * ({@link MemoryArea#sinceSeq()}): older pages at its addresses belonged to another mapping.
+     */
+    void fill(Journal journal, List<Long> chain, List<MemoryArea> areas) {
+        NavigableMap<Long, MemoryArea> byStart = new TreeMap<>(Long::compareUnsigned);
+        areas.stream().filter(MemoryArea::hasContents).forEach(a -> byStart.put(a.start(), a));
+        for (long seq : chain) {
+            journal.pages(seq, (address, contents) -> {
+                long end = address + contents.byteSize();
+                for (long at = address; Long.compareUnsigned(at, end) < 0; ) {
+                    Map.Entry<Long, MemoryArea> e = byStart.floorEntry(at);
+                    if (e == null || !e.getValue().contains(at)) {
+                        Long next = byStart.higherKey(at);
+                        at = next == null || Long.compareUnsigned(next, end) > 0 ? end : next;
+                        continue;
+                    }
+                    MemoryArea area = e.getValue();
+                    long stop = Long.compareUnsigned(area.end(), end) < 0 ? area.end() : end;
+                    if (area.sinceSeq() <= seq) {
+                        remote.memory().write(at, contents.asSlice(at - address, stop - at));
+                    }
+                    at = stop;
+                }
+            });
+        }
     }
 
     /** Drops the write permission that {@link #map} added for filling. */

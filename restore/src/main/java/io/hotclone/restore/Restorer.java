@@ -14,6 +14,7 @@ import io.hotclone.capture.proc.ProcFs;
 import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.capture.ptrace.Tracee;
 import io.hotclone.image.AreaKind;
+import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
@@ -22,6 +23,7 @@ import io.hotclone.image.SigactionState;
 import io.hotclone.image.SigaltstackState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.journal.CheckpointImage;
+import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
 
 import java.lang.foreign.Arena;
@@ -29,7 +31,11 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static io.hotclone.bindings.linux.Signal.SS_DISABLE;
 import static io.hotclone.bindings.linux.Signal.SS_ONSTACK;
@@ -95,7 +101,7 @@ public final class Restorer {
                 List<MapsEntry> kept = proc.maps();
                 space.moveVdso(kept, image.areas(), AddressSpace.freeRange(kept, image.areas(), 64L << 20));
                 space.map(image.areas());
-                space.fill(journal, image.header().seq());
+                space.fill(journal, chain(image.header()), image.areas());
                 space.protect(image.areas());
                 space.setMm(process.mm(), process.auxv());
                 FdKind.restoreAll(remote, proc.fds(), image.fds());
@@ -120,6 +126,23 @@ public final class Restorer {
             throw new HotcloneException("restore of checkpoint " + image.header().seq() + " failed in " + failed
                     + ": " + e, e);
         }
+    }
+
+    /** The checkpoints whose pages make up {@code h}'s: its full base first, {@code h} last. */
+    private List<Long> chain(ImageHeader h) {
+        Map<Long, CheckpointSummary> bySeq = new HashMap<>();
+        journal.checkpoints().forEach(c -> bySeq.put(c.seq(), c));
+        Deque<Long> chain = new ArrayDeque<>();
+        for (long seq = h.seq(); seq != -1; ) {
+            CheckpointSummary c = bySeq.get(seq);
+            if (c == null) {
+                throw new HotcloneException("checkpoint " + h.seq() + " builds on checkpoint " + seq
+                        + ", which is not committed in the journal: restore an older checkpoint");
+            }
+            chain.addFirst(seq);
+            seq = c.kind() == CheckpointKind.FULL ? -1 : c.baseSeq();
+        }
+        return List.copyOf(chain);
     }
 
     private static void checkCompatible(ImageHeader h) {

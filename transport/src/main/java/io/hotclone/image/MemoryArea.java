@@ -11,9 +11,21 @@ package io.hotclone.image;
  * @param path     the file path for FILE areas, else the /proc name ("[heap]", "") for reading
  * @param offset   file offset of {@code start} for FILE areas
  * @param file     identity of the file for FILE areas, else null
+ * @param sinceSeq the checkpoint from which this area's pages count: the one that first saw
+ *                 this mapping. Pages an older checkpoint of the chain holds for its addresses
+ *                 belonged to another mapping and must not be restored into it.
  */
 public record MemoryArea(long start, long end, int prot, boolean shared, AreaKind kind,
-                         String path, long offset, FileIdentity file) {
+                         String path, long offset, FileIdentity file, long sinceSeq) {
+
+    /** The same mapping, its pages counted from checkpoint {@code seq}. */
+    public MemoryArea since(long seq) {
+        return new MemoryArea(start, end, prot, shared, kind, path, offset, file, seq);
+    }
+
+    public boolean contains(long address) {
+        return Long.compareUnsigned(address, start) >= 0 && Long.compareUnsigned(address, end) < 0;
+    }
 
     public long length() {
         return end - start;

@@ -255,6 +255,7 @@ final class ImageCodec {
         w.write("path").text(a.path());
         w.write("offset").int64(a.offset());
         nested(w, "file", a.file(), ImageCodec::writeFileIdentity);
+        w.write("sinceSeq").int64(a.sinceSeq());
     }
 
     private static MemoryArea readArea(WireIn in) {
@@ -266,7 +267,8 @@ final class ImageCodec {
                 AreaKind.valueOf(in.read("kind").text()),
                 in.read("path").text(),
                 in.read("offset").int64(),
-                nested(in, "file", ImageCodec::readFileIdentity));
+                nested(in, "file", ImageCodec::readFileIdentity),
+                in.read("sinceSeq").int64());
     }
 
     private static void writeFileIdentity(WireOut w, FileIdentity f) {

@@ -11,7 +11,7 @@ enum RecordType {
     HEADER(1, 1),
     PROCESS(2, 1),
     THREAD(3, 1),
-    AREA(4, 1),
+    AREA(4, 2),
     REGULAR_FILE_FD(5, 1),
     DEVICE_FD(6, 1),
     PAGES(7, 1),

@@ -62,12 +62,12 @@ final class Images {
     }
 
     static MemoryArea anonymous(long start, long pages) {
-        return new MemoryArea(start, start + pages * PAGE, 3, false, AreaKind.ANONYMOUS, "", 0, null);
+        return new MemoryArea(start, start + pages * PAGE, 3, false, AreaKind.ANONYMOUS, "", 0, null, 1);
     }
 
     static MemoryArea fileArea() {
         return new MemoryArea(0x7f00_0000_0000L, 0x7f00_0002_0000L, 5, false, AreaKind.FILE,
-                "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x28000, identity(2));
+                "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x28000, identity(2), 1);
     }
 
     static RegularFileFd regularFile() {

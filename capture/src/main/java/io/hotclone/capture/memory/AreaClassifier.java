@@ -20,7 +20,8 @@ public final class AreaClassifier {
         this.proc = proc;
     }
 
-    public MemoryArea classify(MapsEntry m) {
+    /** @param seq the checkpoint being taken, from which a mapping seen first now counts */
+    public MemoryArea classify(MapsEntry m, long seq) {
         String name = m.name();
         AreaKind kind = switch (name) {
             case "[heap]" -> AreaKind.HEAP;
@@ -33,7 +34,7 @@ public final class AreaClassifier {
         };
         FileIdentity file = kind == AreaKind.FILE ? identity(m) : null;
         return new MemoryArea(m.start(), m.end(), m.prot(), m.shared(), kind, name,
-                kind == AreaKind.FILE ? m.offset() : 0, file);
+                kind == AreaKind.FILE ? m.offset() : 0, file, seq);
     }
 
     private AreaKind kindOf(MapsEntry m) {

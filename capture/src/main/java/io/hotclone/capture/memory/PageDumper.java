@@ -2,6 +2,8 @@ package io.hotclone.capture.memory;
 
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.ptrace.RemoteMemory;
+import io.hotclone.capture.dirty.DirtySet;
+import io.hotclone.capture.dirty.PageRange;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.journal.CheckpointWriter;
 
@@ -12,6 +14,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Copies the pages a checkpoint must carry from a frozen process into the journal, in batches
@@ -48,20 +52,52 @@ public final class PageDumper implements AutoCloseable {
     public long dump(List<MemoryArea> areas, CheckpointWriter writer) {
         for (MemoryArea area : areas) {
             if (area.hasContents()) {
-                dumpArea(area, writer);
+                dumpRange(area, area.start(), area.end(), writer);
             }
         }
         flush(writer);
         return pages;
     }
 
-    private void dumpArea(MemoryArea area, CheckpointWriter writer) {
-        int count = (int) (area.length() / PAGE);
+    /**
+     * Writes the pages of an incremental checkpoint {@code seq}: of an area it builds on (the
+     * same mapping in {@code before}), the pages {@code dirty} says were written, plus every
+     * touched page of any part it grew by; of an area that is new, or that the tracker does not
+     * watch, every page {@link #carried} says holds contents.
+     *
+     * @param before    the areas of the checkpoint this one builds on, by start address
+     * @param untracked start addresses of areas the dirty tracker does not watch
+     */
+    public long dumpChanges(List<MemoryArea> areas, long seq, Map<Long, MemoryArea> before, DirtySet dirty,
+                            Set<Long> untracked, CheckpointWriter writer) {
+        for (MemoryArea area : areas) {
+            if (!area.hasContents()) {
+                continue;
+            }
+            MemoryArea previous = area.sinceSeq() < seq ? before.get(area.start()) : null;
+            if (previous == null || untracked.contains(area.start())) {
+                dumpRange(area, area.start(), area.end(), writer);
+                continue;
+            }
+            long keptEnd = Math.min(area.end(), previous.end());
+            for (PageRange r : dirty.within(area.start(), keptEnd).ranges()) {
+                copy(area, r.start(), r.end(), writer);
+            }
+            if (area.end() > keptEnd) {
+                dumpRange(area, keptEnd, area.end(), writer);
+            }
+        }
+        flush(writer);
+        return pages;
+    }
+
+    /** The pages of [from, to) of {@code area} that {@link #carried} says hold contents. */
+    private void dumpRange(MemoryArea area, long from, long to, CheckpointWriter writer) {
+        int count = (int) ((to - from) / PAGE);
         if (entries.length < count) {
             entries = new long[count];
         }
-        pagemap.read(area.start(), entries, count);
-        boolean readable = (area.prot() & 1) != 0;
+        pagemap.read(from, entries, count);
         int i = 0;
         while (i < count) {
             if (!carried(area, entries[i])) {
@@ -72,15 +108,17 @@ public final class PageDumper implements AutoCloseable {
             while (j < count && carried(area, entries[j])) {
                 j++;
             }
-            long start = area.start() + (long) i * PAGE;
-            long end = area.start() + (long) j * PAGE;
-            if (readable) {
-                gather(start, end, writer);
-            } else {
-                flush(writer);
-                readForced(start, end, writer);
-            }
+            copy(area, from + (long) i * PAGE, from + (long) j * PAGE, writer);
             i = j;
+        }
+    }
+
+    private void copy(MemoryArea area, long start, long end, CheckpointWriter writer) {
+        if ((area.prot() & 1) != 0) {
+            gather(start, end, writer);
+        } else {
+            flush(writer);
+            readForced(start, end, writer);
         }
     }
 

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PageSelectionTest {
     private static MemoryArea area(AreaKind kind, boolean shared) {
-        return new MemoryArea(0x1000, 0x3000, 3, shared, kind, "", 0, null);
+        return new MemoryArea(0x1000, 0x3000, 3, shared, kind, "", 0, null, 1);
     }
 
     @Test
