@@ -1,6 +1,8 @@
 package io.hotclone.capture;
 
 import io.hotclone.capture.dirty.DirtyTracker;
+import io.hotclone.capture.memory.PageStage;
+import io.hotclone.journal.PageSink;
 import io.hotclone.image.MemoryArea;
 
 import java.util.List;
@@ -14,9 +16,13 @@ import java.util.TreeMap;
  * <p>Thread confinement: the program's tracer thread.
  */
 public final class Chain implements AutoCloseable {
+    /** Pages held in memory per checkpoint before the rest is written under the freeze. */
+    private static final long STAGE_LIMIT = 128L << 20;
+
     private long seq = -1;
     private Map<Long, MemoryArea> areas = Map.of();
     private DirtyTracker tracker;
+    private final PageStage stage = new PageStage(STAGE_LIMIT);
 
     /** Whether the next checkpoint can be incremental. */
     boolean canBuildOn() {
@@ -68,8 +74,19 @@ public final class Chain implements AutoCloseable {
         areas = byStart;
     }
 
+    /** The stage, begun for a checkpoint whose pages go to {@code target}. */
+    PageSink stage(PageSink target) {
+        stage.begin(target);
+        return stage;
+    }
+
+    void drainStage() {
+        stage.drain();
+    }
+
     @Override
     public void close() {
         dropTracker();
+        stage.close();
     }
 }

@@ -19,6 +19,7 @@ import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.PageSink;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -105,16 +106,22 @@ public final class Checkpointer {
                 writer.thread(image.thread());
                 image.areas().forEach(writer::area);
                 image.fds().forEach(writer::fd);
+                // An incremental checkpoint stages its pages in memory so the program runs again before
+                // they reach the journal; a full one would only copy them twice.
+                PageSink sink = incremental ? chain.stage(writer::pages) : writer::pages;
                 long pages;
                 try (PageDumper dumper = new PageDumper(pid)) {
                     pages = incremental
-                            ? dumper.dumpChanges(image.areas(), seq, chain.areas(), dirty, untracked(), writer)
-                            : dumper.dump(image.areas(), writer);
+                            ? dumper.dumpChanges(image.areas(), seq, chain.areas(), dirty, untracked(), sink)
+                            : dumper.dump(image.areas(), sink);
                 }
                 phase = DumpPhase.POST_DUMP;
                 long freeze = (System.nanoTime() - frozen) / 1000;
                 if (!kill) {
                     tracee.detach(0);
+                }
+                if (incremental) {
+                    chain.drainStage();
                 }
                 Result result = new Result(seq, image.areas().size(), pages, pages * Host.PAGE_SIZE,
                         image.fds().size(), freeze, (System.nanoTime() - begin) / 1000);

@@ -5,7 +5,7 @@ import io.hotclone.capture.ptrace.RemoteMemory;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.PageRange;
 import io.hotclone.image.MemoryArea;
-import io.hotclone.journal.CheckpointWriter;
+import io.hotclone.journal.PageSink;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -49,7 +49,7 @@ public final class PageDumper implements AutoCloseable {
     }
 
     /** Writes the pages of {@code areas} that hold contents; returns how many. */
-    public long dump(List<MemoryArea> areas, CheckpointWriter writer) {
+    public long dump(List<MemoryArea> areas, PageSink writer) {
         for (MemoryArea area : areas) {
             if (area.hasContents()) {
                 dumpRange(area, area.start(), area.end(), writer);
@@ -69,7 +69,7 @@ public final class PageDumper implements AutoCloseable {
      * @param untracked start addresses of areas the dirty tracker does not watch
      */
     public long dumpChanges(List<MemoryArea> areas, long seq, Map<Long, MemoryArea> before, DirtySet dirty,
-                            Set<Long> untracked, CheckpointWriter writer) {
+                            Set<Long> untracked, PageSink writer) {
         for (MemoryArea area : areas) {
             if (!area.hasContents()) {
                 continue;
@@ -92,7 +92,7 @@ public final class PageDumper implements AutoCloseable {
     }
 
     /** The pages of [from, to) of {@code area} that {@link #carried} says hold contents. */
-    private void dumpRange(MemoryArea area, long from, long to, CheckpointWriter writer) {
+    private void dumpRange(MemoryArea area, long from, long to, PageSink writer) {
         int count = (int) ((to - from) / PAGE);
         if (entries.length < count) {
             entries = new long[count];
@@ -113,7 +113,7 @@ public final class PageDumper implements AutoCloseable {
         }
     }
 
-    private void copy(MemoryArea area, long start, long end, CheckpointWriter writer) {
+    private void copy(MemoryArea area, long start, long end, PageSink writer) {
         if ((area.prot() & 1) != 0) {
             gather(start, end, writer);
         } else {
@@ -139,7 +139,7 @@ public final class PageDumper implements AutoCloseable {
     }
 
     /** Adds [start, end) to the batch, flushing whenever the batch is full. */
-    private void gather(long start, long end, CheckpointWriter writer) {
+    private void gather(long start, long end, PageSink writer) {
         while (start < end) {
             if (batched == BATCH_BYTES || ranges == RemoteMemory.MAX_RANGES) {
                 flush(writer);
@@ -153,14 +153,14 @@ public final class PageDumper implements AutoCloseable {
         }
     }
 
-    private void flush(CheckpointWriter writer) {
+    private void flush(PageSink writer) {
         if (ranges == 0) {
             return;
         }
         memory.readv(buffer, addresses, lengths, ranges);
         long offset = 0;
         for (int i = 0; i < ranges; i++) {
-            writer.pages(addresses[i], buffer.asSlice(offset, lengths[i]));
+            writer.accept(addresses[i], buffer.asSlice(offset, lengths[i]));
             offset += lengths[i];
             pages += lengths[i] / PAGE;
         }
@@ -169,7 +169,7 @@ public final class PageDumper implements AutoCloseable {
     }
 
     /** Pages of an area without PROT_READ: /proc/PID/mem reads them with FOLL_FORCE. */
-    private void readForced(long start, long end, CheckpointWriter writer) {
+    private void readForced(long start, long end, PageSink writer) {
         try (FileChannel mem = FileChannel.open(Path.of("/proc", Integer.toString(pid), "mem"), StandardOpenOption.READ)) {
             while (start < end) {
                 int len = (int) Math.min(end - start, BATCH_BYTES);
@@ -179,7 +179,7 @@ public final class PageDumper implements AutoCloseable {
                         throw new IOException("short read");
                     }
                 }
-                writer.pages(start, buffer.asSlice(0, len));
+                writer.accept(start, buffer.asSlice(0, len));
                 pages += len / PAGE;
                 start += len;
             }
