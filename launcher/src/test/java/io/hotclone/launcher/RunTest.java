@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RunTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Pattern PROTECTED_PID = Pattern.compile("as pid (\\d+)");
-    private static final Pattern SEQ = Pattern.compile("(?m)^seq=(\\d+) kind=full ");
+    private static final Pattern SEQ = Pattern.compile("(?m)^seq=(\\d+) kind=(full|incremental) ");
 
     @TempDir
     Path dir;
@@ -97,6 +97,36 @@ class RunTest {
         public void close() {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck() throws Exception {
+        Path journal = dir.resolve("journal");
+        Path verify = dir.resolve("verify");
+        try (Launched run = launch(journal, TestPrograms.compile("memstate").toString(), "--verify-file", verify.toString(),
+                "--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(), "--heap-mib", "32")) {
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out);
+            program.awaitTick(8, WAIT);
+            run.process.destroyForcibly();
+            run.process.waitFor();
+            program.kill9();
+        }
+        HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
+        List<Long> incremental = Pattern.compile("(?m)^seq=(\\d+) kind=incremental ").matcher(ls.out()).results()
+                .map(m -> Long.parseLong(m.group(1))).toList();
+        assertTrue(incremental.size() >= 3, "checkpoints after the first must be incremental: " + ls);
+        long seed = System.nanoTime();
+        long seq = incremental.get(new java.util.Random(seed).nextInt(incremental.size()));
+        HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--seq",
+                Long.toString(seq), "--detach");
+        assertEquals(0, restore.exitCode(), "seq " + seq + " (seed " + seed + "): " + restore);
+        Matcher pid = Pattern.compile("(?m)^pid (\\d+)$").matcher(restore.out());
+        assertTrue(pid.find(), restore.toString());
+        try (Program restored = Program.adopt(Integer.parseInt(pid.group(1)), restore.stdout())) {
+            restored.awaitTick(1, WAIT);
+            restored.signal(Program.SIGUSR1);
+            Verify.assertPasses(restored, verify, WAIT);
         }
     }
 
