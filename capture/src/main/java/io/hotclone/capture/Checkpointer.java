@@ -24,6 +24,7 @@ import io.hotclone.journal.PageSink;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -177,7 +178,7 @@ public final class Checkpointer {
 
     private Frozen capture(ProcFs proc, Tracee tracee, long seq) {
         List<MapsEntry> maps = proc.maps();
-        AreaClassifier classifier = new AreaClassifier(proc);
+        AreaClassifier classifier = new AreaClassifier(proc, chain == null ? Map.of() : chain.areas());
         List<MemoryArea> areas = maps.stream().map(m -> classifier.classify(m, seq)).toList();
         if (chain != null && chain.canBuildOn()) {
             areas = chain.continued(areas);

@@ -8,6 +8,7 @@ import io.hotclone.image.FileIdentity;
 import io.hotclone.image.MemoryArea;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Decides what backs each mapping and so how it is captured; refuses, naming the mapping,
@@ -15,9 +16,16 @@ import java.nio.file.Path;
  */
 public final class AreaClassifier {
     private final ProcFs proc;
+    private final Map<Long, MemoryArea> previous;
 
-    public AreaClassifier(ProcFs proc) {
+    /**
+     * @param previous the areas of the checkpoint before, by start address: a file mapping
+     *                 that is still the same (same path and inode) keeps the identity checked
+     *                 then, which spares two stat calls per library under the freeze
+     */
+    public AreaClassifier(ProcFs proc, Map<Long, MemoryArea> previous) {
         this.proc = proc;
+        this.previous = previous;
     }
 
     /** @param seq the checkpoint being taken, from which a mapping seen first now counts */
@@ -63,6 +71,11 @@ public final class AreaClassifier {
     }
 
     private FileIdentity identity(MapsEntry m) {
+        MemoryArea before = previous.get(m.start());
+        if (before != null && before.file() != null && before.path().equals(m.name())
+                && before.file().inode() == m.inode()) {
+            return before.file();
+        }
         Path mapped = proc.path("map_files/" + Long.toHexString(m.start()) + "-" + Long.toHexString(m.end()));
         FileIdentity actual = FileIdentities.of(mapped);
         FileIdentity named = FileIdentities.of(Path.of(m.name()));
