@@ -1,5 +1,6 @@
 package io.hotclone.journal;
 
+import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.journal.Envelope.BadRecord;
@@ -61,7 +62,30 @@ final class JournalScan {
     }
 
     VerifyReport report() {
-        return new VerifyReport(committed.size(), records, problems, abandoned, tornTail());
+        List<Problem> all = new ArrayList<>(problems);
+        all.addAll(brokenChains());
+        return new VerifyReport(committed.size(), records, all, abandoned, tornTail());
+    }
+
+    /** Every incremental checkpoint whose chain does not lead, through committed ones, to a full one. */
+    private List<Problem> brokenChains() {
+        Map<Long, Entry> bySeq = new HashMap<>();
+        committed.forEach(e -> bySeq.put(e.header().seq(), e));
+        List<Problem> broken = new ArrayList<>();
+        for (Entry e : committed) {
+            ImageHeader h = e.header();
+            while (h.kind() == CheckpointKind.INCREMENTAL) {
+                Entry base = bySeq.get(h.baseSeq());
+                if (base == null) {
+                    broken.add(new Problem(e.header().seq(), e.firstIndex(), RecordType.HEADER.label(),
+                            "the incremental chain breaks at seq " + h.seq() + ", whose base seq " + h.baseSeq()
+                                    + " is not committed: this checkpoint cannot be restored"));
+                    break;
+                }
+                h = base.header();
+            }
+        }
+        return broken;
     }
 
     void accept(Envelope.Stored r) {

@@ -242,6 +242,22 @@ class JournalTest {
     }
 
     @Test
+    void verifyNamesAnIncrementalCheckpointWhoseBaseIsDamaged() throws Exception {
+        Path dir = tmp.resolve("j");
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
+            writeFull(journal, Images.contents(arena, 1, PAGE));
+            writeCheckpoint(journal, CheckpointKind.INCREMENTAL, 1, List.of(Images.contents(arena, 2, PAGE)));
+        }
+        QueueFiles.flipFirst(dir, Images.thread(4242, true).registers());
+        try (Journal journal = Journal.open(dir)) {
+            List<Problem> problems = journal.verify().problems();
+            assertEquals(2, problems.size(), problems.toString());
+            assertTrue(problems.stream().anyMatch(p -> p.seq() == 2 && p.what().contains("base seq 1 is not committed")),
+                    problems.toString());
+        }
+    }
+
+    @Test
     void aFlippedMetadataByteHidesTheCheckpointAndReadNamesTheRecord() throws Exception {
         Path dir = tmp.resolve("j");
         try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
