@@ -8,6 +8,8 @@
  *     write ADDR              adds 1 to the byte at ADDR                      -> "ok"
  *     map PAGES touch|fresh   maps a new area, touching its pages or not      -> "mapped ADDR"
  *     remap ADDR PAGES        maps a new touched area over [ADDR, +PAGES)     -> "ok"
+ *     reserve PAGES           maps a PROT_NONE area (reserved address space)  -> "mapped ADDR"
+ *     allow ADDR PAGES        mprotect(PROT_READ | PROT_WRITE)                -> "ok"
  *     discard ADDR PAGES      madvise(MADV_DONTNEED): the pages become zero   -> "ok"
  *   Addresses are hexadecimal with 0x. Exits 0 at end of input, 2 on a bad command.
  */
@@ -22,12 +24,17 @@
 #define PAGE 4096UL
 #define HUGE (2UL << 20)
 
-static char *map(unsigned long pages, void *at, int flags, int touch) {
-    char *p = mmap(at, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+static char *map_prot(unsigned long pages, void *at, int prot, int flags) {
+    char *p = mmap(at, pages * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
     if (p == MAP_FAILED) {
         perror("mmap");
         exit(1);
     }
+    return p;
+}
+
+static char *map(unsigned long pages, void *at, int flags, int touch) {
+    char *p = map_prot(pages, at, PROT_READ | PROT_WRITE, flags);
     if (touch) {
         memset(p, 1, pages * PAGE);
     }
@@ -77,6 +84,14 @@ int main(int argc, char **argv) {
             reply("mapped %p", (void *) map(n, NULL, 0, strcmp(how, "touch") == 0));
         } else if (sscanf(line, "remap %p %lu", &addr, &n) == 2) {
             map(n, addr, MAP_FIXED, 1);
+            reply("ok");
+        } else if (sscanf(line, "reserve %lu", &n) == 1) {
+            reply("mapped %p", (void *) map_prot(n, NULL, PROT_NONE, MAP_NORESERVE));
+        } else if (sscanf(line, "allow %p %lu", &addr, &n) == 2) {
+            if (mprotect(addr, n * PAGE, PROT_READ | PROT_WRITE) != 0) {
+                perror("mprotect");
+                return 1;
+            }
             reply("ok");
         } else if (sscanf(line, "discard %p %lu", &addr, &n) == 2) {
             if (madvise(addr, n * PAGE, MADV_DONTNEED) != 0) {

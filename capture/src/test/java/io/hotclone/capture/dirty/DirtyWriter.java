@@ -142,6 +142,16 @@ final class DirtyWriter implements AutoCloseable {
         return Long.decode(answer.substring("mapped ".length()));
     }
 
+    /** Running: maps a PROT_NONE area of {@code pages} pages; returns its address. */
+    long reserve(int pages) {
+        return Long.decode(command("reserve " + pages).substring("mapped ".length()));
+    }
+
+    /** Running: makes {@code [address, +pages)} readable and writable. */
+    void allow(long address, int pages) {
+        expect("allow 0x" + Long.toHexString(address) + " " + pages, "ok");
+    }
+
     /** Running: maps a new touched area over {@code [address, +pages)}. */
     void remap(long address, int pages) {
         expect("remap 0x" + Long.toHexString(address) + " " + pages, "ok");
