@@ -11,7 +11,7 @@ import java.util.List;
  *
  * <p>Lifecycle, one barrier (program frozen) at a time:
  * <ol>
- *   <li>{@link #start} at the barrier of a full checkpoint arms every private area; that
+ *   <li>{@link #start} at the barrier of a full checkpoint arms every private area it can; that
  *       checkpoint is the baseline and nothing is dirty yet.</li>
  *   <li>At each later barrier: {@link #track} with the current maps (areas that appeared are
  *       armed and dirty whole, areas that vanished are dropped), then {@link #collect}, which

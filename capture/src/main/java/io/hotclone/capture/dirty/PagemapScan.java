@@ -22,10 +22,9 @@ import static io.hotclone.bindings.linux.Pagemap.PM_SCAN_WP_MATCHING;
  * process. Thread-confined.
  *
  * <p>With category and return mask PAGE_IS_WRITTEN alone the kernel takes its fast path, which
- * counts as written every page whose entry lacks the write-protect bit: present pages written
- * since protection, and empty entries in an existing page table (pages the program discarded
- * with MADV_DONTNEED, or never touched next to ones it did). Holes without a page table are
- * neither reported nor protected, so arming costs no page tables.
+ * counts as written every page whose entry lacks the write-protect bit or marker: pages written
+ * since protection, and pages the program discarded (MADV_DONTNEED empties the entry), which
+ * now read as zeros.
  */
 final class PagemapScan implements AutoCloseable {
     /** page_region entries per call; the walk resumes at walk_end when they are all used. */

@@ -18,6 +18,7 @@ import java.util.List;
 
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
 import static io.hotclone.bindings.linux.Fcntl.O_NONBLOCK;
+import static io.hotclone.bindings.linux.Mman.PROT_NONE;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_getfd;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
@@ -43,11 +44,13 @@ import static io.hotclone.bindings.linux.Userfaultfd.UFFD_USER_MODE_ONLY;
  * and unprotects every area.
  *
  * <p>Arming an area registers it (UFFDIO_REGISTER_MODE_WP) and write-protects it with the same
- * PAGEMAP_SCAN walk that collects, rather than UFFDIO_WRITEPROTECT: that walk skips the parts
- * without page tables, where UFFDIO_WRITEPROTECT would allocate page tables across the whole
- * area to hold markers (2 MiB of them and 6 ms per GiB of untouched address space here, and a
- * slower scan at every checkpoint). The price: the first collect after the program touches a
- * new 2 MiB region may also report its untouched neighbours in that region, which read as zeros.
+ * PAGEMAP_SCAN walk that collects: it protects only what is not protected yet, in half the time
+ * of UFFDIO_WRITEPROTECT on populated memory (16 against 31 ms per GiB here). Either way the
+ * kernel protects never-touched pages too, with markers in page tables it allocates: 2 MiB of
+ * page tables and about 0.5 ms more per collect for each GiB of address space armed, touched or
+ * not. So PROT_NONE areas (reserved address space: heap reservations, guard pages) are left
+ * unarmed and carried whole, which costs nothing while they hold no page; once the program makes
+ * part of one accessible, that part is a new area and {@link #track} arms it.
  *
  * <p>Thread confinement: the program's tracer thread.
  */
@@ -171,7 +174,13 @@ public final class UffdWpTracker implements DirtyTracker {
                 continue;
             }
             try {
-                for (PageRange r : pagemap.unarmed(area.start(), area.end())) {
+                List<PageRange> unarmed = pagemap.unarmed(area.start(), area.end());
+                if (!unarmed.isEmpty() && area.prot() == PROT_NONE) {
+                    nowUntracked.add(new UntrackedArea(area, "PROT_NONE: reserved address space, armed once"
+                            + " the program makes it accessible"));
+                    continue;
+                }
+                for (PageRange r : unarmed) {
                     register(r);
                     pagemap.protect(r.start(), r.end());
                     armed.add(r);

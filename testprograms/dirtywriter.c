@@ -1,0 +1,108 @@
+/*
+ * dirtywriter: writes pages on command, so a test can compare what a dirty tracker reports with
+ * what was written.
+ *
+ * usage: dirtywriter PAGES [thp]
+ *   Maps PAGES pages of private anonymous memory (2 MiB-aligned and MADV_HUGEPAGE with "thp"),
+ *   touches every page, prints "area ADDR PAGES", then answers one command per line of stdin:
+ *     write ADDR              adds 1 to the byte at ADDR                      -> "ok"
+ *     map PAGES touch|fresh   maps a new area, touching its pages or not      -> "mapped ADDR"
+ *     remap ADDR PAGES        maps a new touched area over [ADDR, +PAGES)     -> "ok"
+ *     reserve PAGES           maps a PROT_NONE area (reserved address space)  -> "mapped ADDR"
+ *     allow ADDR PAGES        mprotect(PROT_READ | PROT_WRITE)                -> "ok"
+ *     discard ADDR PAGES      madvise(MADV_DONTNEED): the pages become zero   -> "ok"
+ *   Addresses are hexadecimal with 0x. Exits 0 at end of input, 2 on a bad command.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#define PAGE 4096UL
+#define HUGE (2UL << 20)
+
+static char *map_prot(unsigned long pages, void *at, int prot, int flags) {
+    char *p = mmap(at, pages * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(1);
+    }
+    return p;
+}
+
+static char *map(unsigned long pages, void *at, int flags, int touch) {
+    char *p = map_prot(pages, at, PROT_READ | PROT_WRITE, flags);
+    if (touch) {
+        memset(p, 1, pages * PAGE);
+    }
+    return p;
+}
+
+static char *map_huge(unsigned long pages) {
+    unsigned long len = pages * PAGE;
+    char *raw = map(len / PAGE + HUGE / PAGE, NULL, 0, 0);
+    char *p = (char *) (((uintptr_t) raw + HUGE - 1) & ~(HUGE - 1));
+    if (madvise(p, len, MADV_HUGEPAGE) != 0) {
+        perror("madvise(MADV_HUGEPAGE)");
+        exit(1);
+    }
+    memset(p, 1, len);
+    return p;
+}
+
+/* One line to the test, flushed at once: the test waits for it. */
+static void __attribute__((format(printf, 1, 2))) reply(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: dirtywriter PAGES [thp]\n");
+        return 2;
+    }
+    unsigned long pages = strtoul(argv[1], NULL, 10);
+    char *area = argc > 2 && strcmp(argv[2], "thp") == 0 ? map_huge(pages) : map(pages, NULL, 0, 1);
+    reply("area %p %lu", (void *) area, pages);
+
+    char line[256];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        void *addr;
+        unsigned long n;
+        char how[16];
+        if (sscanf(line, "write %p", &addr) == 1) {
+            ++*(volatile char *) addr;
+            reply("ok");
+        } else if (sscanf(line, "map %lu %15s", &n, how) == 2) {
+            reply("mapped %p", (void *) map(n, NULL, 0, strcmp(how, "touch") == 0));
+        } else if (sscanf(line, "remap %p %lu", &addr, &n) == 2) {
+            map(n, addr, MAP_FIXED, 1);
+            reply("ok");
+        } else if (sscanf(line, "reserve %lu", &n) == 1) {
+            reply("mapped %p", (void *) map_prot(n, NULL, PROT_NONE, MAP_NORESERVE));
+        } else if (sscanf(line, "allow %p %lu", &addr, &n) == 2) {
+            if (mprotect(addr, n * PAGE, PROT_READ | PROT_WRITE) != 0) {
+                perror("mprotect");
+                return 1;
+            }
+            reply("ok");
+        } else if (sscanf(line, "discard %p %lu", &addr, &n) == 2) {
+            if (madvise(addr, n * PAGE, MADV_DONTNEED) != 0) {
+                perror("madvise(MADV_DONTNEED)");
+                return 1;
+            }
+            reply("ok");
+        } else {
+            fprintf(stderr, "dirtywriter: bad command: %s", line);
+            return 2;
+        }
+    }
+    return 0;
+}
