@@ -1,0 +1,67 @@
+/* A throughput program for checkpoint benchmarks: a heap of --heap-mib MiB, all touched once,
+ * then for --seconds seconds writes one word per page, mostly (--hot-percent) to a hot set of
+ * --hot-mib MiB and otherwise anywhere. It measures itself: writes per second, and the longest
+ * stall, the longest time between two consecutive writes (a checkpoint's freeze shows there).
+ *
+ * usage: hotset [--heap-mib 256] [--hot-mib 8] [--hot-percent 95] [--seconds 5]
+ * prints: "ready pid=N", then at the end "writes=W per_second=R max_stall_us=S" and exits 0. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static long option(int argc, char **argv, const char *name, long fallback)
+{
+    for (int i = 1; i + 1 < argc; i += 2)
+        if (strcmp(argv[i], name) == 0)
+            return atol(argv[i + 1]);
+    return fallback;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    size_t pages = (size_t)option(argc, argv, "--heap-mib", 256) * 256;
+    size_t hot = (size_t)option(argc, argv, "--hot-mib", 8) * 256;
+    long hot_percent = option(argc, argv, "--hot-percent", 95);
+    uint64_t duration = (uint64_t)option(argc, argv, "--seconds", 5) * 1000000000u;
+    if (hot == 0 || hot > pages) {
+        fprintf(stderr, "--hot-mib must be between 1 and --heap-mib\n");
+        return 2;
+    }
+    uint64_t *heap = malloc(pages * 4096);
+    if (!heap) {
+        perror("malloc");
+        return 2;
+    }
+    for (size_t p = 0; p < pages; p++)
+        heap[p * 512] = p;
+    printf("ready pid=%d\n", (int)getpid());
+    fflush(stdout);
+
+    uint64_t x = 88172645463325252u, writes = 0, max_stall = 0;
+    uint64_t start = now_ns(), last = start, t = start;
+    while (t - start < duration) {
+        for (int i = 0; i < 256; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t page = (long)(x % 100) < hot_percent ? (x >> 8) % hot : (x >> 8) % pages;
+            heap[page * 512 + (x >> 40) % 512] += 1;
+        }
+        writes += 256;
+        t = now_ns();
+        if (t - last > max_stall)
+            max_stall = t - last;
+        last = t;
+    }
+    printf("writes=%lu per_second=%.0f max_stall_us=%lu\n", (unsigned long)writes,
+           writes / ((t - start) / 1e9), (unsigned long)(max_stall / 1000));
+    return 0;
+}
