@@ -1,12 +1,15 @@
 package io.hotclone.capture;
 
+import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
+import io.hotclone.capture.dirty.PageRange;
 import io.hotclone.capture.memory.PageStage;
 import io.hotclone.journal.PageSink;
 import io.hotclone.image.MemoryArea;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -16,13 +19,13 @@ import java.util.TreeMap;
  * <p>Thread confinement: the program's tracer thread.
  */
 public final class Chain implements AutoCloseable {
-    /** Pages held in memory per checkpoint before the rest is written under the freeze. */
+    /** Incremental checkpoints up to this size are held in memory and written after the freeze. */
     private static final long STAGE_LIMIT = 128L << 20;
 
     private long seq = -1;
     private Map<Long, MemoryArea> areas = Map.of();
     private DirtyTracker tracker;
-    private final PageStage stage = new PageStage(STAGE_LIMIT);
+    private final PageStage stage = new PageStage();
 
     /** Whether the next checkpoint can be incremental. */
     boolean canBuildOn() {
@@ -74,14 +77,35 @@ public final class Chain implements AutoCloseable {
         areas = byStart;
     }
 
-    /** The stage, begun for a checkpoint whose pages go to {@code target}. */
-    PageSink stage(PageSink target) {
-        stage.begin(target);
+    /**
+     * Whether the pages of incremental checkpoint {@code seq} surely fit the stage: its written
+     * pages, plus whole every area it carries whole (new, grown or untracked; PROT_NONE
+     * reservations left out, since they hold no pages to speak of).
+     */
+    boolean fitsStage(List<MemoryArea> now, long seq, DirtySet dirty, Set<Long> untracked) {
+        long bound = dirty.pages() * PageRange.PAGE;
+        for (MemoryArea a : now) {
+            if (!a.hasContents() || a.prot() == 0) {
+                continue;
+            }
+            MemoryArea before = a.sinceSeq() < seq ? areas.get(a.start()) : null;
+            if (before == null || untracked.contains(a.start())) {
+                bound += a.length();
+            } else if (a.end() > before.end()) {
+                bound += a.end() - before.end();
+            }
+        }
+        return bound <= STAGE_LIMIT;
+    }
+
+    /** The stage, emptied for the pages of one checkpoint. */
+    PageSink stage() {
+        stage.clear();
         return stage;
     }
 
-    void drainStage() {
-        stage.drain();
+    void drainStage(PageSink target) {
+        stage.drainTo(target);
     }
 
     @Override

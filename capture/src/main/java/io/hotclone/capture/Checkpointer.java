@@ -102,15 +102,16 @@ public final class Checkpointer {
             dirty = image.dirty();
             boolean incremental = dirty != null;
             ImageHeader header = header(seq, image.thread(), incremental);
-            try (CheckpointWriter writer = journal.begin(header)) {
-                writer.process(image.process());
-                writer.thread(image.thread());
-                image.areas().forEach(writer::area);
-                image.fds().forEach(writer::fd);
-                // An incremental checkpoint stages its pages in memory so the program runs again before
-                // they reach the journal; a full one would only copy them twice.
-                PageSink sink = incremental ? chain.stage(writer::pages) : writer::pages;
-                long pages;
+            // A small incremental checkpoint is held in memory and written once the program runs
+            // again; anything larger streams into the journal under the freeze.
+            boolean staged = incremental && chain.fitsStage(image.areas(), seq, dirty, untracked());
+            long pages;
+            CheckpointWriter writer = staged ? null : journal.begin(header);
+            try {
+                if (writer != null) {
+                    writeMetadata(writer, image);
+                }
+                PageSink sink = staged ? chain.stage() : writer::pages;
                 try (PageDumper dumper = new PageDumper(pid)) {
                     pages = incremental
                             ? dumper.dumpChanges(image.areas(), seq, chain.areas(), dirty, untracked(), sink)
@@ -121,8 +122,10 @@ public final class Checkpointer {
                 if (!kill) {
                     tracee.detach(0);
                 }
-                if (incremental) {
-                    chain.drainStage();
+                if (staged) {
+                    writer = journal.begin(header);
+                    writeMetadata(writer, image);
+                    chain.drainStage(writer::pages);
                 }
                 Result result = new Result(seq, image.areas().size(), pages, pages * Host.PAGE_SIZE,
                         image.fds().size(), freeze, (System.nanoTime() - begin) / 1000);
@@ -139,6 +142,10 @@ public final class Checkpointer {
                     ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
                 }
                 return result;
+            } finally {
+                if (writer != null) {
+                    writer.close();
+                }
             }
         } catch (RuntimeException e) {
             DumpPhase failed = phase;
@@ -151,6 +158,13 @@ public final class Checkpointer {
             }
             throw new HotcloneException("checkpoint of process " + pid + " failed in " + failed + ": " + e, e);
         }
+    }
+
+    private static void writeMetadata(CheckpointWriter writer, Frozen image) {
+        writer.process(image.process());
+        writer.thread(image.thread());
+        image.areas().forEach(writer::area);
+        image.fds().forEach(writer::fd);
     }
 
     private Set<Long> untracked() {

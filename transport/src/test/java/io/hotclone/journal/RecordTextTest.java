@@ -17,7 +17,7 @@ class RecordTextTest {
     void anAreaShowsAddressesInHexAndProtAsLetters() {
         assertEquals("start=0x7f0000000000 end=0x7f0000020000 prot=r-x shared=false kind=FILE "
                         + "path=\"/usr/lib/x86_64-linux-gnu/libc.so.6\" offset=163840 "
-                        + "file=(device=0x805 inode=1234569 size=98767 mtimeNanos=1700000000987654323)",
+                        + "file=(device=0x805 inode=1234569 size=98767 mtimeNanos=1700000000987654323) sinceSeq=1",
                 RecordText.describe(Images.fileArea()));
     }
 

@@ -10,29 +10,20 @@ import java.util.List;
 /**
  * Holds the pages of a checkpoint in memory while the program is frozen, so that it can run
  * again before they are written to the journal: the freeze then costs one copy at memory
- * speed, not the journal's append. Past {@code limit} bytes it stops holding and passes pages
- * straight on (in order, after what it held), so memory stays bounded whatever a checkpoint
- * carries. Reused from one checkpoint to the next; thread-confined.
+ * speed, not the journal's append. The caller bounds what it stages. Reused from one checkpoint
+ * to the next, so its memory is faulted in once; thread-confined.
  */
 public final class PageStage implements PageSink, AutoCloseable {
     private record Run(long address, long offset, long length) {
     }
 
     private final Arena arena = Arena.ofConfined();
-    private final long limit;
     private final List<Run> runs = new ArrayList<>();
-    private MemorySegment buffer;
+    private MemorySegment buffer = MemorySegment.NULL;
     private long used;
-    private PageSink target;
 
-    public PageStage(long limit) {
-        this.limit = limit;
-        this.buffer = MemorySegment.NULL;
-    }
-
-    /** Starts holding the pages of one checkpoint, bound for {@code target}. */
-    public void begin(PageSink target) {
-        this.target = target;
+    /** Forgets what it held, keeping its memory. */
+    public void clear() {
         runs.clear();
         used = 0;
     }
@@ -40,32 +31,23 @@ public final class PageStage implements PageSink, AutoCloseable {
     @Override
     public void accept(long address, MemorySegment contents) {
         long length = contents.byteSize();
-        if (used + length > limit) {
-            drain();
-            target.accept(address, contents);
-            return;
+        if (buffer.byteSize() < used + length) {
+            // The old buffer lives until close: growth doubles, so at most as much again is wasted.
+            MemorySegment bigger = arena.allocate(Math.max(used + length, buffer.byteSize() * 2), 4096);
+            MemorySegment.copy(buffer, 0, bigger, 0, used);
+            buffer = bigger;
         }
-        ensure(used + length);
         MemorySegment.copy(contents, 0, buffer, used, length);
         runs.add(new Run(address, used, length));
         used += length;
     }
 
-    /** Passes on every page held so far; call once the program runs again. */
-    public void drain() {
+    /** Passes on every page held, in the order they came; call once the program runs again. */
+    public void drainTo(PageSink target) {
         for (Run r : runs) {
             target.accept(r.address(), buffer.asSlice(r.offset(), r.length()));
         }
-        runs.clear();
-        used = 0;
-    }
-
-    private void ensure(long size) {
-        if (buffer.byteSize() < size) {
-            MemorySegment bigger = arena.allocate(Math.min(limit, Math.max(size, buffer.byteSize() * 2)), 4096);
-            MemorySegment.copy(buffer, 0, bigger, 0, used);
-            buffer = bigger;
-        }
+        clear();
     }
 
     @Override

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -106,8 +107,8 @@ final class DirtyWriter implements AutoCloseable {
     /** Frozen: the program's areas as the checkpointer classifies them. */
     List<MemoryArea> areas() {
         ProcFs proc = new ProcFs(pid);
-        AreaClassifier classifier = new AreaClassifier(proc);
-        return proc.maps().stream().map(classifier::classify).toList();
+        AreaClassifier classifier = new AreaClassifier(proc, Map.of());
+        return proc.maps().stream().map(m -> classifier.classify(m, 1)).toList();
     }
 
     /** Frozen: arms a tracker the way the checkpointer will, through injected syscalls. */

@@ -267,7 +267,7 @@ class UffdWpTrackerTest {
     }
 
     private static MemoryArea testArea(DirtyWriter w) {
-        return new MemoryArea(w.area, w.page(w.pages), 3, false, AreaKind.ANONYMOUS, "", 0, null);
+        return new MemoryArea(w.area, w.page(w.pages), 3, false, AreaKind.ANONYMOUS, "", 0, null, 1);
     }
 
     private static PageRange range(DirtyWriter w, int from, int to) {
