@@ -12,6 +12,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 import static io.hotclone.bindings.linux.Errno.EINTR;
 import static io.hotclone.bindings.linux.Fcntl.EFD_CLOEXEC;
@@ -45,6 +50,7 @@ public final class ProtectedProgram implements AutoCloseable {
     private final MemorySegment eventCount = arena.allocate(ValueLayout.JAVA_LONG);
     private final int pidfd;
     private final int requests;
+    private final Queue<CompletableFuture<Checkpointer.Result>> requested = new ConcurrentLinkedQueue<>();
 
     /**
      * @param pid      a child of this process, which must be reaped here when it ends
@@ -66,13 +72,20 @@ public final class ProtectedProgram implements AutoCloseable {
         return pid;
     }
 
-    /** Asks for a checkpoint as soon as possible. */
-    public void requestCheckpoint() {
+    /**
+     * Asks for a checkpoint as soon as possible.
+     *
+     * @return completed with the checkpoint taken for it, or with why none could be
+     */
+    public CompletableFuture<Checkpointer.Result> requestCheckpoint() {
+        CompletableFuture<Checkpointer.Result> taken = new CompletableFuture<>();
+        requested.add(taken);
         try (Arena local = Arena.ofConfined()) {
             MemorySegment callState = local.allocate(Libc.callStateLayout());
-            MemorySegment one = local.allocate(ValueLayout.JAVA_LONG, 1L);
+            MemorySegment one = local.allocateFrom(ValueLayout.JAVA_LONG, 1L);
             check(Libc.write(callState, requests, one, 8), callState, "write(eventfd)");
         }
+        return taken;
     }
 
     /**
@@ -114,21 +127,34 @@ public final class ProtectedProgram implements AutoCloseable {
         }
     }
 
-    /** Takes one checkpoint; returns the program's exit status if it ended meanwhile. */
+    /**
+     * Takes one checkpoint, which answers every request made before it began; returns the
+     * program's exit status if it ended meanwhile.
+     */
     private Integer checkpoint() {
+        List<CompletableFuture<Checkpointer.Result>> answered = new ArrayList<>();
+        for (CompletableFuture<Checkpointer.Result> r; (r = requested.poll()) != null; ) {
+            answered.add(r);
+        }
         try {
-            listener.checkpointed((chain == null ? new Checkpointer(pid, journal, false)
-                    : new Checkpointer(pid, journal, chain)).checkpoint());
+            Checkpointer.Result result = (chain == null ? new Checkpointer(pid, journal, false)
+                    : new Checkpointer(pid, journal, chain)).checkpoint();
+            listener.checkpointed(result);
+            answered.forEach(r -> r.complete(result));
             return null;
         } catch (ProcessGoneException e) {
+            answered.forEach(r -> r.completeExceptionally(e));
             return shellStatus(e.status());
         } catch (HotcloneException e) {
             listener.checkpointFailed(e);
+            answered.forEach(r -> r.completeExceptionally(e));
             return null;
         }
     }
 
     private int reap() {
+        HotcloneException ended = new HotcloneException("process " + pid + " ended before the checkpoint");
+        requested.forEach(r -> r.completeExceptionally(ended));
         try (Arena local = Arena.ofConfined()) {
             MemorySegment callState = local.allocate(Libc.callStateLayout());
             MemorySegment status = local.allocate(ValueLayout.JAVA_INT);

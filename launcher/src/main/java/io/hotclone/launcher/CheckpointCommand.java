@@ -3,7 +3,10 @@ package io.hotclone.launcher;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.journal.Journal;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -19,11 +22,19 @@ import java.util.concurrent.Callable;
                         + "with the resource named.",
                 "",
                 "Example:  hotclone checkpoint --pid 4242 --journal /var/lib/hotclone/app",
+                "          hotclone checkpoint --journal /var/lib/hotclone/app --now",
                 ""},
         mixinStandardHelpOptions = true)
 final class CheckpointCommand implements Callable<Integer> {
-    @Option(names = "--pid", required = true, paramLabel = "PID", description = "The process to checkpoint.")
-    int pid;
+    @Option(names = "--pid", paramLabel = "PID", description = "The process to checkpoint.")
+    Integer pid;
+
+    @Option(names = "--now", description = "Instead of --pid: ask the hotclone run that writes the journal for a "
+            + "checkpoint now, and print it as 'hotclone journal ls' does.")
+    boolean now;
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--journal", required = true, paramLabel = "DIR",
             description = "Journal directory; created if missing, appended to if it exists.")
@@ -37,6 +48,13 @@ final class CheckpointCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (now == (pid != null)) {
+            throw new ParameterException(spec.commandLine(), "give either --pid PID or --now");
+        }
+        if (now) {
+            System.out.println(ControlSocket.requestCheckpoint(journal));
+            return 0;
+        }
         Checkpointer.refuseWhatCannotBeCaptured(pid);
         try (Journal j = Journal.create(journal)) {
             Checkpointer.Result r = new Checkpointer(pid, j, kill).checkpoint();

@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
                         + "SIGTERM and SIGHUP sent to hotclone are passed on to it, and hotclone exits with the "
                         + "program's exit status (128 + N if signal N killed it).",
                 "",
+                "A checkpoint can also be asked for at any time: hotclone checkpoint --journal DIR --now.",
+                "",
                 "Example:  hotclone run --journal /var/lib/hotclone/app -- ./server --port 8080",
                 ""},
         mixinStandardHelpOptions = true)
@@ -64,7 +66,8 @@ final class RunCommand implements Callable<Integer> {
             int pid = Spawn.spawn(command.getFirst(), command, environment, Spawn.Group.OWN_GROUP);
             LOG.info("protecting {} as pid {}, checkpointed every {} into {}", command.getFirst(), pid, interval, journal);
             Summary summary = new Summary();
-            try (ProtectedProgram program = new ProtectedProgram(pid, j, every, tracking == DirtyTracking.uffd, summary)) {
+            try (ProtectedProgram program = new ProtectedProgram(pid, j, every, tracking == DirtyTracking.uffd, summary);
+                 ControlSocket control = ControlSocket.serve(journal, program)) {
                 for (String name : FORWARDED) {
                     Signal.handle(new Signal(name), s -> ProcessHandle.of(pid).ifPresent(p -> kill(pid, s.getNumber())));
                 }

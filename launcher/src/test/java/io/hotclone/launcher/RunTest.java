@@ -84,16 +84,25 @@ class RunTest {
     private record Launched(Process process, Path out, Path err) implements AutoCloseable {
         /** Waits for the first checkpoint; returns the protected program's pid. */
         int awaitCheckpoint() throws Exception {
+            return await("first checkpoint");
+        }
+
+        /** Waits until hotclone protects its program; returns the program's pid. */
+        int awaitProtection() throws Exception {
+            return await("protecting");
+        }
+
+        private int await(String line) throws Exception {
             long deadline = System.nanoTime() + WAIT.toNanos();
             while (System.nanoTime() < deadline && process.isAlive()) {
                 String log = Files.readString(err);
                 Matcher pid = PROTECTED_PID.matcher(log);
-                if (log.contains("first checkpoint") && pid.find()) {
+                if (log.contains(line) && pid.find()) {
                     return Integer.parseInt(pid.group(1));
                 }
                 process.waitFor(20, TimeUnit.MILLISECONDS);
             }
-            throw new AssertionError("no first checkpoint within " + WAIT + "; stderr:\n" + Files.readString(err));
+            throw new AssertionError("no '" + line + "' within " + WAIT + "; stderr:\n" + Files.readString(err));
         }
 
         @Override
@@ -131,6 +140,29 @@ class RunTest {
             restored.signal(Program.SIGUSR1);
             Verify.assertPasses(restored, verify, WAIT);
         }
+    }
+
+    @Test
+    void checkpointNowAsksTheRunningHotcloneForOne() throws Exception {
+        Path journal = dir.resolve("journal");
+        List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
+                "run", "--journal", journal.toString(), "--checkpoint-interval", "10m", "--",
+                TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString()));
+        Path err = dir.resolve("run.err");
+        Process process = new ProcessBuilder(args).directory(dir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(dir.resolve("run.out").toFile()).redirectError(err.toFile()).start();
+        try (Launched run = new Launched(process, dir.resolve("run.out"), err)) {
+            Program.adopt(run.awaitProtection(), run.out).awaitTick(2, WAIT);
+            for (int seq = 1; seq <= 2; seq++) {
+                HotcloneCli.Run now = HotcloneCli.run(dir, "checkpoint", "--journal", journal.toString(), "--now");
+                assertEquals(0, now.exitCode(), now.toString());
+                assertTrue(now.out().startsWith("seq=" + seq + " "), "a 10 minute interval takes none by itself: " + now);
+            }
+        }
+        HotcloneCli.Run none = HotcloneCli.run(dir, "checkpoint", "--journal", journal.toString(), "--now");
+        assertEquals(1, none.exitCode(), none.toString());
+        assertTrue(none.err().contains("no hotclone run is protecting a program with journal"), none.toString());
     }
 
     private Launched launch(Path journal, String... command) throws IOException {

@@ -4,6 +4,7 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.ptrace.RemoteMemory;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.PageRange;
+import io.hotclone.image.AreaKind;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.journal.PageSink;
 
@@ -126,9 +127,13 @@ public final class PageDumper implements AutoCloseable {
      * Whether a page goes into the checkpoint. Private memory: every page the process has
      * touched (present or swapped); a page of a private file mapping only once written (it is
      * then anonymous); shared anonymous memory: every page, since its pages need not be mapped
-     * in this process to hold data.
+     * in this process to hold data. A marker (a never-touched page userfaultfd write-protects)
+     * holds nothing.
      */
     static boolean carried(MemoryArea area, long entry) {
+        if (Pagemap.marker(entry)) {
+            return area.kind() == AreaKind.SHARED_ANONYMOUS;
+        }
         return switch (area.kind()) {
             case ANONYMOUS, HEAP, STACK -> (entry & (Pagemap.PRESENT | Pagemap.SWAPPED)) != 0;
             case FILE -> !area.shared() && ((entry & Pagemap.SWAPPED) != 0

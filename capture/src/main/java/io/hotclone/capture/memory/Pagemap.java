@@ -18,7 +18,18 @@ final class Pagemap implements AutoCloseable {
     static final long SWAPPED = 1L << 62;
     /** File page or shared anonymous page: for a private file mapping, not yet written. */
     static final long FILE_OR_SHARED = 1L << 61;
+    /** The swap-type bits of a swapped entry. */
+    private static final long SWAP_TYPE = 0x1f;
     private static final int BATCH = 64 * 1024;
+
+    /**
+     * Whether a swapped entry is no page at all but a marker, such as the one userfaultfd
+     * write-protect leaves on a never-touched page: markers use the last swap type, which no
+     * swap device can have.
+     */
+    static boolean marker(long entry) {
+        return (entry & SWAPPED) != 0 && (entry & SWAP_TYPE) == SWAP_TYPE;
+    }
 
     private final int pid;
     private final FileChannel channel;

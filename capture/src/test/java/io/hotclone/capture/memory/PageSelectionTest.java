@@ -30,6 +30,14 @@ class PageSelectionTest {
     }
 
     @Test
+    void aWriteProtectMarkerOnANeverTouchedPageIsNoPage() {
+        long marker = 0x420000000000003fL; // as /proc/PID/pagemap shows it after userfaultfd arms the page
+        assertFalse(PageDumper.carried(area(AreaKind.ANONYMOUS, false), marker));
+        assertFalse(PageDumper.carried(area(AreaKind.FILE, false), marker));
+        assertTrue(PageDumper.carried(area(AreaKind.ANONYMOUS, false), Pagemap.SWAPPED | 3), "a page on swap device 3");
+    }
+
+    @Test
     void sharedFileMappingCarriesNothing() {
         assertFalse(PageDumper.carried(area(AreaKind.FILE, true), Pagemap.PRESENT));
     }
