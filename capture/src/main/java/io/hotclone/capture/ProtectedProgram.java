@@ -4,8 +4,8 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.pollfd;
+import io.hotclone.capture.launch.Spawn;
 import io.hotclone.capture.ptrace.ProcessGoneException;
-import io.hotclone.capture.ptrace.WaitStatus;
 import io.hotclone.journal.Journal;
 
 import java.lang.foreign.Arena;
@@ -144,7 +144,7 @@ public final class ProtectedProgram implements AutoCloseable {
             return null;
         } catch (ProcessGoneException e) {
             answered.forEach(r -> r.completeExceptionally(e));
-            return shellStatus(e.status());
+            return Spawn.shellStatus(e.status());
         } catch (HotcloneException e) {
             listener.checkpointFailed(e);
             answered.forEach(r -> r.completeExceptionally(e));
@@ -155,20 +155,7 @@ public final class ProtectedProgram implements AutoCloseable {
     private int reap() {
         HotcloneException ended = new HotcloneException("process " + pid + " ended before the checkpoint");
         requested.forEach(r -> r.completeExceptionally(ended));
-        try (Arena local = Arena.ofConfined()) {
-            MemorySegment callState = local.allocate(Libc.callStateLayout());
-            MemorySegment status = local.allocate(ValueLayout.JAVA_INT);
-            while (Libc.waitpid(callState, pid, status, 0) != pid) {
-                if (Libc.errno(callState) != EINTR) {
-                    throw new SyscallException("waitpid(" + pid + ")", Libc.errno(callState));
-                }
-            }
-            return shellStatus(new WaitStatus(pid, status.get(ValueLayout.JAVA_INT, 0)));
-        }
-    }
-
-    private static int shellStatus(WaitStatus s) {
-        return s.exited() ? s.exitCode() : 128 + s.termSignal();
+        return Spawn.waitFor(pid);
     }
 
     private static long check(long result, MemorySegment callState, String call) {

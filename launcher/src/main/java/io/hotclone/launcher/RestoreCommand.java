@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.capture.launch.Spawn;
 import io.hotclone.journal.Journal;
 import io.hotclone.restore.Restorer;
 import picocli.CommandLine.Command;
@@ -43,6 +44,6 @@ final class RestoreCommand implements Callable<Integer> {
         if (detach) {
             return 0;
         }
-        return ChildProcesses.waitFor(r.pid());
+        return Spawn.waitFor(r.pid());
     }
 }

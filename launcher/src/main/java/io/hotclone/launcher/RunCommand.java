@@ -69,7 +69,7 @@ final class RunCommand implements Callable<Integer> {
             try (ProtectedProgram program = new ProtectedProgram(pid, j, every, tracking == DirtyTracking.uffd, summary);
                  ControlSocket control = ControlSocket.serve(journal, program)) {
                 for (String name : FORWARDED) {
-                    Signal.handle(new Signal(name), s -> ProcessHandle.of(pid).ifPresent(p -> kill(pid, s.getNumber())));
+                    Signal.handle(new Signal(name), s -> forward(pid, s.getNumber()));
                 }
                 int status = program.run();
                 LOG.info("{} exited with status {}; {}", command.getFirst(), status, summary);
@@ -78,11 +78,11 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static void kill(int pid, int signal) {
+    private static void forward(int pid, int signal) {
         try {
-            new ProcessBuilder("kill", "-" + signal, Integer.toString(pid)).start().waitFor();
-        } catch (Exception e) {
-            LOG.warn("could not pass signal {} on to pid {}: {}", signal, pid, e.toString());
+            Spawn.kill(pid, signal);
+        } catch (HotcloneException e) {
+            LOG.warn("could not pass signal {} on to pid {}: {}", signal, pid, e.getMessage());
         }
     }
 

@@ -51,7 +51,7 @@ final class HostProcess {
             throw e;
         }
         try {
-            kill(pid, SIGCONT);
+            Spawn.kill(pid, SIGCONT);
             while (true) {
                 WaitStatus s = tracee.await();
                 if (s.gone()) {
@@ -92,22 +92,13 @@ final class HostProcess {
 
     /** Kills the process and reaps it, so that no zombie is left behind. */
     static void kill(int pid) {
-        kill(pid, SIGKILL);
+        Spawn.kill(pid, SIGKILL);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment callState = arena.allocate(Libc.callStateLayout());
             MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
             while (Libc.waitpid(callState, pid, status, __WALL) == pid
                     && new WaitStatus(pid, status.get(ValueLayout.JAVA_INT, 0)).stopped()) {
                 // a ptrace stop reported before the kill took effect: wait on
-            }
-        }
-    }
-
-    private static void kill(int pid, int signal) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment callState = arena.allocate(Libc.callStateLayout());
-            if (Libc.kill(callState, pid, signal) != 0) {
-                throw new SyscallException("kill(" + pid + ", " + signal + ")", Libc.errno(callState));
             }
         }
     }

@@ -1,15 +1,18 @@
 package io.hotclone.capture.launch;
 
 import io.hotclone.bindings.Native;
+import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.posix_spawn_file_actions_t;
 import io.hotclone.bindings.linux.posix_spawnattr_t;
+import io.hotclone.capture.ptrace.WaitStatus;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 
+import static io.hotclone.bindings.linux.Errno.EINTR;
 import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETPGROUP;
 import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETSID;
 import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETSIGDEF;
@@ -85,5 +88,38 @@ public final class Spawn {
         }
         array.setAtIndex(ValueLayout.ADDRESS, values.size(), NULL);
         return array;
+    }
+
+    /** Sends {@code signal} to {@code pid}. */
+    public static void kill(int pid, int signal) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment callState = arena.allocate(Libc.callStateLayout());
+            if (Libc.kill(callState, pid, signal) != 0) {
+                throw new SyscallException("kill(" + pid + ", " + signal + ")", Libc.errno(callState));
+            }
+        }
+    }
+
+    /**
+     * Waits for a child to end and reaps it.
+     *
+     * @return its exit status, or 128 + the signal that killed it, as a shell reports it
+     */
+    public static int waitFor(int pid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment callState = arena.allocate(Libc.callStateLayout());
+            MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
+            while (Libc.waitpid(callState, pid, status, 0) != pid) {
+                if (Libc.errno(callState) != EINTR) {
+                    throw new SyscallException("waitpid(" + pid + ")", Libc.errno(callState));
+                }
+            }
+            return shellStatus(new WaitStatus(pid, status.get(ValueLayout.JAVA_INT, 0)));
+        }
+    }
+
+    /** A wait status as a shell reports it: the exit status, or 128 + the signal that killed it. */
+    public static int shellStatus(WaitStatus s) {
+        return s.exited() ? s.exitCode() : 128 + s.termSignal();
     }
 }
