@@ -31,6 +31,7 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_EXITKILL;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 
 /**
@@ -93,7 +94,10 @@ public final class Checkpointer {
         refuseWhatCannotBeCaptured(pid);
         long seq = journal.nextSeq();
         DirtySet dirty = null;
-        try (Tracee tracee = Tracee.seize(pid, PTRACE_O_TRACESYSGOOD)) {
+        // A protected program dies with its hotclone if that dies mid-capture, rather than run on with
+        // half-restored registers: the journal's last committed checkpoint is where it resumes.
+        long options = chain != null ? PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL : PTRACE_O_TRACESYSGOOD;
+        try (Tracee tracee = Tracee.seize(pid, options)) {
             phase = DumpPhase.DUMP;
             long frozen = System.nanoTime();
             tracee.interrupt();
