@@ -47,8 +47,9 @@ public final class PageStage implements PageSink, AutoCloseable {
         for (Run r : runs) {
             target.accept(r.address(), buffer.asSlice(r.offset(), r.length()));
         }
-        grow(2 * used);
+        long held = used;
         clear();
+        grow(2 * held);
     }
 
     private void grow(long size) {
