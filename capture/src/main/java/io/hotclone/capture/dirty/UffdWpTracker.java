@@ -93,8 +93,15 @@ public final class UffdWpTracker implements DirtyTracker {
         int local;
         try {
             local = pull(pid, (int) remoteFd);
-        } finally {
+        } catch (RuntimeException e) {
+            remote.call(SYS_close, remoteFd);
+            throw e;
+        }
+        try {
             remote.check("close(userfaultfd " + remoteFd + ")", SYS_close, remoteFd);
+        } catch (RuntimeException e) {
+            Libc.close(Native.callState(), local);
+            throw e;
         }
         return adopt(pid, local, areas);
     }
@@ -187,7 +194,7 @@ public final class UffdWpTracker implements DirtyTracker {
                 }
                 nowTracked.add(area);
             } catch (SyscallException e) {
-                nowUntracked.add(new UntrackedArea(area, "userfaultfd refused it: " + e.getMessage()));
+                nowUntracked.add(new UntrackedArea(area, "cannot arm it: " + e.getMessage()));
             }
         }
         tracked = List.copyOf(nowTracked);

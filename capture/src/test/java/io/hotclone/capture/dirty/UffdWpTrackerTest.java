@@ -64,6 +64,24 @@ class UffdWpTrackerTest {
     }
 
     @Test
+    void moreRangesThanOneScanReturnsAreAllCollected() throws Exception {
+        int ranges = PagemapScan.VECTOR * 2 + 7;
+        try (DirtyWriter w = DirtyWriter.start(ranges * 2, false)) {
+            w.freeze();
+            try (UffdWpTracker tracker = w.startTracker()) {
+                w.thaw();
+                w.writes(1, 2, ranges); // every other page: no two written pages touch
+                w.freeze();
+                List<PageRange> expected = new ArrayList<>();
+                for (int i = 0; i < ranges; i++) {
+                    expected.add(range(w, 1 + 2 * i, 2 + 2 * i));
+                }
+                assertEquals(expected, tracker.collect().within(testArea(w)).ranges());
+            }
+        }
+    }
+
+    @Test
     void abortedSetIsCollectedAgainWithNewWrites() throws Exception {
         try (DirtyWriter w = DirtyWriter.start(128, false)) {
             w.freeze();
