@@ -47,7 +47,7 @@ import static io.hotclone.bindings.linux.Userfaultfd.UFFD_USER_MODE_ONLY;
  * PAGEMAP_SCAN walk that collects: it protects only what is not protected yet, in half the time
  * of UFFDIO_WRITEPROTECT on populated memory (16 against 31 ms per GiB here). Either way the
  * kernel protects never-touched pages too, with markers in page tables it allocates: 2 MiB of
- * page tables and about 0.5 ms more per collect for each GiB of address space armed, touched or
+ * page tables and about 0.4 ms more per collect for each GiB of address space armed, touched or
  * not. So PROT_NONE areas (reserved address space: heap reservations, guard pages) are left
  * unarmed and carried whole, which costs nothing while they hold no page; once the program makes
  * part of one accessible, that part is a new area and {@link #track} arms it.
