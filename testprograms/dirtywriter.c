@@ -6,6 +6,7 @@
  *   Maps PAGES pages of private anonymous memory (2 MiB-aligned and MADV_HUGEPAGE with "thp"),
  *   touches every page, prints "area ADDR PAGES", then answers one command per line of stdin:
  *     write ADDR              adds 1 to the byte at ADDR                      -> "ok"
+ *     writes ADDR STEP COUNT  the same at ADDR, ADDR + STEP, ... COUNT times   -> "ok"
  *     map PAGES touch|fresh   maps a new area, touching its pages or not      -> "mapped ADDR"
  *     remap ADDR PAGES        maps a new touched area over [ADDR, +PAGES)     -> "ok"
  *     reserve PAGES           maps a PROT_NONE area (reserved address space)  -> "mapped ADDR"
@@ -77,7 +78,13 @@ int main(int argc, char **argv) {
         void *addr;
         unsigned long n;
         char how[16];
-        if (sscanf(line, "write %p", &addr) == 1) {
+        unsigned long step;
+        if (sscanf(line, "writes %p %lu %lu", &addr, &step, &n) == 3) {
+            for (unsigned long i = 0; i < n; i++) {
+                ++((volatile char *) addr)[i * step];
+            }
+            reply("ok");
+        } else if (sscanf(line, "write %p", &addr) == 1) {
             ++*(volatile char *) addr;
             reply("ok");
         } else if (sscanf(line, "map %lu %15s", &n, how) == 2) {

@@ -30,7 +30,7 @@ public sealed interface DirtyTracker extends AutoCloseable permits UffdWpTracker
 
     /**
      * Arms tracking on {@code areas} of process {@code pid}, frozen and infected by
-     * {@code remote}, with the best strategy this kernel offers.
+     * {@code remote}, with userfaultfd write-protect (the one strategy built so far).
      *
      * @throws HotcloneException when the kernel offers none (userfaultfd write-protect needs
      *                           Linux 6.7)
@@ -49,7 +49,9 @@ public sealed interface DirtyTracker extends AutoCloseable permits UffdWpTracker
     /**
      * At the barrier: the pages written since the previous collect, plus areas armed by
      * {@link #track} since, plus every set given back by {@link #abort}; re-arms them all.
-     * The set is outstanding until {@link #commit} or {@link #abort}.
+     * The set is outstanding until {@link #commit} or {@link #abort}. Writes the kernel makes
+     * for the program count too: read(2) into a buffer, and the thread's rseq area, which it
+     * updates whenever the thread resumes (so after every barrier).
      *
      * @throws HotcloneException if an armed area changed without {@link #track}; what was found
      *                           so far is kept for the next collect

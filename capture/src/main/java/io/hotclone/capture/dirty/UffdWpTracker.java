@@ -47,7 +47,7 @@ import static io.hotclone.bindings.linux.Userfaultfd.UFFD_USER_MODE_ONLY;
  * PAGEMAP_SCAN walk that collects: it protects only what is not protected yet, in half the time
  * of UFFDIO_WRITEPROTECT on populated memory (16 against 31 ms per GiB here). Either way the
  * kernel protects never-touched pages too, with markers in page tables it allocates: 2 MiB of
- * page tables and about 0.5 ms more per collect for each GiB of address space armed, touched or
+ * page tables and about 0.4 ms more per collect for each GiB of address space armed, touched or
  * not. So PROT_NONE areas (reserved address space: heap reservations, guard pages) are left
  * unarmed and carried whole, which costs nothing while they hold no page; once the program makes
  * part of one accessible, that part is a new area and {@link #track} arms it.
@@ -93,8 +93,15 @@ public final class UffdWpTracker implements DirtyTracker {
         int local;
         try {
             local = pull(pid, (int) remoteFd);
-        } finally {
+        } catch (RuntimeException e) {
+            remote.call(SYS_close, remoteFd);
+            throw e;
+        }
+        try {
             remote.check("close(userfaultfd " + remoteFd + ")", SYS_close, remoteFd);
+        } catch (RuntimeException e) {
+            Libc.close(Native.callState(), local);
+            throw e;
         }
         return adopt(pid, local, areas);
     }
@@ -187,7 +194,7 @@ public final class UffdWpTracker implements DirtyTracker {
                 }
                 nowTracked.add(area);
             } catch (SyscallException e) {
-                nowUntracked.add(new UntrackedArea(area, "userfaultfd refused it: " + e.getMessage()));
+                nowUntracked.add(new UntrackedArea(area, "cannot arm it: " + e.getMessage()));
             }
         }
         tracked = List.copyOf(nowTracked);

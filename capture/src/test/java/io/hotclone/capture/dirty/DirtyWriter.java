@@ -137,6 +137,11 @@ final class DirtyWriter implements AutoCloseable {
         expect("write 0x" + Long.toHexString(address), "ok");
     }
 
+    /** Running: writes one byte in {@code count} pages, every {@code step}-th from page {@code first}. */
+    void writes(int first, int step, int count) {
+        expect("writes 0x" + Long.toHexString(page(first)) + " " + (long) step * PAGE + " " + count, "ok");
+    }
+
     /** Running: maps a new area of {@code pages} pages, touched or not; returns its address. */
     long map(int pages, boolean touch) {
         String answer = command("map " + pages + (touch ? " touch" : " fresh"));

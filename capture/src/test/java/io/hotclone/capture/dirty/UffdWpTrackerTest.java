@@ -28,6 +28,7 @@ class UffdWpTrackerTest {
         try (DirtyWriter w = DirtyWriter.start(128, false)) {
             w.freeze();
             try (UffdWpTracker tracker = w.startTracker()) {
+                assertTrue(registeredAreas(w.pid) > 0, "areas registered for write-protect (VmFlags uw)");
                 assertTrue(tracker.tracked().stream().anyMatch(a -> a.start() <= w.area && w.page(w.pages) <= a.end()),
                         "test area tracked: " + tracker.tracked());
                 assertEquals(List.of(), fdTargets(w.pid).stream().filter(t -> t.contains("userfaultfd")).toList(),
@@ -38,6 +39,7 @@ class UffdWpTrackerTest {
                         "nothing but the kernel's rseq update (page " + rseq + ") ran since arming");
                 tracker.commit(set);
             }
+            assertEquals(0, registeredAreas(w.pid), "closing the tracker unregistered every area");
         }
     }
 
@@ -59,6 +61,24 @@ class UffdWpTrackerTest {
                 DirtySet again = tracker.collect();
                 assertEquals(DirtySet.empty(), again.within(testArea(w)), "collect re-armed the written pages");
                 tracker.commit(again);
+            }
+        }
+    }
+
+    @Test
+    void moreRangesThanOneScanReturnsAreAllCollected() throws Exception {
+        int ranges = PagemapScan.VECTOR * 2 + 7;
+        try (DirtyWriter w = DirtyWriter.start(ranges * 2, false)) {
+            w.freeze();
+            try (UffdWpTracker tracker = w.startTracker()) {
+                w.thaw();
+                w.writes(1, 2, ranges); // every other page: no two written pages touch
+                w.freeze();
+                List<PageRange> expected = new ArrayList<>();
+                for (int i = 0; i < ranges; i++) {
+                    expected.add(range(w, 1 + 2 * i, 2 + 2 * i));
+                }
+                assertEquals(expected, tracker.collect().within(testArea(w)).ranges());
             }
         }
     }
@@ -296,6 +316,12 @@ class UffdWpTrackerTest {
                 }
             }).toList();
         }
+    }
+
+    /** Areas whose VmFlags in /proc/PID/smaps say "uw": registered for userfaultfd write-protect. */
+    private static long registeredAreas(int pid) throws IOException {
+        return Files.readAllLines(Path.of("/proc", Integer.toString(pid), "smaps")).stream()
+                .filter(line -> line.startsWith("VmFlags:") && (line + " ").contains(" uw ")).count();
     }
 
     private static long anonHugeKiB(int pid) throws IOException {
