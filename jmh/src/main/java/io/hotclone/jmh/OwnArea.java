@@ -69,7 +69,7 @@ final class OwnArea implements AutoCloseable {
         int uffd = (int) call.check(Libc.syscall(call.segment(), SYS_userfaultfd,
                 O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0), "userfaultfd");
         MemoryArea area = new MemoryArea(memory.address(), memory.address() + memory.byteSize(),
-                PROT_READ | PROT_WRITE, false, AreaKind.ANONYMOUS, "", 0, null);
+                PROT_READ | PROT_WRITE, false, AreaKind.ANONYMOUS, "", 0, null, 1);
         return UffdWpTracker.adopt((int) ProcessHandle.current().pid(), uffd, List.of(area));
     }
 
