@@ -1,0 +1,146 @@
+package io.hotclone.jmh;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.Checkpointer;
+import io.hotclone.capture.ProtectedProgram;
+import io.hotclone.capture.launch.Spawn;
+import io.hotclone.journal.Journal;
+import io.hotclone.testkit.TestPrograms;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * What a program keeps of its speed under {@code hotclone run}: hotset (a heap of
+ * {@code heapMib} MiB written mostly in a hot set of {@code hotMib} MiB) runs {@code seconds}
+ * seconds unprotected ({@code interval=0}) or checkpointed every {@code interval} ms, and
+ * reports its own writes per second and longest stall. Secondary results: writesPerSecond,
+ * maxStallMicros (the program's), checkpoints, freezeMeanMicros and freezeMaxMicros (hotclone's).
+ *
+ * <p>{@code jmh/run ProtectedRunBenchmark}; the ratio of writesPerSecond with and without
+ * protection is the throughput the program keeps.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 1)
+@Measurement(iterations = 3)
+@Fork(value = 1, jvmArgsAppend = "-XX:+UseSerialGC")
+public class ProtectedRunBenchmark {
+    private static final Pattern RESULT = Pattern.compile("writes=\\d+ per_second=(\\d+) max_stall_us=(\\d+)");
+
+    @Param({"256"})
+    int heapMib;
+
+    @Param({"1", "8"})
+    int hotMib;
+
+    @Param({"0", "100"})
+    int interval;
+
+    @Param({"5"})
+    int seconds;
+
+    private Path dir;
+    private Path binary;
+
+    /** The program's and hotclone's own figures for one run, summed over iterations by JMH. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Figures {
+        public double writesPerSecond;
+        public double maxStallMicros;
+        public double checkpoints;
+        public double freezeMeanMicros;
+        public double freezeMaxMicros;
+
+        @Setup(Level.Iteration)
+        public void clear() {
+            writesPerSecond = maxStallMicros = checkpoints = freezeMeanMicros = freezeMaxMicros = 0;
+        }
+    }
+
+    @Setup(Level.Trial)
+    public void compile() throws IOException {
+        dir = Files.createTempDirectory("hotclone-jmh-run-");
+        binary = TestPrograms.compile("hotset", dir);
+    }
+
+    @Benchmark
+    public void run(Figures figures) throws Exception {
+        Path journal = dir.resolve("journal-" + System.nanoTime());
+        Path out = dir.resolve("hotset.out");
+        List<String> argv = List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\"", binary.toString(),
+                "--heap-mib", Integer.toString(heapMib), "--hot-mib", Integer.toString(hotMib),
+                "--hot-percent", "100", "--seconds", Integer.toString(seconds));
+        int pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + out), Spawn.Group.OWN_GROUP);
+        if (interval == 0) {
+            Spawn.waitFor(pid);
+        } else {
+            List<Long> freezes = new ArrayList<>();
+            try (Journal j = Journal.create(journal);
+                 ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), true,
+                         new ProtectedProgram.Listener() {
+                             @Override
+                             public void checkpointed(Checkpointer.Result r) {
+                                 freezes.add(r.freezeMicros());
+                             }
+
+                             @Override
+                             public void checkpointFailed(HotcloneException failure) {
+                                 throw failure;
+                             }
+                         })) {
+                program.run();
+            }
+            // The first checkpoint, full, falls in the program's setup, before it measures.
+            List<Long> measured = freezes.subList(Math.min(1, freezes.size()), freezes.size());
+            figures.checkpoints = freezes.size();
+            figures.freezeMeanMicros = measured.stream().mapToLong(Long::longValue).average().orElse(0);
+            figures.freezeMaxMicros = measured.stream().mapToLong(Long::longValue).max().orElse(0);
+            delete(journal);
+        }
+        Matcher m = RESULT.matcher(Files.readString(out));
+        if (!m.find()) {
+            throw new IllegalStateException("hotset printed no result: " + Files.readString(out));
+        }
+        figures.writesPerSecond = Double.parseDouble(m.group(1));
+        figures.maxStallMicros = Double.parseDouble(m.group(2));
+    }
+
+    @TearDown(Level.Trial)
+    public void clean() throws IOException {
+        delete(dir);
+    }
+
+    private static void delete(Path path) throws IOException {
+        try (Stream<Path> files = Files.walk(path)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
