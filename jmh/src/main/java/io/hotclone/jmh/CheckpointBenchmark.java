@@ -29,8 +29,8 @@ import java.util.concurrent.TimeUnit;
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2)
-@Measurement(iterations = 5)
-@Fork(value = 1, jvmArgsAppend = "-XX:+UseSerialGC") // the collector ./hotclone runs with
+@Measurement(iterations = 10)
+@Fork(1)
 public class CheckpointBenchmark {
     @Param({"64", "1024"})
     public int rssMib;

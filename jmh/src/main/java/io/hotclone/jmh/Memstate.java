@@ -41,6 +41,8 @@ final class Memstate implements AutoCloseable {
                 "--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(),
                 "--heap-mib", Integer.toString(heapMib));
         Memstate memstate = new Memstate(dir, program);
+        // JMH skips the trial's teardown when a setup fails: the program must not outlive the fork.
+        Runtime.getRuntime().addShutdownHook(new Thread(memstate::close));
         try {
             long tick = program.awaitTick(1, WAIT);
             // Its self-check wants the SIGUSR1 handler to have run: in every checkpoint of it, it has.

@@ -27,8 +27,8 @@ public interface CheckpointWriter extends AutoCloseable {
     /**
      * Copies page contents into the journal, split into records of at most
      * {@link Journal#MAX_RUN_BYTES}. {@code address} and {@code contents.byteSize()} are multiples
-     * of the header's page size. A native segment (of any arena) is copied with one
-     * memcpy per record; a heap segment goes through one more copy.
+     * of the header's page size. Each record's contents go to the queue file with one pwrite,
+     * straight from {@code contents} if it is native (of any arena).
      */
     void pages(long address, MemorySegment contents);
 

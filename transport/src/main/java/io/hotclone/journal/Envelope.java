@@ -1,5 +1,6 @@
 package io.hotclone.journal;
 
+import java.io.File;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -17,6 +18,8 @@ import java.util.zip.CRC32C;
  */
 final class Envelope {
     static final int SIZE = 24;
+    /** A page record's envelope and the program address of its contents, which follow. */
+    static final int PAGE_HEAD = SIZE + Long.BYTES;
     static final short MAGIC = 0x6368;
 
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -52,8 +55,11 @@ final class Envelope {
         }
     }
 
-    /** A record as it lies in the queue; its segment is valid only while its document is open. */
-    record Stored(long index, MemorySegment bytes) {
+    /**
+     * A record as it lies in the queue: {@code bytes} is its mapped view, valid only while its
+     * document is open, and it starts at {@code offset} of the queue file {@code file}.
+     */
+    record Stored(long index, MemorySegment bytes, File file, long offset) {
         boolean complete() {
             return bytes.byteSize() >= SIZE;
         }
@@ -79,8 +85,19 @@ final class Envelope {
         }
 
         void checkCrc(RecordType type) throws BadRecord {
+            checkCrc(type, computedCrc());
+        }
+
+        /** For a page record whose contents were read apart from the mapping, into {@code contents}. */
+        void checkPageCrc(MemorySegment contents) throws BadRecord {
+            CRC32C crc = new CRC32C();
+            crc.update(bytes.asSlice(4, PAGE_HEAD - 4).asByteBuffer());
+            crc.update(contents.asByteBuffer());
+            checkCrc(RecordType.PAGES, (int) crc.getValue());
+        }
+
+        private void checkCrc(RecordType type, int computed) throws BadRecord {
             int stored = storedCrc();
-            int computed = computedCrc();
             if (stored != computed) {
                 throw new BadRecord(type.label(), String.format(
                         "CRC32C mismatch (stored 0x%08x, computed 0x%08x): the record is corrupt", stored, computed));
@@ -128,7 +145,12 @@ final class Envelope {
 
         /** For a page record: the page contents. */
         MemorySegment pageContents() {
-            return bytes.asSlice(SIZE + Long.BYTES);
+            return bytes.asSlice(PAGE_HEAD);
+        }
+
+        /** For a page record: where its contents start in {@link #file}. */
+        long pageContentsOffset() {
+            return offset + PAGE_HEAD;
         }
     }
 }

@@ -265,20 +265,39 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Hands every page run of committed checkpoint {@code seq} to {@code sink}, in journal order,
-     * each as a view of the journal's mapped memory after its CRC is checked. A JournalException
-     * thrown part-way means the runs already delivered belong to a damaged checkpoint.
+     * each read into a buffer (one pread, see {@link QueueFileIo}) and its CRC checked. A
+     * JournalException thrown part-way means the runs already delivered belong to a damaged
+     * checkpoint.
      */
     public void pages(long seq, PageSink sink) {
-        visit(entry(seq), r -> {
-            if (checkEnvelope(seq, r) == RecordType.PAGES) {
-                checkCrc(seq, r, RecordType.PAGES);
-                // The view dies with this arena, so a sink that keeps it fails cleanly instead of
-                // reading a mapping Chronicle may have released.
-                try (Arena arena = Arena.ofConfined()) {
-                    sink.accept(r.pageAddress(), r.pageContents().reinterpret(arena, null).asReadOnly());
+        try (Arena buffers = Arena.ofConfined(); QueueFileIo files = QueueFileIo.forReading()) {
+            MemorySegment buffer = buffers.allocate(MAX_RUN_BYTES);
+            visit(entry(seq), r -> {
+                if (checkEnvelope(seq, r) == RecordType.PAGES) {
+                    MemorySegment contents = buffer.asSlice(0, r.pageContents().byteSize());
+                    readPages(seq, r, files, contents);
+                    // The view dies with this arena, so a sink that keeps it fails cleanly instead
+                    // of seeing the next run's bytes.
+                    try (Arena arena = Arena.ofConfined()) {
+                        sink.accept(r.pageAddress(), contents.reinterpret(arena, null).asReadOnly());
+                    }
                 }
-            }
-        });
+            });
+        }
+    }
+
+    /** Reads the contents of page record {@code r} into {@code contents} and checks its CRC. */
+    private void readPages(long seq, Envelope.Stored r, QueueFileIo files, MemorySegment contents) {
+        try {
+            files.read(r.file(), r.pageContentsOffset(), contents);
+            r.checkPageCrc(contents);
+        } catch (BadRecord e) {
+            throw recordError(seq, r.index(), e);
+        } catch (IOException e) {
+            throw new JournalException("journal " + dir + ", checkpoint seq " + seq + ", index " + formatIndex(r.index())
+                    + ": cannot read the pages from " + r.file() + " (" + e + "): check that the journal's files are"
+                    + " readable and were not truncated", e);
+        }
     }
 
     /** Reads every record of the journal and checks every CRC, record version and checkpoint. */
@@ -390,7 +409,8 @@ public final class Journal implements AutoCloseable {
             long length = bytes.readRemaining();
             // The two-argument form guarantees the whole document is contiguous in one mapping.
             long address = bytes.addressForRead(start, (int) length);
-            visitor.accept(new Envelope.Stored(dc.index(), MemorySegment.ofAddress(address).reinterpret(length)));
+            visitor.accept(new Envelope.Stored(dc.index(), MemorySegment.ofAddress(address).reinterpret(length),
+                    QueueFileIo.fileOf(bytes), start));
             return dc.index();
         }
     }

@@ -7,14 +7,13 @@ import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import net.openhft.chronicle.bytes.Bytes;
-import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.wire.DocumentContext;
 import net.openhft.chronicle.wire.Wire;
 import net.openhft.chronicle.wire.WireType;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -30,6 +29,7 @@ final class QueueCheckpointWriter implements CheckpointWriter {
     private final ImageHeader header;
     private final Thread owner = Thread.currentThread();
     private final Wire scratch = WireType.BINARY_LIGHT.apply(Bytes.allocateElasticOnHeap(1024));
+    private final QueueFileIo files = QueueFileIo.forWriting();
     private final long firstIndex;
     private boolean process;
     private int areas;
@@ -92,7 +92,7 @@ final class QueueCheckpointWriter implements CheckpointWriter {
         }
         for (long offset = 0; offset < size; offset += Journal.MAX_RUN_BYTES) {
             MemorySegment run = contents.asSlice(offset, Math.min(Journal.MAX_RUN_BYTES, size - offset));
-            byte[] head = new byte[Envelope.SIZE + Long.BYTES];
+            byte[] head = new byte[Envelope.PAGE_HEAD];
             ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).putLong(Envelope.SIZE, address + offset);
             write(RecordType.PAGES, head, run);
         }
@@ -119,6 +119,7 @@ final class QueueCheckpointWriter implements CheckpointWriter {
         append(c);
         long lastIndex = appender.lastIndexAppended();
         done = true;
+        files.close();
         appender.close();
         journal.committed(this, new JournalScan.Entry(header, c, firstIndex, lastIndex));
     }
@@ -130,6 +131,7 @@ final class QueueCheckpointWriter implements CheckpointWriter {
         }
         checkOpen();
         done = true;
+        files.close();
         appender.close();
         journal.released(this);
     }
@@ -160,14 +162,10 @@ final class QueueCheckpointWriter implements CheckpointWriter {
         try {
             Bytes<?> bytes = dc.wire().bytes();
             bytes.write(head);
-            if (pages.isNative()) {
-                // One memcpy straight into the queue's mapped file. By address, because a segment
-                // of a shared arena cannot become the ByteBuffer Chronicle would otherwise need.
-                bytes.write(BytesStore.wrap(pages.address(), pages.byteSize()), 0, pages.byteSize());
-            } else if (pages.byteSize() > 0) {
-                bytes.write(pages.toArray(ValueLayout.JAVA_BYTE));
+            if (pages.byteSize() > 0) {
+                files.append(bytes, pages);
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | IOException e) {
             dc.rollbackOnClose();
             throw new JournalException("cannot write a " + type.label() + " record of checkpoint seq " + header.seq()
                     + " to journal " + journal.dir() + " (" + e + "): check that its disk has room and is writable", e);
