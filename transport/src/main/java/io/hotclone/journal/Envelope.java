@@ -88,11 +88,18 @@ final class Envelope {
             checkCrc(type, computedCrc());
         }
 
-        /** For a page record whose contents were read apart from the mapping, into {@code contents}. */
-        void checkPageCrc(MemorySegment contents) throws BadRecord {
+        /**
+         * For a page record whose contents are read apart from the mapping: a CRC over its
+         * envelope and address, for the reader to add the contents to as they come.
+         */
+        CRC32C pageCrc() {
             CRC32C crc = new CRC32C();
             crc.update(bytes.asSlice(4, PAGE_HEAD - 4).asByteBuffer());
-            crc.update(contents.asByteBuffer());
+            return crc;
+        }
+
+        /** For a page record: {@code crc}, from {@link #pageCrc} with all of the contents added, must be its CRC. */
+        void checkPageCrc(CRC32C crc) throws BadRecord {
             checkCrc(RecordType.PAGES, (int) crc.getValue());
         }
 

@@ -171,6 +171,11 @@ final class JournalScan {
             throw new BadRecord(RecordType.PAGES.label(), String.format(
                     "%d bytes at 0x%x are not whole pages of %d bytes", Math.max(length, 0), r.pageAddress(), pageSize));
         }
+        if (length > Journal.MAX_RUN_BYTES) {
+            throw new BadRecord(RecordType.PAGES.label(), String.format(
+                    "%d bytes of pages at 0x%x, more than the %d of a record this hotclone reads (written by a newer"
+                            + " hotclone?)", length, r.pageAddress(), Journal.MAX_RUN_BYTES));
+        }
         open.pages += length / pageSize;
         open.pageBytes += length;
     }

@@ -25,6 +25,15 @@ import java.util.Map;
  * <p>One channel per queue file, opened on first use, closed with this. Not thread-safe.
  */
 final class QueueFileIo implements AutoCloseable {
+    /**
+     * The most one pwrite writes, and a good size for a read: a piece stays in the CPU's cache
+     * between its copy and its CRC. Larger writes into new parts of a file were 4 to 8 times
+     * slower here (0.8 to 1.6 s for 1 GiB in 8 MiB writes, 0.2 s in 1 MiB writes): the kernel
+     * then caches them in larger folios, which seem to come from memory the hypervisor has
+     * taken back and must fault in again.
+     */
+    static final int PIECE = 1 << 20;
+
     private final boolean write;
     private final Map<File, FileChannel> channels = new HashMap<>();
 
@@ -55,10 +64,12 @@ final class QueueFileIo implements AutoCloseable {
      */
     void append(Bytes<?> bytes, MemorySegment contents) throws IOException {
         long at = bytes.writePosition();
-        ByteBuffer from = contents.asByteBuffer();
         FileChannel channel = channel(fileOf(bytes));
-        while (from.hasRemaining()) {
-            channel.write(from, at + from.position());
+        for (long done = 0; done < contents.byteSize(); done += PIECE) {
+            ByteBuffer from = contents.asSlice(done, Math.min(PIECE, contents.byteSize() - done)).asByteBuffer();
+            while (from.hasRemaining()) {
+                channel.write(from, at + done + from.position());
+            }
         }
         bytes.writeSkip(contents.byteSize());
     }

@@ -76,6 +76,11 @@ class JournalTest {
     private record Run(long address, byte[] contents) {
     }
 
+    /** How many page records a run of {@code bytes} is split into. */
+    private static long records(long bytes) {
+        return (bytes + Journal.MAX_RUN_BYTES - 1) / Journal.MAX_RUN_BYTES;
+    }
+
     @Test
     void aCheckpointReadsBackWithEveryRecordAndFieldIntact() {
         try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
@@ -93,11 +98,11 @@ class JournalTest {
     }
 
     @Test
-    void sixtyFourMiBOfPagesReadBackByteExactInRunsOfAtMostOneMiB() {
+    void sixtyFourMiBOfPagesReadBackByteExactInRunsOfAtMostMaxRunBytes() {
         long total = 64L << 20;
         try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
             MemorySegment all = Images.contents(arena, 64, total);
-            // Uneven runs: one split into many records, one of a single page, one ending off a MiB boundary.
+            // Uneven runs: one split into many records, one of a single page, one ending off a record boundary.
             long first = 40L << 20;
             writeFull(journal, all.asSlice(0, first), all.asSlice(first, PAGE), all.asSlice(first + PAGE, total - first - PAGE));
 
@@ -112,7 +117,8 @@ class JournalTest {
                 runs.add(new Run(address, new byte[0]));
             });
             assertEquals(total, delivered[0]);
-            assertEquals(40 + 1 + 24, runs.size());
+            long rest = total - first - PAGE;
+            assertEquals(records(first) + 1 + records(rest), runs.size());
             assertEquals(total / PAGE, journal.checkpoints().getFirst().pages());
         }
     }
@@ -176,7 +182,7 @@ class JournalTest {
             writeFull(journal, Images.contents(arena, 1, PAGE));
             CheckpointWriter torn = journal.begin(Images.full(2));
             torn.process(Images.process());
-            torn.pages(AREA_START, Images.contents(arena, 2, 2L << 20));
+            torn.pages(AREA_START, Images.contents(arena, 2, 2L * Journal.MAX_RUN_BYTES));
             torn.close();
 
             assertEquals(1, journal.checkpoints().size());
@@ -220,7 +226,7 @@ class JournalTest {
         try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
             MemorySegment pages = Images.contents(arena, 3, 3L << 20);
             writeFull(journal, pages);
-            // A byte in the middle of the second page record.
+            // A byte in the middle of the pages.
             QueueFiles.flipFirst(dir, pages.asSlice((3L << 19), 64).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
         try (Journal journal = Journal.open(dir)) {

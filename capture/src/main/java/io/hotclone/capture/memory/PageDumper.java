@@ -24,7 +24,8 @@ import java.util.Set;
  */
 public final class PageDumper implements AutoCloseable {
     static final int PAGE = 4096;
-    static final int BATCH_BYTES = 1 << 20;
+    /** A batch fills a journal page record at most: fewer, larger records make a cheaper append. */
+    static final int BATCH_BYTES = io.hotclone.journal.Journal.MAX_RUN_BYTES;
 
     private final int pid;
     private final Arena arena = Arena.ofConfined();
