@@ -22,10 +22,43 @@ public final class Chain implements AutoCloseable {
     /** Incremental checkpoints up to this size are held in memory and written after the freeze. */
     private static final long STAGE_LIMIT = 128L << 20;
 
+    private final long epoch;
+    private final boolean tracking;
     private long seq = -1;
     private Map<Long, MemoryArea> areas = Map.of();
     private DirtyTracker tracker;
     private final PageStage stage = new PageStage();
+    private volatile boolean fullAsked;
+
+    /**
+     * @param epoch    the reign of the primary that writes this chain: every checkpoint carries it
+     * @param tracking whether to track written pages, so that checkpoints after the first are
+     *                 incremental (else every checkpoint is full)
+     */
+    Chain(long epoch, boolean tracking) {
+        this.epoch = epoch;
+        this.tracking = tracking;
+    }
+
+    long epoch() {
+        return epoch;
+    }
+
+    boolean tracking() {
+        return tracking;
+    }
+
+    /** Makes the next checkpoint full, whatever it could build on (a standby needs a new base). Any thread. */
+    void askFull() {
+        fullAsked = true;
+    }
+
+    /** Whether a full checkpoint was asked for since the last call. */
+    boolean takeFullRequest() {
+        boolean asked = fullAsked;
+        fullAsked = false;
+        return asked;
+    }
 
     /** Whether the next checkpoint can be incremental. */
     boolean canBuildOn() {

@@ -92,6 +92,9 @@ public final class Checkpointer {
         phase = DumpPhase.PRE_DUMP;
         ProcFs proc = new ProcFs(pid);
         refuseWhatCannotBeCaptured(pid);
+        if (chain != null && chain.takeFullRequest()) {
+            chain.dropTracker(); // a new tracker is armed by the full checkpoint this makes
+        }
         long seq = journal.nextSeq();
         DirtySet dirty = null;
         // A protected program dies with its hotclone if that dies mid-capture, rather than run on with
@@ -179,7 +182,8 @@ public final class Checkpointer {
         byte[] xstate = thread.xstate();
         long xfeatures = xstate.length >= XSTATE_XFEATURES_OFFSET + 8
                 ? MemorySegment.ofArray(xstate).get(ValueLayout.JAVA_LONG_UNALIGNED, XSTATE_XFEATURES_OFFSET) : 0;
-        return new ImageHeader(Journal.FORMAT_VERSION, seq, 0,
+        long epoch = chain != null ? chain.epoch() : journal.epoch();
+        return new ImageHeader(Journal.FORMAT_VERSION, seq, epoch,
                 incremental ? CheckpointKind.INCREMENTAL : CheckpointKind.FULL, incremental ? chain.seq() : -1,
                 Host.kernelRelease(), Host.MACHINE, Host.PAGE_SIZE, xfeatures, xstate.length,
                 System.currentTimeMillis());
@@ -219,6 +223,9 @@ public final class Checkpointer {
      * after it is seen.
      */
     private DirtySet track(RemoteSyscalls remote, List<MemoryArea> areas) {
+        if (!chain.tracking()) {
+            return null;
+        }
         if (chain.canBuildOn()) {
             try {
                 chain.tracker().track(areas);

@@ -56,10 +56,11 @@ public final class ProtectedProgram implements AutoCloseable {
      * @param pid      a child of this process, which must be reaped here when it ends
      * @param tracking whether to track written pages, so that checkpoints after the first are
      *                 incremental (else every checkpoint is full)
+     * @param epoch    the reign of this primary, carried by every checkpoint (0 without a cluster)
      */
-    public ProtectedProgram(int pid, Journal journal, Duration interval, boolean tracking, Listener listener) {
+    public ProtectedProgram(int pid, Journal journal, Duration interval, boolean tracking, long epoch, Listener listener) {
         this.pid = pid;
-        this.chain = tracking ? new Chain() : null;
+        this.chain = new Chain(epoch, tracking);
         this.journal = journal;
         this.intervalNanos = interval.toNanos();
         this.listener = listener;
@@ -86,6 +87,11 @@ public final class ProtectedProgram implements AutoCloseable {
             check(Libc.write(callState, requests, one, 8), callState, "write(eventfd)");
         }
         return taken;
+    }
+
+    /** Makes the next checkpoint full (a standby needs a new base to build on). Any thread. */
+    public void requestFullCheckpoint() {
+        chain.askFull();
     }
 
     /**
@@ -137,8 +143,7 @@ public final class ProtectedProgram implements AutoCloseable {
             answered.add(r);
         }
         try {
-            Checkpointer.Result result = (chain == null ? new Checkpointer(pid, journal, false)
-                    : new Checkpointer(pid, journal, chain)).checkpoint();
+            Checkpointer.Result result = new Checkpointer(pid, journal, chain).checkpoint();
             listener.checkpointed(result);
             answered.forEach(r -> r.complete(result));
             return null;
@@ -167,9 +172,7 @@ public final class ProtectedProgram implements AutoCloseable {
 
     @Override
     public void close() {
-        if (chain != null) {
-            chain.close();
-        }
+        chain.close();
         try (Arena local = Arena.ofConfined()) {
             MemorySegment callState = local.allocate(Libc.callStateLayout());
             Libc.close(callState, pidfd);

@@ -102,7 +102,7 @@ public class ProtectedRunBenchmark {
         } else {
             List<Long> freezes = new ArrayList<>();
             try (Journal j = Journal.create(journal);
-                 ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), true,
+                 ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), true, 0,
                          new ProtectedProgram.Listener() {
                              @Override
                              public void checkpointed(Checkpointer.Result r) {

@@ -1,8 +1,9 @@
 package io.hotclone.launcher;
 
-import io.hotclone.capture.Checkpointer;
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.cluster.Coordinator;
+import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
-import io.hotclone.restore.Restorer;
 import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import io.hotclone.testkit.Verify;
@@ -11,28 +12,36 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 
 @Command(name = "demo",
         description = {
-                "Show hotclone at work on this machine: protect, checkpoint, crash, restore.",
+                "Show hotclone at work on this machine: a primary, a standby and a coordinator; a crash; a switch.",
                 "",
-                "Starts a self-checking demo program (a 64 MiB heap it rewrites all the time, a TLS "
-                        + "counter, a signal handler, a blocked signal, an append-only log, a file mapping ...), "
-                        + "checkpoints it while it runs, kills it with SIGKILL, restores it from the journal in a "
-                        + "new process, and shows that it carries on from the checkpoint and passes its own check "
-                        + "of every piece of its state.",
+                "Starts an embedded coordinator, a `hotclone standby` and a `hotclone run` that protects a "
+                        + "self-checking demo program (a heap it rewrites all the time, a TLS counter, a signal "
+                        + "handler, a blocked signal, an append-only log, a file mapping ...) and replicates its "
+                        + "checkpoints to the standby. Then it kills the primary, hotclone and program together, "
+                        + "with SIGKILL, and shows the standby taking the program over: from which checkpoint, how "
+                        + "fast, and that the program carries on from there and passes its own check of every piece "
+                        + "of its state. Each node's log is kept in the demo's directory.",
                 ""},
         mixinStandardHelpOptions = true)
 final class DemoCommand implements Callable<Integer> {
     private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Pattern PROTECTED = Pattern.compile(".* as pid (\\d+),.*");
+    private static final Pattern SWITCHED = Pattern.compile(".*(switched: pid (\\d+) from checkpoint seq (\\d+) .*)");
 
     @Option(names = "--dir", paramLabel = "DIR",
-            description = "Where to keep the demo's journal and files (default: a new temporary directory).")
+            description = "Where to keep the demo's journals, logs and files (default: a new temporary directory).")
     Path dir;
 
     @Option(names = "--heap-mib", paramLabel = "N", defaultValue = "64",
@@ -48,45 +57,93 @@ final class DemoCommand implements Callable<Integer> {
         Files.deleteIfExists(verify);
         out.println("hotclone demo, in " + work);
         Path binary = TestPrograms.compile("memstate", work);
-        List<String> command = List.of(binary.toString(), "--verify-file", verify.toString(),
+        List<String> program = List.of(binary.toString(), "--verify-file", verify.toString(),
                 "--log", work.resolve("memstate.log").toString(), "--data", work.resolve("memstate.data").toString(),
                 "--heap-mib", Integer.toString(heapMib));
-        try (Program program = Program.start(work, command)) {
-            long tick = program.awaitTick(5, WAIT);
-            out.printf("1. the program runs: pid %d, %d MiB heap, at tick %d%n", program.pid(), heapMib, tick);
-            long beforeCheckpoint;
-            Checkpointer.Result c;
-            try (Journal journal = Journal.create(work.resolve("journal"))) {
-                beforeCheckpoint = program.lastTick();
-                c = new Checkpointer(program.pid(), journal, false).checkpoint();
+        Path standbyJournal = work.resolve("standby-journal");
+        List<DemoNode> nodes = new ArrayList<>();
+        try (Coordinator coordinator = Coordinator.start(new InetSocketAddress("127.0.0.1", 0), work.resolve("coordinator"))) {
+            String zk = coordinator.connectString();
+            out.println("1. coordinator (embedded ZooKeeper) on " + zk);
+            DemoNode standby = DemoNode.start(work, "standby", List.of("standby", "--name", "standby",
+                    "--listen", "127.0.0.1:0", "--journal", standbyJournal.toString(), "--zk", zk));
+            nodes.add(standby);
+            standby.awaitLog(Pattern.compile(".*standby of service .* listening on .*"), WAIT);
+            DemoNode primary = DemoNode.start(work, "primary", concat(List.of("run", "--name", "primary",
+                    "--journal", work.resolve("primary-journal").toString(), "--zk", zk, "--"), program));
+            nodes.add(primary);
+            Matcher protectedPid = PROTECTED.matcher(primary.awaitLog(PROTECTED, WAIT));
+            protectedPid.matches();
+            int pid = Integer.parseInt(protectedPid.group(1));
+            out.printf("2. standby (pid %d) and primary (pid %d) joined; the primary protects the demo program,"
+                    + " pid %d, %d MiB heap, checkpointed every 100 ms%n", standby.pid(), primary.pid(), pid, heapMib);
+            try (Program running = Program.adopt(pid, primary.stdout())) {
+                long tick = running.awaitTick(5, WAIT);
+                CheckpointSummary held = awaitReplica(standbyJournal, 3);
+                out.printf("3. the program runs (tick %d); the standby holds its checkpoints up to seq %d%n", tick,
+                        held.seq());
+                long outputBefore = Files.size(standby.stdout());
+                long crashTick = running.lastTick();
+                long crash = System.nanoTime();
+                primary.kill();
+                out.printf("4. crash: the primary's hotclone and program killed together with SIGKILL, at tick %d%n",
+                        crashTick);
+                Matcher switched = SWITCHED.matcher(standby.awaitLog(SWITCHED, WAIT));
+                switched.matches();
+                out.println("5. the standby: " + switched.group(1));
+                try (Program restored = Program.adopt(Integer.parseInt(switched.group(2)), standby.stdout(), outputBefore)) {
+                    long resumed = restored.awaitTick(1, WAIT);
+                    long gap = (System.nanoTime() - crash) / 1_000_000;
+                    out.printf("6. the program carries on at tick %d, from checkpoint seq %s (it crashed at tick %d):"
+                            + " %d ms from the crash to its first output on the standby%n", resumed,
+                            switched.group(3), crashTick, gap);
+                    restored.awaitTick(resumed + 2, WAIT);
+                    restored.signal(Program.SIGUSR1);
+                    Verify.assertPasses(restored, verify, WAIT);
+                    out.println("7. its own check of heap, TLS, handler, mask, files and mappings: PASS");
+                    restored.kill9();
+                }
             }
-            out.printf("2. checkpoint seq=%d: %d pages (%.1f MiB), program frozen %.1f ms, %.1f ms in all%n",
-                    c.seq(), c.pages(), c.pageBytes() / 1048576.0, c.freezeMicros() / 1000.0, c.durationMicros() / 1000.0);
-            long crashTick = program.awaitTick(program.lastTick() + 3, WAIT);
-            program.kill9();
-            long outputBefore = program.stdoutSize();
-            out.printf("3. crash: SIGKILL at tick %d; the program is gone%n", crashTick);
-            Restorer.Result r;
-            try (Journal journal = Journal.open(work.resolve("journal"))) {
-                r = new Restorer(journal, -1).restore();
-            }
-            try (Program restored = Program.adopt(r.pid(), program.stdout(), outputBefore)) {
-                out.printf("4. restored from checkpoint seq=%d as pid %d in %.1f ms%n", r.seq(), r.pid(),
-                        r.durationMicros() / 1000.0);
-                long resumed = restored.awaitTick(1, WAIT);
-                out.printf("5. it carries on at tick %d, where the checkpoint left it (it began at tick %d),"
-                        + " not at tick 1 nor at tick %d where it crashed%n", resumed, beforeCheckpoint, crashTick);
-                restored.awaitTick(resumed + 2, WAIT);
-                restored.signal(Program.SIGUSR1);
-                Verify.assertPasses(restored, verify, WAIT);
-                out.println("6. its own check of heap, TLS, handler, mask, files and mappings: PASS");
-            }
-        } catch (AssertionError e) {
+        } catch (AssertionError | HotcloneException e) {
             out.println("demo failed: " + e.getMessage());
+            out.println("node logs: " + work.resolve("*.log"));
             return 1;
+        } finally {
+            nodes.forEach(DemoNode::kill);
         }
-        out.println("done: the program survived its crash. See the journal with: hotclone journal ls "
-                + work.resolve("journal"));
+        out.println("done: the program survived the loss of its machine. Node logs: " + work.resolve("*.log")
+                + "; the new primary's journal: hotclone journal ls " + standbyJournal);
         return 0;
+    }
+
+    /** Waits until the standby's replica holds committed checkpoint {@code seq} or later. */
+    private static CheckpointSummary awaitReplica(Path journal, long seq) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            if (Files.exists(journal)) {
+                try (Journal replica = Journal.inspect(journal)) {
+                    List<CheckpointSummary> held = replica.checkpoints();
+                    if (!held.isEmpty() && held.getLast().seq() >= seq) {
+                        return held.getLast();
+                    }
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new HotcloneException("the standby did not receive checkpoint seq " + seq + " within " + WAIT
+                        + ": see standby.log and primary.log");
+            }
+            try {
+                Thread.sleep(20); // polling another process's journal: there is nothing to wait on
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HotcloneException("interrupted");
+            }
+        }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 }

@@ -1,0 +1,342 @@
+package io.hotclone.launcher;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.ProtectedProgram;
+import io.hotclone.capture.launch.Spawn;
+import io.hotclone.cluster.ClusterListener;
+import io.hotclone.cluster.ClusterSession;
+import io.hotclone.cluster.Member;
+import io.hotclone.cluster.Role;
+import io.hotclone.journal.Journal;
+import io.hotclone.replication.AckPolicy;
+import io.hotclone.replication.ReplicaListener;
+import io.hotclone.replication.ReplicaServer;
+import io.hotclone.replication.Replication;
+import io.hotclone.replication.ReplicationListener;
+import io.hotclone.restore.Restorer;
+import io.hotclone.restore.SwitchPhase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+import static io.hotclone.bindings.linux.Signal.SIGKILL;
+
+/**
+ * One node of a protected service: the primary, which runs the program and protects it towards
+ * the standbys, or a standby, which holds a replica of the journal and takes the program over
+ * when the primary fails (the SWITCH automaton, {@link SwitchPhase}).
+ *
+ * <p>Authority comes from the coordinator only: a node is primary while it holds the service's
+ * ZooKeeper lock, and every checkpoint it writes carries the epoch it got with the lock, so the
+ * standbys refuse the records of a primary that was replaced. A primary that loses contact with
+ * the coordinator kills its program at once: the lease it held expires on the coordinator only
+ * after that, so two copies never run.
+ *
+ * <p>Thread confinement: {@link #serve} on one platform thread, which becomes the tracer of the
+ * program while this node is primary; cluster and replication events arrive from their own
+ * threads and are handed over through a queue.
+ */
+final class Node implements AutoCloseable {
+    /** What an operator sets for a node. {@code listen} is null for a node that cannot be a standby. */
+    record Settings(String service, String name, String zk, Duration lease, Path journal, Duration interval,
+                    boolean tracking, AckPolicy ack, InetSocketAddress listen, List<InetSocketAddress> standbys) {
+    }
+
+    /** The exit status of a primary that lost its lease and cannot become a standby (no --listen). */
+    static final int LEASE_LOST = 75;
+
+    private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+
+    /** What the standby loop waits for. */
+    private sealed interface Event {
+        record PrimaryGone(Member last) implements Event {
+        }
+
+        record Committed(long seq, long epoch) implements Event {
+        }
+    }
+
+    private final Settings settings;
+    private final ClusterSession session;
+    private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+    // What the current role does with the coordinator's news; swapped as the role changes.
+    private volatile Runnable onLeaseLost = () -> { };
+    private volatile Consumer<List<Member>> onMembers = members -> { };
+    // When the primary was last heard of, for the detection part of a switch's timing.
+    private volatile long lastHeardNanos = System.nanoTime();
+
+    private Node(Settings settings) {
+        this.settings = settings;
+        this.session = ClusterSession.join(settings.zk(), settings.service(), settings.name(), settings.lease(),
+                new ClusterListener() {
+                    @Override
+                    public void leaseLost() {
+                        onLeaseLost.run();
+                    }
+
+                    @Override
+                    public void primaryGone(Member last) {
+                        events.add(new Event.PrimaryGone(last));
+                    }
+
+                    @Override
+                    public void membersChanged(List<Member> members) {
+                        onMembers.accept(members);
+                    }
+                });
+    }
+
+    static Node join(Settings settings) {
+        return new Node(settings);
+    }
+
+    /**
+     * Becomes the primary of the service, starts {@code command} and serves until the program
+     * ends: as primary, and after a lost lease as a standby that may take it over again.
+     *
+     * @return the program's exit status, as a shell reports it
+     */
+    int runPrimary(List<String> command, List<String> environment) {
+        long epoch = session.becomePrimary(settings.lease().multipliedBy(2));
+        int pid = Spawn.spawn(command.getFirst(), command, environment, Spawn.Group.OWN_GROUP);
+        LOG.info("primary of service {} (epoch {}): protecting {} as pid {}, checkpointed every {} into {}",
+                settings.service(), epoch, command.getFirst(), pid, settings.interval(), settings.journal());
+        return serve(pid, epoch);
+    }
+
+    /** Serves as a standby, and as primary after a switch, until the program ends. */
+    int runStandby() {
+        return serve(-1, 0);
+    }
+
+    private int serve(int pid, long epoch) {
+        while (true) {
+            if (pid > 0) {
+                Protected end = protect(pid, epoch);
+                if (!end.leaseLost()) {
+                    session.markEnded(end.status());
+                    return end.status();
+                }
+                if (settings.listen() == null) {
+                    LOG.error("lost the lease of service {}: the program (pid {}) was stopped so that a standby can"
+                            + " take it over; give --listen HOST:PORT to have this node rejoin as a standby",
+                            settings.service(), pid);
+                    return LEASE_LOST;
+                }
+                LOG.warn("lost the lease of service {}: the program (pid {}) was stopped; rejoining as a standby",
+                        settings.service(), pid);
+            }
+            Switched s = standBy();
+            if (s.ended().isPresent()) {
+                return s.ended().getAsInt();
+            }
+            pid = s.pid();
+            epoch = s.epoch();
+        }
+    }
+
+    /** How a term as primary ended: the program's status, and whether the lease was lost first. */
+    private record Protected(int status, boolean leaseLost) {
+    }
+
+    private Protected protect(int pid, long epoch) {
+        AtomicBoolean lost = new AtomicBoolean();
+        onLeaseLost = () -> {
+            lost.set(true);
+            LOG.error("lease of service {} lost (no contact with the coordinator): killing the program, pid {}",
+                    settings.service(), pid);
+            Spawn.kill(pid, SIGKILL);
+        };
+        Summary summary = new Summary();
+        try (Journal journal = Journal.create(settings.journal());
+             ProtectedProgram program = new ProtectedProgram(pid, journal, settings.interval(), settings.tracking(),
+                     epoch, summary);
+             Replication replication = new Replication(journal, settings.service(), epoch, settings.standbys(),
+                     settings.ack(), replicationListener(program));
+             ControlSocket control = ControlSocket.serve(settings.journal(), program);
+             Signals forwarded = Signals.forwardTo(pid)) {
+            onMembers = members -> standbysOf(members).forEach(replication::addStandby);
+            standbysOf(session.members()).forEach(replication::addStandby);
+            if (lost.get()) {
+                Spawn.kill(pid, SIGKILL); // the lease went before the listener could see the pid
+            }
+            int status = program.run();
+            LOG.info("program pid {} exited with status {}; {}; replicated up to seq {}", pid, status, summary,
+                    replication.replicatedSeq());
+            return new Protected(status, lost.get());
+        } finally {
+            onLeaseLost = () -> { };
+            onMembers = members -> { };
+        }
+    }
+
+    private List<InetSocketAddress> standbysOf(List<Member> members) {
+        return members.stream()
+                .filter(m -> m.role() == Role.STANDBY && !m.replicationAddress().isEmpty())
+                .map(m -> Addresses.parse(m.replicationAddress(), "replication address of member " + m.name()))
+                .toList();
+    }
+
+    private static ReplicationListener replicationListener(ProtectedProgram program) {
+        return new ReplicationListener() {
+            @Override
+            public void acknowledged(InetSocketAddress standby, long seq) {
+            }
+
+            @Override
+            public void connected(InetSocketAddress standby) {
+                LOG.info("standby {} connected", standby);
+            }
+
+            @Override
+            public void disconnected(InetSocketAddress standby, String why) {
+                LOG.warn("standby {} disconnected: {}", standby, why);
+            }
+
+            @Override
+            public void needsFullCheckpoint(InetSocketAddress standby) {
+                LOG.info("standby {} needs a new base: the next checkpoint is full", standby);
+                program.requestFullCheckpoint();
+            }
+        };
+    }
+
+    /** How a term as standby ended: a switch made this node primary of {@code pid}, or the service ended. */
+    private record Switched(int pid, long epoch, OptionalInt ended) {
+    }
+
+    private Switched standBy() {
+        events.clear();
+        InetSocketAddress listen = settings.listen();
+        try (ReplicaServer replica = ReplicaServer.listen(listen, settings.journal(), settings.service(),
+                replicaListener())) {
+            publishStandby(replica);
+            LOG.info("standby of service {} listening on {}, journal {}", settings.service(), replica.address(),
+                    settings.journal());
+            if (session.primary().isEmpty() && replica.committedSeq() > 0) {
+                events.add(new Event.PrimaryGone(null)); // the primary went before this node joined
+            }
+            while (true) {
+                Event event = take();
+                switch (event) {
+                    case Event.Committed c -> publishStandby(replica);
+                    case Event.PrimaryGone gone -> {
+                        OptionalInt ended = session.ended();
+                        if (ended.isPresent()) {
+                            LOG.info("the program of service {} ended on its primary with status {}: nothing to"
+                                    + " take over", settings.service(), ended.getAsInt());
+                            return new Switched(-1, 0, ended);
+                        }
+                        Optional<Switched> s = takeOver(replica);
+                        if (s.isPresent()) {
+                            return s.get();
+                        }
+                        publishStandby(replica);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The SWITCH automaton. PRE_SWITCH: the election, which only the most up-to-date standby wins;
+     * SWITCH: restore from the replica's last committed checkpoint; POST_SWITCH happens in
+     * {@link #serve}, which protects the program as primary.
+     *
+     * @return the program taken over, or empty if another standby won the election
+     */
+    private Optional<Switched> takeOver(ReplicaServer replica) {
+        long goneAt = System.nanoTime();
+        long heard = lastHeardNanos;
+        if (replica.committedSeq() == 0) {
+            LOG.warn("the primary of service {} is gone, but this standby holds no committed checkpoint: it cannot"
+                    + " take the program over", settings.service());
+            return Optional.empty();
+        }
+        SwitchPhase phase = SwitchPhase.PRE_SWITCH;
+        try {
+            long epoch = session.elect(replica::committedSeq, settings.lease().multipliedBy(5));
+            if (epoch < 0) {
+                LOG.info("another standby was elected primary of service {} ({}): following it", settings.service(),
+                        session.primary().map(Member::name).orElse("?"));
+                return Optional.empty();
+            }
+            long elected = System.nanoTime();
+            replica.fence(epoch);
+            long seq = replica.committedSeq();
+            replica.close();
+            phase = SwitchPhase.SWITCH;
+            Restorer.Result restored;
+            try (Journal journal = Journal.open(settings.journal())) {
+                restored = new Restorer(journal, seq).restore();
+            }
+            long resumed = System.nanoTime();
+            phase = SwitchPhase.POST_SWITCH;
+            LOG.info("switched: pid {} from checkpoint seq {} in {} ms (detection {} ms, election {} ms, restore {} ms);"
+                            + " primary of service {} now, epoch {}", restored.pid(), seq, millis(resumed - heard),
+                    millis(goneAt - heard), millis(elected - goneAt), millis(resumed - elected), settings.service(), epoch);
+            return Optional.of(new Switched(restored.pid(), epoch, OptionalInt.empty()));
+        } catch (HotcloneException e) {
+            LOG.error("switch of service {} failed in {}, {}: {}; leaving the program to another standby",
+                    settings.service(), phase, SwitchPhase.ABORT_SWITCH, e.getMessage());
+            session.close();
+            throw new HotcloneException("switch failed in " + phase + ": " + e.getMessage(), e);
+        }
+    }
+
+    private ReplicaListener replicaListener() {
+        return new ReplicaListener() {
+            @Override
+            public void primaryConnected(String service, long epoch, InetSocketAddress from) {
+                lastHeardNanos = System.nanoTime();
+                LOG.info("primary {} (epoch {}) connected", from, epoch);
+            }
+
+            @Override
+            public void committed(long seq, long epoch) {
+                lastHeardNanos = System.nanoTime();
+                events.add(new Event.Committed(seq, epoch));
+            }
+
+            @Override
+            public void primarySilent(Duration silentFor) {
+                lastHeardNanos = Math.min(lastHeardNanos, System.nanoTime() - silentFor.toNanos());
+            }
+        };
+    }
+
+    private void publishStandby(ReplicaServer replica) {
+        InetSocketAddress a = replica.address();
+        session.publish(new Member(settings.name(), Role.STANDBY, a.getHostString() + ":" + a.getPort(),
+                replica.committedSeq(), replica.committedEpoch()));
+    }
+
+    private Event take() {
+        try {
+            return events.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HotcloneException("standby of service " + settings.service() + " interrupted");
+        }
+    }
+
+    private static long millis(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+
+    @Override
+    public void close() {
+        session.close();
+    }
+}

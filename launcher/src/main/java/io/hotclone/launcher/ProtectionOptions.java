@@ -1,0 +1,70 @@
+package io.hotclone.launcher;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.replication.AckPolicy;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** How a primary protects its program: the options of {@code run}, and of {@code standby} for after a switch. */
+final class ProtectionOptions {
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
+
+    @Option(names = "--journal", required = true, paramLabel = "DIR",
+            description = "Journal directory; created if missing, appended to if it exists.")
+    Path journal;
+
+    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "100ms",
+            description = "Time between checkpoints: 100ms, 2s, 1m (default: ${DEFAULT-VALUE}).")
+    String interval;
+
+    /** How written pages are found between checkpoints. */
+    enum DirtyTracking { uffd, none }
+
+    @Option(names = "--dirty-tracking", paramLabel = "MODE", defaultValue = "uffd",
+            description = "uffd: userfaultfd write-protect with PAGEMAP_SCAN finds the pages written since the last "
+                    + "checkpoint, so checkpoints after the first carry only those (needs Linux 6.7+); none: every "
+                    + "checkpoint is full (default: ${DEFAULT-VALUE}).")
+    DirtyTracking tracking;
+
+    /** Acknowledgement policies as operators write them. */
+    enum Ack {
+        all(AckPolicy.ALL), one(AckPolicy.ONE);
+
+        final AckPolicy policy;
+
+        Ack(AckPolicy policy) {
+            this.policy = policy;
+        }
+    }
+
+    @Option(names = "--ack", paramLabel = "POLICY", defaultValue = "all",
+            description = "When a checkpoint counts as replicated: all: every standby holds it; one: at least one "
+                    + "does (default: ${DEFAULT-VALUE}).")
+    Ack ack;
+
+    Duration every() {
+        return parse("--checkpoint-interval", interval);
+    }
+
+    boolean tracks() {
+        return tracking == DirtyTracking.uffd;
+    }
+
+    /** 100ms, 2s, 1m, as a Duration; {@code option} names the option in the error. */
+    static Duration parse(String option, String text) {
+        Matcher m = DURATION.matcher(text);
+        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+            throw new HotcloneException(option + " " + text + " is not a duration: write it as 100ms, 2s or 1m");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            default -> Duration.ofMinutes(n);
+        };
+    }
+}
