@@ -3,6 +3,7 @@ package io.hotclone.capture;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.dirty.PageRange;
+import io.hotclone.capture.memory.PageDumper;
 import io.hotclone.capture.memory.PageStage;
 import io.hotclone.journal.PageSink;
 import io.hotclone.image.MemoryArea;
@@ -28,6 +29,7 @@ public final class Chain implements AutoCloseable {
     private Map<Long, MemoryArea> areas = Map.of();
     private DirtyTracker tracker;
     private final PageStage stage = new PageStage();
+    private PageDumper dumper;
     private volatile boolean fullAsked;
 
     /**
@@ -141,8 +143,23 @@ public final class Chain implements AutoCloseable {
         stage.drainTo(target);
     }
 
+    /**
+     * The program's page dumper, kept from one checkpoint to the next: its buffer is then
+     * allocated and faulted in already, which under the freeze of a small checkpoint is most of
+     * the cost (a first touch costs ~13 us a page here, 8 MiB of buffer ~27 ms).
+     */
+    PageDumper dumper(int pid) {
+        if (dumper == null) {
+            dumper = new PageDumper(pid);
+        }
+        return dumper;
+    }
+
     @Override
     public void close() {
+        if (dumper != null) {
+            dumper.close();
+        }
         dropTracker();
         stage.close();
     }

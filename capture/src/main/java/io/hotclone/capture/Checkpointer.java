@@ -119,10 +119,15 @@ public final class Checkpointer {
                     writeMetadata(writer, image);
                 }
                 PageSink sink = staged ? chain.stage() : writer::pages;
-                try (PageDumper dumper = new PageDumper(pid)) {
+                PageDumper dumper = chain != null ? chain.dumper(pid) : new PageDumper(pid);
+                try {
                     pages = incremental
                             ? dumper.dumpChanges(image.areas(), seq, chain.areas(), dirty, untracked(), sink)
                             : dumper.dump(image.areas(), sink);
+                } finally {
+                    if (chain == null) {
+                        dumper.close();
+                    }
                 }
                 phase = DumpPhase.POST_DUMP;
                 long freeze = (System.nanoTime() - frozen) / 1000;
@@ -208,7 +213,7 @@ public final class Checkpointer {
         List<FdState> fds = FdKind.dumpAll(proc);
         byte[] xstate = tracee.xstate();
         List<byte[]> sharedPending = tracee.pendingSignals(true);
-        try (RemoteSyscalls remote = RemoteSyscalls.infect(tracee, maps, 0)) {
+        try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
             ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
             ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas);

@@ -45,13 +45,9 @@ public final class PageDumper implements AutoCloseable {
         this.pagemap = new Pagemap(pid);
     }
 
-    /** Pages written to the journal so far. */
-    public long pages() {
-        return pages;
-    }
-
     /** Writes the pages of {@code areas} that hold contents; returns how many. */
     public long dump(List<MemoryArea> areas, PageSink writer) {
+        begin();
         for (MemoryArea area : areas) {
             if (area.hasContents()) {
                 dumpRange(area, area.start(), area.end(), writer);
@@ -72,6 +68,7 @@ public final class PageDumper implements AutoCloseable {
      */
     public long dumpChanges(List<MemoryArea> areas, long seq, Map<Long, MemoryArea> before, DirtySet dirty,
                             Set<Long> untracked, PageSink writer) {
+        begin();
         for (MemoryArea area : areas) {
             if (!area.hasContents()) {
                 continue;
@@ -91,6 +88,13 @@ public final class PageDumper implements AutoCloseable {
         }
         flush(writer);
         return pages;
+    }
+
+    /** Starts a checkpoint's pages: a dumper serves one checkpoint after another, and one may have failed midway. */
+    private void begin() {
+        ranges = 0;
+        batched = 0;
+        pages = 0;
     }
 
     /** The pages of [from, to) of {@code area} that {@link #carried} says hold contents. */

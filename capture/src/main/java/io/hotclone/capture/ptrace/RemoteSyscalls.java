@@ -33,6 +33,10 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
  */
 public final class RemoteSyscalls implements AutoCloseable {
     public static final long SCRATCH_SIZE = 64 * 1024;
+    /** The scratch a capture needs (a sigaction, a sigaltstack): small enough to borrow from the stack. */
+    public static final long STACK_SCRATCH_SIZE = 4096;
+    /** The x86-64 ABI lets a function use 128 bytes below its stack pointer without moving it. */
+    private static final long RED_ZONE = 128;
 
     private final Tracee tracee;
     private final Arena arena = Arena.ofConfined();
@@ -42,6 +46,9 @@ public final class RemoteSyscalls implements AutoCloseable {
     private final RemoteMemory memory;
     private long gadget;
     private long scratch;
+    private long scratchSize;
+    // The stack bytes the scratch borrowed, written back by cure; null for an mmap'd scratch.
+    private byte[] borrowed;
     private boolean cured;
 
     private RemoteSyscalls(Tracee tracee, long gadget) {
@@ -61,21 +68,67 @@ public final class RemoteSyscalls implements AutoCloseable {
      * @param scratchAddress where to map the scratch area (0: anywhere the kernel likes)
      */
     public static RemoteSyscalls infect(Tracee tracee, List<MapsEntry> maps, long scratchAddress) {
-        MapsEntry vdso = maps.stream().filter(m -> m.name().equals("[vdso]")).findFirst()
-                .orElseThrow(() -> new HotcloneException("process " + tracee.tid()
-                        + " has no [vdso] mapping: hotclone needs the vDSO to run system calls in it"));
-        long gadget = findSyscallInstruction(tracee.tid(), vdso);
-        RemoteSyscalls r = new RemoteSyscalls(tracee, gadget);
+        RemoteSyscalls r = prepare(tracee, maps);
         try {
-            tracee.setSigmask(-1L);
-            int fixed = scratchAddress != 0 ? MAP_FIXED_NOREPLACE : 0;
-            r.scratch = r.check("mmap(scratch)", SYS_mmap, scratchAddress, SCRATCH_SIZE,
-                    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
+            r.mapScratch(scratchAddress);
             return r;
         } catch (RuntimeException e) {
             r.close();
             throw e;
         }
+    }
+
+    /**
+     * Takes over a thread for a capture, whose scratch ({@link #STACK_SCRATCH_SIZE} bytes) is
+     * borrowed from the thread's stack below the red zone and given back by {@link #cure}: two
+     * injected calls (mmap, munmap) fewer under the freeze, ~1 ms here. The bytes there are dead
+     * by the ABI, and the thread is stopped with every signal blocked, so nothing reads them
+     * meanwhile. Falls back to an mmap'd scratch when the stack pointer is not in a private
+     * writable mapping with room below it.
+     */
+    public static RemoteSyscalls infectForCapture(Tracee tracee, List<MapsEntry> maps) {
+        RemoteSyscalls r = prepare(tracee, maps);
+        try {
+            long sp = user_regs_struct.rsp(r.saved);
+            long low = (sp - RED_ZONE - STACK_SCRATCH_SIZE) & -64L;
+            boolean room = maps.stream().anyMatch(m -> m.write() && !m.shared() && m.start() <= low && sp <= m.end());
+            if (room && sp > RED_ZONE + STACK_SCRATCH_SIZE) {
+                try (Arena local = Arena.ofConfined()) {
+                    MemorySegment bytes = local.allocate(STACK_SCRATCH_SIZE);
+                    r.memory.read(low, bytes);
+                    r.borrowed = bytes.toArray(ValueLayout.JAVA_BYTE);
+                }
+                r.scratch = low;
+                r.scratchSize = STACK_SCRATCH_SIZE;
+            } else {
+                r.mapScratch(0);
+            }
+            return r;
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+    }
+
+    private static RemoteSyscalls prepare(Tracee tracee, List<MapsEntry> maps) {
+        MapsEntry vdso = maps.stream().filter(m -> m.name().equals("[vdso]")).findFirst()
+                .orElseThrow(() -> new HotcloneException("process " + tracee.tid()
+                        + " has no [vdso] mapping: hotclone needs the vDSO to run system calls in it"));
+        RemoteSyscalls r = new RemoteSyscalls(tracee, findSyscallInstruction(tracee.tid(), vdso));
+        try {
+            tracee.setSigmask(-1L);
+            return r;
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+    }
+
+    private void mapScratch(long address) {
+        int fixed = address != 0 ? MAP_FIXED_NOREPLACE : 0;
+        scratch = check("mmap(scratch)", SYS_mmap, address, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
+        scratchSize = SCRATCH_SIZE;
     }
 
     private static long findSyscallInstruction(int pid, MapsEntry vdso) {
@@ -100,7 +153,8 @@ public final class RemoteSyscalls implements AutoCloseable {
         return savedMask;
     }
 
-    /** Address of the scratch area in the thread's address space, {@link #SCRATCH_SIZE} bytes. */
+    /** Address of the scratch area in the thread's address space, {@link #SCRATCH_SIZE} bytes
+     *  ({@link #STACK_SCRATCH_SIZE} after {@link #infectForCapture}). */
     public long scratch() {
         return scratch;
     }
@@ -116,7 +170,7 @@ public final class RemoteSyscalls implements AutoCloseable {
 
     /** Copies {@code data} to the scratch area at {@code offset}; returns its remote address. */
     public long put(long offset, MemorySegment data) {
-        if (offset + data.byteSize() > SCRATCH_SIZE) {
+        if (offset + data.byteSize() > scratchSize) {
             throw new IllegalArgumentException("scratch overflow: " + (offset + data.byteSize()));
         }
         memory.write(scratch + offset, data);
@@ -184,7 +238,11 @@ public final class RemoteSyscalls implements AutoCloseable {
         if (scratch != 0) {
             long s = scratch;
             scratch = 0;
-            check("munmap(scratch)", SYS_munmap, s, SCRATCH_SIZE);
+            if (borrowed != null) {
+                memory.write(s, MemorySegment.ofArray(borrowed));
+            } else {
+                check("munmap(scratch)", SYS_munmap, s, SCRATCH_SIZE);
+            }
         }
         try (Arena local = Arena.ofConfined()) {
             MemorySegment last = local.allocate(regs.byteSize(), 8);
