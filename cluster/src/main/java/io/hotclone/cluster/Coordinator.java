@@ -6,6 +6,7 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.zookeeper.server.ServerCnxnFactory;
 import org.apache.zookeeper.server.ZooKeeperServer;
 import org.apache.zookeeper.server.persistence.FileTxnSnapLog;
@@ -23,6 +24,7 @@ public final class Coordinator implements AutoCloseable {
     private final FileTxnSnapLog storage;
     private final ServerCnxnFactory connections;
     private final Path dataDir;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private Coordinator(FileTxnSnapLog storage, ServerCnxnFactory connections, Path dataDir) {
         this.storage = storage;
@@ -68,8 +70,11 @@ public final class Coordinator implements AutoCloseable {
     /** "host:port" for {@link ClusterSession#join}; a wildcard bind is reached through the loopback address. */
     public String connectString() {
         InetSocketAddress a = connections.getLocalAddress();
-        String host = a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getAddress().getHostAddress();
-        return host + ":" + a.getPort();
+        if (a.getAddress().isAnyLocalAddress()) {
+            return "127.0.0.1:" + a.getPort();
+        }
+        String host = a.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     public Path dataDir() {
@@ -79,6 +84,9 @@ public final class Coordinator implements AutoCloseable {
     /** Stops the server: every client loses its connection at once and sees SUSPENDED. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         stop(connections);
         close(storage);
     }
