@@ -52,29 +52,34 @@ public final class Coordinator implements AutoCloseable {
             return new Coordinator(storage, connections, dataDir);
         } catch (BindException e) {
             close(storage);
-            throw new HotcloneException("cannot listen on " + bind + " for the coordinator: the port is taken ("
+            throw new HotcloneException("cannot listen on " + text(bind) + " for the coordinator: the port is taken ("
                     + e.getMessage() + "); stop what holds it or choose another --port", e);
         } catch (IOException e) {
             stop(connections);
             close(storage);
-            throw new HotcloneException("the coordinator could not start on " + bind + " with data in " + dataDir
+            throw new HotcloneException("the coordinator could not start on " + text(bind) + " with data in " + dataDir
                     + ": " + e, e);
         } catch (InterruptedException e) {
             stop(connections);
             close(storage);
             Thread.currentThread().interrupt();
-            throw new HotcloneException("interrupted while starting the coordinator on " + bind, e);
+            throw new HotcloneException("interrupted while starting the coordinator on " + text(bind), e);
         }
     }
 
     /** "host:port" for {@link ClusterSession#join}; a wildcard bind is reached through the loopback address. */
     public String connectString() {
-        InetSocketAddress a = connections.getLocalAddress();
+        InetSocketAddress a = address();
         if (a.getAddress().isAnyLocalAddress()) {
             return "127.0.0.1:" + a.getPort();
         }
         String host = a.getAddress().getHostAddress();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    /** The address listened on, with the port chosen when 0 was asked for. */
+    public InetSocketAddress address() {
+        return connections.getLocalAddress();
     }
 
     public Path dataDir() {
@@ -89,6 +94,10 @@ public final class Coordinator implements AutoCloseable {
         }
         stop(connections);
         close(storage);
+    }
+
+    private static String text(InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
     }
 
     private static void stop(ServerCnxnFactory connections) {
