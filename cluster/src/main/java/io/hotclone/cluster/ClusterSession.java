@@ -280,12 +280,15 @@ public final class ClusterSession implements AutoCloseable {
                     stand(candidatePath, round, seq);
                     stood = seq;
                 }
-                if (epoch() != round || primary().isPresent()) {
+                List<Member> members = members();
+                Map<String, Long> candidates = candidates(round);
+                // The epoch is read last: a winner raises it before it withdraws its candidacy, so an
+                // epoch still at `round` means the lists above were read before anyone won.
+                if (epoch() != round || members.stream().anyMatch(m -> m.role() == Role.PRIMARY)) {
                     return -1;
                 }
-                Set<String> standbys = members().stream().filter(m -> m.role() == Role.STANDBY)
+                Set<String> standbys = members.stream().filter(m -> m.role() == Role.STANDBY)
                         .map(Member::name).collect(Collectors.toSet());
-                Map<String, Long> candidates = candidates(round);
                 candidates.keySet().retainAll(standbys);
                 boolean everyoneStood = candidates.keySet().containsAll(standbys);
                 Optional<String> best = best(candidates);
@@ -325,17 +328,33 @@ public final class ClusterSession implements AutoCloseable {
         return client;
     }
 
+    /**
+     * Waits for the lock in turns of a quarter lease: a standby that stopped waiting for the
+     * others (after one lease) may have won meanwhile, and then it holds the lock for good.
+     */
     private long takeOver(long round, long deadline) {
         long losses = contactLosses();
-        if (!acquire(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
-            throw new HotcloneException("won the election of service " + service + " but its lock stayed held by "
-                    + lockHolder() + ": is an old primary still alive?");
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (acquire(Duration.ofNanos(Math.max(0, Math.min(left, lease.toNanos() / 4))))) {
+                if (lostRound(round)) {
+                    giveUpLock();
+                    return -1;
+                }
+                return reign(losses);
+            }
+            if (lostRound(round)) {
+                return -1;
+            }
+            if (left <= 0) {
+                throw new HotcloneException("won the election of service " + service + " but its lock stayed held by "
+                        + lockHolder() + ": is an old primary still alive?");
+            }
         }
-        if (epoch() != round || primary().isPresent()) {
-            giveUpLock();
-            return -1;
-        }
-        return reign(losses);
+    }
+
+    private boolean lostRound(long round) {
+        return epoch() != round || primary().isPresent();
     }
 
     /** A fresh mutex each time: a held one outlives a lost session in Curator's bookkeeping. */
