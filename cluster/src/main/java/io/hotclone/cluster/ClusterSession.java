@@ -323,11 +323,6 @@ public final class ClusterSession implements AutoCloseable {
         client.close();
     }
 
-    /** For tests: the Curator client, to watch its connection states. */
-    CuratorFramework curator() {
-        return client;
-    }
-
     /**
      * Waits for the lock in turns of a quarter lease: a standby that stopped waiting for the
      * others (after one lease) may have won meanwhile, and then it holds the lock for good.
