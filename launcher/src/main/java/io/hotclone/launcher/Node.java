@@ -68,7 +68,7 @@ final class Node implements AutoCloseable {
     }
 
     private final Settings settings;
-    private final ClusterSession session;
+    private ClusterSession session;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     // What the current role does with the coordinator's news; swapped as the role changes.
     private volatile Runnable onLeaseLost = () -> { };
@@ -78,7 +78,12 @@ final class Node implements AutoCloseable {
 
     private Node(Settings settings) {
         this.settings = settings;
-        this.session = ClusterSession.join(settings.zk(), settings.service(), settings.name(), settings.lease(),
+        this.session = join();
+    }
+
+    /** A new session at the coordinator, whose news this node's current role hears. */
+    private ClusterSession join() {
+        return ClusterSession.join(settings.zk(), settings.service(), settings.name(), settings.lease(),
                 new ClusterListener() {
                     @Override
                     public void leaseLost() {
@@ -95,6 +100,22 @@ final class Node implements AutoCloseable {
                         onMembers.accept(members);
                     }
                 });
+    }
+
+    /**
+     * Gives up the primary's lock and membership by ending the session, then joins anew, as
+     * many times as it takes: the coordinator may still be out of reach.
+     */
+    private void rejoin() {
+        session.close();
+        while (true) {
+            try {
+                session = join();
+                return;
+            } catch (HotcloneException e) {
+                LOG.warn("cannot rejoin service {} yet: {}", settings.service(), e.getMessage());
+            }
+        }
     }
 
     static Node join(Settings settings) {
@@ -136,6 +157,7 @@ final class Node implements AutoCloseable {
                 }
                 LOG.warn("lost the lease of service {}: the program (pid {}) was stopped; rejoining as a standby",
                         settings.service(), pid);
+                rejoin(); // the lock must go even if the session survived: the program it guarded is dead
             }
             Switched s = standBy();
             if (s.ended().isPresent()) {
@@ -183,7 +205,8 @@ final class Node implements AutoCloseable {
 
     private List<InetSocketAddress> standbysOf(List<Member> members) {
         return members.stream()
-                .filter(m -> m.role() == Role.STANDBY && !m.replicationAddress().isEmpty())
+                .filter(m -> m.role() == Role.STANDBY && !m.replicationAddress().isEmpty()
+                        && !m.name().equals(settings.name()))
                 .map(m -> Addresses.parse(m.replicationAddress(), "replication address of member " + m.name()))
                 .toList();
     }
