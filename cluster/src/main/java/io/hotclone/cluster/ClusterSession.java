@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -65,6 +66,7 @@ public final class ClusterSession implements AutoCloseable {
     private final String membersPath;
     private final String lockPath;
     private final String epochPath;
+    private final String endedPath;
     private final CuratorCache cache;
     private final CountDownLatch primed = new CountDownLatch(1);
 
@@ -93,6 +95,7 @@ public final class ClusterSession implements AutoCloseable {
         this.membersPath = ZKPaths.makePath(root, "members");
         this.lockPath = ZKPaths.makePath(root, "lock");
         this.epochPath = ZKPaths.makePath(root, "epoch");
+        this.endedPath = ZKPaths.makePath(root, "ended");
         this.cache = CuratorCache.build(client, root);
     }
 
@@ -251,7 +254,37 @@ public final class ClusterSession implements AutoCloseable {
                     + " holds its lock; this node can join as a standby, or take over once that primary's lease ("
                     + "its session) has ended");
         }
-        return reign(losses);
+        long epoch = reign(losses);
+        try {
+            client.delete().quietly().forPath(endedPath); // a fresh start: the program runs again
+        } catch (Exception e) {
+            throw failure("clear the end mark of service " + service, e);
+        }
+        return epoch;
+    }
+
+    /**
+     * Records that the program of the service ended on its primary, with {@code status}: the
+     * standbys then leave it ended instead of taking it over when this primary leaves.
+     */
+    public void markEnded(int status) {
+        byte[] text = Integer.toString(status).getBytes(StandardCharsets.UTF_8);
+        try {
+            client.create().orSetData().forPath(endedPath, text);
+        } catch (Exception e) {
+            throw failure("mark service " + service + " ended", e);
+        }
+    }
+
+    /** The exit status of the service's program if it ended on its primary, else empty. */
+    public OptionalInt ended() {
+        try {
+            return OptionalInt.of(Integer.parseInt(new String(client.getData().forPath(endedPath), StandardCharsets.UTF_8)));
+        } catch (KeeperException.NoNodeException e) {
+            return OptionalInt.empty();
+        } catch (Exception e) {
+            throw failure("read whether service " + service + " ended", e);
+        }
     }
 
     /**

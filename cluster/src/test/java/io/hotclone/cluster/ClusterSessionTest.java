@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -78,6 +79,20 @@ class ClusterSessionTest {
         assertTrue(refused.getMessage().contains("alpha holds its lock"), refused.getMessage());
         assertFalse(beta.isPrimary());
         assertEquals(1, beta.epoch(), "a refused node must not raise the epoch");
+    }
+
+    @Test
+    void anEndedProgramStaysEndedUntilAPrimaryStartsAfresh() {
+        ClusterSession alpha = join("alpha", new Events());
+        ClusterSession beta = join("beta", new Events());
+        alpha.becomePrimary(Duration.ofSeconds(1));
+        assertEquals(OptionalInt.empty(), beta.ended());
+
+        alpha.markEnded(3);
+        assertEquals(OptionalInt.of(3), beta.ended(), "a standby sees the program ended, with its status");
+        alpha.close();
+        beta.becomePrimary(Duration.ofSeconds(1));
+        assertEquals(OptionalInt.empty(), beta.ended(), "a fresh start runs the program again");
     }
 
     @Test

@@ -68,7 +68,7 @@ final class Node implements AutoCloseable {
     }
 
     private final Settings settings;
-    private ClusterSession session;
+    private final ClusterSession session;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     // What the current role does with the coordinator's news; swapped as the role changes.
     private volatile Runnable onLeaseLost = () -> { };
@@ -100,22 +100,6 @@ final class Node implements AutoCloseable {
                         onMembers.accept(members);
                     }
                 });
-    }
-
-    /**
-     * Gives up the primary's lock and membership by ending the session, then joins anew, as
-     * many times as it takes: the coordinator may still be out of reach.
-     */
-    private void rejoin() {
-        session.close();
-        while (true) {
-            try {
-                session = join();
-                return;
-            } catch (HotcloneException e) {
-                LOG.warn("cannot rejoin service {} yet: {}", settings.service(), e.getMessage());
-            }
-        }
     }
 
     static Node join(Settings settings) {
@@ -157,7 +141,6 @@ final class Node implements AutoCloseable {
                 }
                 LOG.warn("lost the lease of service {}: the program (pid {}) was stopped; rejoining as a standby",
                         settings.service(), pid);
-                rejoin(); // the lock must go even if the session survived: the program it guarded is dead
             }
             Switched s = standBy();
             if (s.ended().isPresent()) {
