@@ -38,6 +38,7 @@ class HotcloneScriptTest {
     void demoShowsTheProgramSurvivingItsCrash() throws Exception {
         HotcloneCli.Run demo = hotclone("demo", "--dir", elsewhere.resolve("demo").toString());
         assertEquals(0, demo.exitCode(), demo.toString());
-        assertTrue(demo.out().contains("PASS") && demo.out().contains("survived its crash"), demo.toString());
+        assertTrue(demo.out().contains("PASS") && demo.out().contains("survived the loss of its machine"), demo.toString());
+        assertTrue(demo.out().matches("(?s).*switched: pid \\d+ from checkpoint seq \\d+ in \\d+ ms.*"), demo.toString());
     }
 }
