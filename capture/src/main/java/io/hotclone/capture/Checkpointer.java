@@ -8,8 +8,10 @@ import io.hotclone.capture.memory.AreaClassifier;
 import io.hotclone.capture.memory.PageDumper;
 import io.hotclone.capture.proc.MapsEntry;
 import io.hotclone.capture.proc.ProcFs;
+import io.hotclone.capture.ptrace.FrozenCopy;
 import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.image.AreaKind;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.FdState;
@@ -32,6 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_EXITKILL;
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACEFORK;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 
 /**
@@ -46,8 +49,9 @@ public final class Checkpointer {
     private static final int XSTATE_XFEATURES_OFFSET = 472;
 
     /** What one checkpoint produced. */
+    /** @param copyOnWrite whether the pages were read from a copy-on-write copy after the freeze */
     public record Result(long seq, int areas, long pages, long pageBytes, int fds,
-                         long freezeMicros, long durationMicros) {
+                         long freezeMicros, long durationMicros, boolean copyOnWrite) {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
@@ -99,7 +103,8 @@ public final class Checkpointer {
         DirtySet dirty = null;
         // A protected program dies with its hotclone if that dies mid-capture, rather than run on with
         // half-restored registers: the journal's last committed checkpoint is where it resumes.
-        long options = chain != null ? PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL : PTRACE_O_TRACESYSGOOD;
+        long options = chain != null ? PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK
+                : PTRACE_O_TRACESYSGOOD;
         try (Tracee tracee = Tracee.seize(pid, options)) {
             phase = DumpPhase.DUMP;
             long frozen = System.nanoTime();
@@ -107,40 +112,38 @@ public final class Checkpointer {
             tracee.awaitInterruptStop();
             Frozen image = capture(proc, tracee, seq);
             dirty = image.dirty();
+            FrozenCopy copy = image.copy();
             boolean incremental = dirty != null;
-            ImageHeader header = header(seq, image.thread(), incremental);
-            // A small incremental checkpoint is held in memory and written once the program runs
-            // again; anything larger streams into the journal under the freeze.
-            boolean staged = incremental && chain.fitsStage(image.areas(), seq, dirty, untracked());
-            long pages;
-            CheckpointWriter writer = staged ? null : journal.begin(header);
+            CheckpointWriter writer = null;
             try {
-                if (writer != null) {
+                ImageHeader header = header(seq, image.thread(), incremental);
+                // Pages are read under the freeze only when streamed straight into the journal; a
+                // staged checkpoint is held in memory, and a copy-on-write copy is read, after it.
+                boolean streamed = !image.staged() && copy == null;
+                long pages = 0;
+                if (streamed) {
+                    writer = journal.begin(header);
                     writeMetadata(writer, image);
-                }
-                PageSink sink = staged ? chain.stage() : writer::pages;
-                PageDumper dumper = chain != null ? chain.dumper(pid) : new PageDumper(pid);
-                try {
-                    pages = incremental
-                            ? dumper.dumpChanges(image.areas(), seq, chain.areas(), dirty, untracked(), sink)
-                            : dumper.dump(image.areas(), sink);
-                } finally {
-                    if (chain == null) {
-                        dumper.close();
-                    }
+                    pages = dumpPages(chain != null ? chain.dumper(pid) : null, pid, image, seq, writer::pages);
+                } else if (image.staged()) {
+                    pages = dumpPages(chain.dumper(pid), pid, image, seq, chain.stage());
                 }
                 phase = DumpPhase.POST_DUMP;
                 long freeze = (System.nanoTime() - frozen) / 1000;
                 if (!kill) {
                     tracee.detach(0);
                 }
-                if (staged) {
+                if (!streamed) {
                     writer = journal.begin(header);
                     writeMetadata(writer, image);
-                    chain.drainStage(writer::pages);
+                    if (image.staged()) {
+                        chain.drainStage(writer::pages);
+                    } else {
+                        pages = dumpPages(null, copy.pid(), image, seq, writer::pages);
+                    }
                 }
                 Result result = new Result(seq, image.areas().size(), pages, pages * Host.PAGE_SIZE,
-                        image.fds().size(), freeze, (System.nanoTime() - begin) / 1000);
+                        image.fds().size(), freeze, (System.nanoTime() - begin) / 1000, copy != null);
                 writer.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
                         result.fds(), result.freezeMicros(), result.durationMicros()));
                 if (chain != null) {
@@ -158,6 +161,9 @@ public final class Checkpointer {
                 if (writer != null) {
                     writer.close();
                 }
+                if (copy != null) {
+                    copy.close();
+                }
             }
         } catch (RuntimeException e) {
             DumpPhase failed = phase;
@@ -169,6 +175,25 @@ public final class Checkpointer {
                 throw e;
             }
             throw new HotcloneException("checkpoint of process " + pid + " failed in " + failed + ": " + e, e);
+        }
+    }
+
+    /**
+     * Hands the checkpoint's pages, read from process {@code from} (the program or its frozen
+     * copy), to {@code sink}; returns how many.
+     *
+     * @param dumper the program's kept dumper, or null for a dumper of this checkpoint only
+     */
+    private long dumpPages(PageDumper dumper, int from, Frozen image, long seq, PageSink sink) {
+        PageDumper d = dumper != null ? dumper : new PageDumper(from);
+        try {
+            return image.dirty() != null
+                    ? d.dumpChanges(image.areas(), seq, chain.areas(), image.dirty(), untracked(), sink)
+                    : d.dump(image.areas(), sink);
+        } finally {
+            if (dumper == null) {
+                d.close();
+            }
         }
     }
 
@@ -197,10 +222,12 @@ public final class Checkpointer {
     /**
      * Everything but the pages, read at the barrier.
      *
-     * @param dirty the pages written since the chain's last checkpoint, or null for a full checkpoint
+     * @param dirty  the pages written since the chain's last checkpoint, or null for a full checkpoint
+     * @param staged whether the pages are few enough to be held in memory and written after the freeze
+     * @param copy   the copy-on-write copy to read the pages from after the freeze, or null
      */
     private record Frozen(ProcessState process, ThreadState thread, List<MemoryArea> areas, List<FdState> fds,
-                          DirtySet dirty) {
+                          DirtySet dirty, boolean staged, FrozenCopy copy) {
     }
 
     private Frozen capture(ProcFs proc, Tracee tracee, long seq) {
@@ -217,9 +244,34 @@ public final class Checkpointer {
             ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
             ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas);
-            remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
-            return new Frozen(process, thread, areas, fds, dirty);
+            boolean staged = dirty != null && chain.fitsStage(areas, seq, dirty, untracked());
+            FrozenCopy copy = !staged && copyOnWriteSafe(proc, areas) ? FrozenCopy.fork(remote) : null;
+            try {
+                remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
+            } catch (RuntimeException e) {
+                if (copy != null) {
+                    copy.close();
+                }
+                throw e;
+            }
+            return new Frozen(process, thread, areas, fds, dirty, staged, copy);
         }
+    }
+
+    /**
+     * Whether a fork of the frozen program holds its pages as they are at the barrier, so that
+     * they can be read after the freeze: a fork costs ~20 ms per GiB of page tables here, reading
+     * the pages ~400 ms per GiB. Only for a protected program (its parent is this hotclone, which
+     * reaps the copy) with no shared anonymous memory (the program would go on changing it under
+     * the copy) and no area that a fork leaves out or wipes (MADV_DONTFORK, MADV_WIPEONFORK).
+     */
+    private boolean copyOnWriteSafe(ProcFs proc, List<MemoryArea> areas) {
+        if (chain == null || proc.stat().ppid() != ProcessHandle.current().pid()
+                || areas.stream().anyMatch(a -> a.kind() == AreaKind.SHARED_ANONYMOUS)) {
+            return false;
+        }
+        Set<String> flags = proc.vmFlags();
+        return !flags.contains("dc") && !flags.contains("wf");
     }
 
     /**

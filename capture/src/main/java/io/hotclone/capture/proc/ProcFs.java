@@ -7,8 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /** Reads what /proc says about one process; every failure names the file it could not read. */
@@ -41,6 +44,17 @@ public final class ProcFs {
             }
         }
         return entries;
+    }
+
+    /** Every VmFlags mnemonic (smaps) that any area of the process has. */
+    public Set<String> vmFlags() {
+        Set<String> flags = new HashSet<>();
+        for (String line : lines("smaps")) {
+            if (line.startsWith("VmFlags:")) {
+                flags.addAll(Arrays.asList(line.substring("VmFlags:".length()).trim().split("\\s+")));
+            }
+        }
+        return flags;
     }
 
     public ProcStat stat() {

@@ -16,6 +16,7 @@ import static io.hotclone.bindings.linux.Mman.MAP_FIXED_NOREPLACE;
 import static io.hotclone.bindings.linux.Mman.MAP_PRIVATE;
 import static io.hotclone.bindings.linux.Mman.PROT_READ;
 import static io.hotclone.bindings.linux.Mman.PROT_WRITE;
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_EVENT_FORK;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mmap;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
 
@@ -186,6 +187,15 @@ public final class RemoteSyscalls implements AutoCloseable {
 
     /** Runs one system call in the thread; returns rax as the kernel left it (-errno on failure). */
     public long call(int nr, long... args) {
+        load(nr, args);
+        step(nr, "entry");
+        step(nr, "exit");
+        tracee.getRegs(work);
+        return user_regs_struct.rax(work);
+    }
+
+    /** Sets the thread's registers to enter system call {@code nr} at the gadget. */
+    private void load(int nr, long... args) {
         MemorySegment.copy(saved, 0, work, 0, saved.byteSize());
         user_regs_struct.rip(work, gadget);
         user_regs_struct.rax(work, nr);
@@ -199,10 +209,29 @@ public final class RemoteSyscalls implements AutoCloseable {
         user_regs_struct.r8(work, a[4]);
         user_regs_struct.r9(work, a[5]);
         tracee.setRegs(work);
+    }
+
+    /**
+     * Runs a fork-like system call in a thread traced with PTRACE_O_TRACEFORK and returns the
+     * child's pid: the kernel stops the thread at the fork event between the call's entry and
+     * exit, and attaches the child to this tracer.
+     */
+    public int callForking(String what, int nr, long... args) {
+        load(nr, args);
         step(nr, "entry");
+        tracee.syscall(0);
+        WaitStatus s = tracee.await();
+        if (s.gone()) {
+            throw new ProcessGoneException(s, "running injected " + what);
+        }
+        if (!s.stopped() || s.event() != PTRACE_EVENT_FORK) {
+            tracee.getRegs(work);
+            throw new SyscallException(what + " in process " + tracee.tid() + " (" + s + " instead of a fork event)",
+                    (int) -user_regs_struct.rax(work));
+        }
+        int child = (int) tracee.eventMessage();
         step(nr, "exit");
-        tracee.getRegs(work);
-        return user_regs_struct.rax(work);
+        return child;
     }
 
     /** Like {@link #call} but throws, naming {@code what}, when the call fails. */

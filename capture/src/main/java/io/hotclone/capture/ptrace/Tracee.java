@@ -67,8 +67,24 @@ public final class Tracee implements AutoCloseable {
         return t;
     }
 
+    /**
+     * A thread this tracer traces already: the child a traced thread forked with
+     * PTRACE_O_TRACEFORK set, attached by the kernel at its birth.
+     */
+    public static Tracee autoAttached(int tid) {
+        Tracee t = new Tracee(tid);
+        t.attached = true;
+        return t;
+    }
+
     public int tid() {
         return tid;
+    }
+
+    /** PTRACE_GETEVENTMSG: after a fork event stop, the new child's pid. */
+    public long eventMessage() {
+        ptrace(PTRACE_GETEVENTMSG, NULL, word, "PTRACE_GETEVENTMSG");
+        return word.get(ValueLayout.JAVA_LONG, 0);
     }
 
     public void interrupt() {
@@ -208,6 +224,12 @@ public final class Tracee implements AutoCloseable {
             throw new SyscallException("ptrace(" + name + ", pid=" + tid + ")", Libc.errno(callState));
         }
         return r;
+    }
+
+    /** Frees the buffers of a thread that is gone: nothing is left to detach. */
+    void forget() {
+        attached = false;
+        arena.close();
     }
 
     /** Detaches if still attached (an abort path), then frees the buffers. */

@@ -1,0 +1,89 @@
+package io.hotclone.capture;
+
+import io.hotclone.capture.launch.Spawn;
+import io.hotclone.journal.Journal;
+import io.hotclone.testkit.Program;
+import io.hotclone.testkit.TestPrograms;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Checkpoints whose pages are read after the freeze from a copy-on-write copy of the program. */
+@Timeout(120)
+class CopyOnWriteCaptureTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aFullCheckpointOfAProtectedProgramReadsItsPagesFromAFrozenCopyAndReapsIt() {
+        try (Child counter = Child.start(dir, TestPrograms.compile("counter").toString(), "--verify-file",
+                dir.resolve("verify").toString());
+             Journal copied = Journal.create(dir.resolve("copied"));
+             Journal streamed = Journal.create(dir.resolve("streamed"));
+             Chain chain = new Chain(0, false)) {
+            counter.program.awaitTick(3, WAIT);
+            Checkpointer.Result viaCopy = new Checkpointer(counter.pid, copied, chain).checkpoint();
+            Checkpointer.Result underFreeze = new Checkpointer(counter.pid, streamed, false).checkpoint();
+
+            assertTrue(viaCopy.copyOnWrite(), "a protected program's full checkpoint reads a copy: " + viaCopy);
+            assertFalse(underFreeze.copyOnWrite(), "a program this hotclone did not start is read under the freeze");
+            assertEquals(pageAddresses(streamed, underFreeze.seq()), pageAddresses(copied, viaCopy.seq()),
+                    "the copy holds the same pages as the program");
+            assertEquals(List.of((long) counter.pid), ProcessHandle.current().children().map(ProcessHandle::pid).toList(),
+                    "the copy is reaped, and was never the program's child");
+            long tick = counter.program.lastTick();
+            counter.program.awaitTick(tick + 2, WAIT);
+        }
+    }
+
+    @Test
+    void sharedAnonymousMemoryIsReadUnderTheFreeze() {
+        try (Child memstate = Child.start(dir, TestPrograms.compile("memstate").toString(), "--verify-file",
+                dir.resolve("verify").toString(), "--log", dir.resolve("log").toString(), "--data",
+                dir.resolve("data").toString(), "--heap-mib", "4");
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Chain chain = new Chain(0, false)) {
+            memstate.program.awaitTick(2, WAIT);
+            Checkpointer.Result r = new Checkpointer(memstate.pid, journal, chain).checkpoint();
+            assertFalse(r.copyOnWrite(), "the program would change its MAP_SHARED memory under a copy");
+        }
+    }
+
+    private static List<Long> pageAddresses(Journal journal, long seq) {
+        List<Long> addresses = new ArrayList<>();
+        journal.pages(seq, (address, contents) -> {
+            for (long p = 0; p < contents.byteSize(); p += 4096) {
+                addresses.add(address + p);
+            }
+        });
+        return addresses;
+    }
+
+    /** A test program started as this JVM's own child (as `hotclone run` starts one), stdout in a file. */
+    private record Child(int pid, Program program) implements AutoCloseable {
+        static Child start(Path dir, String... command) {
+            Path out = dir.resolve(Path.of(command[0]).getFileName() + ".out");
+            List<String> argv = new ArrayList<>(List.of("sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\" 2>&1"));
+            argv.addAll(List.of(command));
+            int pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + out, "PATH=/usr/bin:/bin"), Spawn.Group.OWN_GROUP);
+            return new Child(pid, Program.adopt(pid, out));
+        }
+
+        @Override
+        public void close() {
+            Spawn.kill(pid, Program.SIGKILL);
+            Spawn.waitFor(pid);
+        }
+    }
+}
