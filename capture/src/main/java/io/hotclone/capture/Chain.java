@@ -37,7 +37,7 @@ public final class Chain implements AutoCloseable {
      * @param tracking whether to track written pages, so that checkpoints after the first are
      *                 incremental (else every checkpoint is full)
      */
-    Chain(long epoch, boolean tracking) {
+    public Chain(long epoch, boolean tracking) {
         this.epoch = epoch;
         this.tracking = tracking;
     }
