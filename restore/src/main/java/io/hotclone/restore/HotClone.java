@@ -1,0 +1,134 @@
+package io.hotclone.restore;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.image.CheckpointKind;
+import io.hotclone.image.ImageHeader;
+import io.hotclone.image.MemoryArea;
+import io.hotclone.journal.CheckpointImage;
+import io.hotclone.journal.CheckpointSummary;
+import io.hotclone.journal.Journal;
+
+import java.util.List;
+
+/**
+ * The hot clone of a standby: a process that already holds the address space and memory of the
+ * replica's last committed checkpoint, stopped, so that a switch only installs the rest of the
+ * image and lets it run (the RESTORE phase is done before the primary fails).
+ *
+ * <p>Each new checkpoint is reconciled with the clone: an incremental one with the same
+ * mappings as the clone's brings only its pages; anything else (a full checkpoint, changed
+ * mappings, a gap in the chain) builds the clone anew from the journal, as a cold restore would.
+ *
+ * <p>Thread confinement: one thread makes every call (it is the clone's tracer).
+ */
+public final class HotClone implements AutoCloseable {
+    private ProcessBuild build;
+    private CheckpointImage image;
+    private long builds;
+
+    /** The checkpoint the clone holds, or -1 if it holds none. */
+    public long seq() {
+        return image == null ? -1 : image.header().seq();
+    }
+
+    /** How many times the clone was built from scratch; every other update brought only pages. */
+    public long builds() {
+        return builds;
+    }
+
+    /**
+     * Brings the clone to committed checkpoint {@code seq} of {@code journal}: the pages of each
+     * checkpoint after the clone's, or a new build.
+     *
+     * @throws HotcloneException if the clone cannot be built; it then holds nothing
+     */
+    public void update(Journal journal, long seq) {
+        List<CheckpointSummary> newer = journal.checkpoints().stream()
+                .filter(c -> c.seq() > seq() && c.seq() <= seq).toList();
+        for (CheckpointSummary c : newer) {
+            CheckpointImage next = journal.read(c.seq());
+            if (!continues(next.header(), next.areas())) {
+                rebuild(journal, journal.read(seq));
+                return;
+            }
+            try {
+                build.fill(journal, List.of(c.seq()), next.areas());
+            } catch (RuntimeException e) {
+                discard();
+                throw Restorer.failure(next, RestorePhase.RESTORE, e);
+            }
+            image = next;
+        }
+    }
+
+    /**
+     * The SWITCH: installs the rest of the clone's checkpoint and lets the program run.
+     *
+     * @return the running program; the clone is empty afterwards
+     */
+    public Restorer.Result resume() {
+        if (build == null) {
+            throw new IllegalStateException("the hot clone holds no checkpoint to resume");
+        }
+        long begin = System.nanoTime();
+        CheckpointImage resumed = image;
+        try {
+            int pid = build.finish(resumed);
+            build = null;
+            image = null;
+            return new Restorer.Result(pid, resumed.header().seq(), resumed.commit().pages(),
+                    (System.nanoTime() - begin) / 1000);
+        } catch (RuntimeException e) {
+            discard();
+            throw Restorer.failure(resumed, RestorePhase.POST_RESTORE, e);
+        }
+    }
+
+    /** Whether checkpoint {@code h} builds on the clone's with the same mappings, so its pages suffice. */
+    private boolean continues(ImageHeader h, List<MemoryArea> areas) {
+        return build != null && h.kind() == CheckpointKind.INCREMENTAL && h.baseSeq() == seq()
+                && sameMappings(image.areas(), areas);
+    }
+
+    private static boolean sameMappings(List<MemoryArea> a, List<MemoryArea> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            // sinceSeq aside: it says which checkpoints' pages count, not what is mapped
+            if (!a.get(i).since(0).equals(b.get(i).since(0))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void rebuild(Journal journal, CheckpointImage target) {
+        discard();
+        Restorer.check(target);
+        ProcessBuild fresh = ProcessBuild.start(target);
+        try {
+            fresh.fill(journal, Restorer.chain(journal, target.header()), target.areas());
+        } catch (RuntimeException e) {
+            fresh.kill();
+            throw Restorer.failure(target, RestorePhase.RESTORE, e);
+        }
+        build = fresh;
+        image = target;
+        builds++;
+    }
+
+    /** Kills the clone's process, if any: the next update builds a new one. */
+    public void discard() {
+        if (build != null) {
+            build.kill();
+            build = null;
+            image = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        discard();
+    }
+}

@@ -1,0 +1,83 @@
+package io.hotclone.restore;
+
+import io.hotclone.capture.Chain;
+import io.hotclone.capture.Checkpointer;
+import io.hotclone.image.CheckpointKind;
+import io.hotclone.journal.CheckpointSummary;
+import io.hotclone.journal.Journal;
+import io.hotclone.testkit.Program;
+import io.hotclone.testkit.TestPrograms;
+import io.hotclone.testkit.Verify;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A hot clone kept current checkpoint by checkpoint, then resumed as a switch resumes it. */
+@Timeout(180)
+class HotCloneTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aCloneKeptCurrentByIncrementalCheckpointsResumesWhereTheLastLeftTheProgram() {
+        Path verify = dir.resolve("verify");
+        List<String> command = List.of(TestPrograms.compile("memstate", dir).toString(), "--verify-file",
+                verify.toString(), "--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(),
+                "--heap-mib", "8");
+        try (Program program = Program.start(dir, command);
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Chain chain = new Chain(1, true);
+             HotClone clone = new HotClone()) {
+            long seq = 0;
+            for (int i = 0; i < 4; i++) {
+                program.awaitTick(program.lastTick() + 1, WAIT);
+                seq = new Checkpointer(program.pid(), journal, chain).checkpoint().seq();
+                clone.update(journal, seq);
+            }
+            List<CheckpointKind> kinds = journal.checkpoints().stream().map(CheckpointSummary::kind).toList();
+            assertEquals(List.of(CheckpointKind.FULL, CheckpointKind.INCREMENTAL, CheckpointKind.INCREMENTAL,
+                    CheckpointKind.INCREMENTAL), kinds);
+            assertEquals(seq, clone.seq(), "the clone holds the last checkpoint");
+            assertEquals(1, clone.builds(), "built once, from the full checkpoint; the incremental ones brought pages");
+
+            long last = program.lastTick();
+            program.kill9();
+            long outputBefore = program.stdoutSize();
+            Restorer.Result resumed = clone.resume();
+            assertEquals(seq, resumed.seq());
+            try (Program restored = Program.adopt(resumed.pid(), program.stdout(), outputBefore)) {
+                long tick = restored.awaitTick(1, WAIT);
+                assertTrue(tick > 1 && tick <= last + 1, "continues from the last checkpoint: tick " + tick
+                        + ", the original had reached tick " + last);
+                restored.awaitTick(tick + 2, WAIT);
+                restored.signal(Program.SIGUSR1);
+                Verify.assertPasses(restored, verify, WAIT);
+            }
+        }
+    }
+
+    @Test
+    void aCloneIsBuiltAnewFromAFullCheckpoint() {
+        List<String> command = List.of(TestPrograms.compile("counter", dir).toString(), "--verify-file",
+                dir.resolve("verify").toString());
+        try (Program program = Program.start(dir, command);
+             Journal journal = Journal.create(dir.resolve("journal"));
+             HotClone clone = new HotClone()) {
+            program.awaitTick(2, WAIT);
+            clone.update(journal, new Checkpointer(program.pid(), journal, false).checkpoint().seq());
+            long second = new Checkpointer(program.pid(), journal, false).checkpoint().seq();
+            clone.update(journal, second);
+            assertEquals(second, clone.seq());
+            assertEquals(2, clone.builds(), "a full checkpoint replaces the clone");
+        }
+    }
+}
