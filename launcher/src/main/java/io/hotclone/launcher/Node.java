@@ -13,6 +13,7 @@ import io.hotclone.replication.ReplicaListener;
 import io.hotclone.replication.ReplicaServer;
 import io.hotclone.replication.Replication;
 import io.hotclone.replication.ReplicationListener;
+import io.hotclone.restore.HotClone;
 import io.hotclone.restore.Restorer;
 import io.hotclone.restore.SwitchPhase;
 import org.slf4j.Logger;
@@ -75,6 +76,8 @@ final class Node implements AutoCloseable {
     private volatile Consumer<List<Member>> onMembers = members -> { };
     // When the primary was last heard of, for the detection part of a switch's timing.
     private volatile long lastHeardNanos = System.nanoTime();
+    // The last reason the hot clone could not be kept, said once rather than at every checkpoint.
+    private String cloneFailure;
 
     private Node(Settings settings) {
         this.settings = settings;
@@ -226,7 +229,8 @@ final class Node implements AutoCloseable {
         events.clear();
         InetSocketAddress listen = settings.listen();
         try (ReplicaServer replica = ReplicaServer.listen(listen, settings.journal(), settings.service(),
-                replicaListener())) {
+                replicaListener());
+             HotClone clone = new HotClone()) {
             publishStandby(replica);
             LOG.info("standby of service {} listening on {}, journal {}", settings.service(), replica.address(),
                     settings.journal());
@@ -236,7 +240,10 @@ final class Node implements AutoCloseable {
             while (true) {
                 Event event = take();
                 switch (event) {
-                    case Event.Committed c -> publishStandby(replica);
+                    case Event.Committed c -> {
+                        publishStandby(replica);
+                        keepCurrent(clone, replica);
+                    }
                     case Event.PrimaryGone gone -> {
                         OptionalInt ended = session.ended();
                         if (ended.isPresent()) {
@@ -244,7 +251,7 @@ final class Node implements AutoCloseable {
                                     + " take over", settings.service(), ended.getAsInt());
                             return new Switched(-1, 0, ended);
                         }
-                        Optional<Switched> s = takeOver(replica);
+                        Optional<Switched> s = takeOver(replica, clone);
                         if (s.isPresent()) {
                             return s.get();
                         }
@@ -262,7 +269,7 @@ final class Node implements AutoCloseable {
      *
      * @return the program taken over, or empty if another standby won the election
      */
-    private Optional<Switched> takeOver(ReplicaServer replica) {
+    private Optional<Switched> takeOver(ReplicaServer replica, HotClone clone) {
         long goneAt = System.nanoTime();
         long heard = lastHeardNanos;
         if (replica.committedSeq() == 0) {
@@ -281,23 +288,63 @@ final class Node implements AutoCloseable {
             long elected = System.nanoTime();
             replica.fence(epoch);
             long seq = replica.committedSeq();
-            replica.close();
             phase = SwitchPhase.SWITCH;
-            Restorer.Result restored;
-            try (Journal journal = Journal.open(settings.journal())) {
-                restored = new Restorer(journal, seq).restore();
+            Restorer.Result restored = resumeClone(clone, replica, seq);
+            String from = restored != null ? "the hot clone" : "the journal";
+            replica.close();
+            if (restored == null) {
+                try (Journal journal = Journal.open(settings.journal())) {
+                    restored = new Restorer(journal, seq).restore();
+                }
             }
             long resumed = System.nanoTime();
             phase = SwitchPhase.POST_SWITCH;
-            LOG.info("switched: pid {} from checkpoint seq {} in {} ms (detection {} ms, election {} ms, restore {} ms);"
-                            + " primary of service {} now, epoch {}", restored.pid(), seq, millis(resumed - heard),
-                    millis(goneAt - heard), millis(elected - goneAt), millis(resumed - elected), settings.service(), epoch);
+            LOG.info("switched: pid {} from checkpoint seq {} in {} ms (detection {} ms, election {} ms, restore {} ms"
+                            + " from {}); primary of service {} now, epoch {}", restored.pid(), seq, millis(resumed - heard),
+                    millis(goneAt - heard), millis(elected - goneAt), millis(resumed - elected), from,
+                    settings.service(), epoch);
             return Optional.of(new Switched(restored.pid(), epoch, OptionalInt.empty()));
         } catch (HotcloneException e) {
             LOG.error("switch of service {} failed in {}, {}: {}; leaving the program to another standby",
                     settings.service(), phase, SwitchPhase.ABORT_SWITCH, e.getMessage());
             session.close();
             throw new HotcloneException("switch failed in " + phase + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Applies the replica's newest checkpoint to the hot clone; a failure leaves a cold restore for the switch. */
+    private void keepCurrent(HotClone clone, ReplicaServer replica) {
+        long seq = replica.committedSeq();
+        if (seq <= clone.seq()) {
+            return;
+        }
+        try {
+            long builds = clone.builds();
+            clone.update(replica.journal(), seq);
+            if (clone.builds() != builds) {
+                LOG.info("hot clone built from checkpoint seq {}", seq);
+            }
+            cloneFailure = null;
+        } catch (HotcloneException e) {
+            if (!e.getMessage().equals(cloneFailure)) {
+                LOG.warn("no hot clone (a switch will restore from the journal): {}", e.getMessage());
+                cloneFailure = e.getMessage();
+            }
+        }
+    }
+
+    /** The program resumed from the hot clone at checkpoint {@code seq}, or null if the clone cannot give it. */
+    private Restorer.Result resumeClone(HotClone clone, ReplicaServer replica, long seq) {
+        try {
+            if (clone.seq() < 0) {
+                return null;
+            }
+            clone.update(replica.journal(), seq);
+            return clone.resume();
+        } catch (HotcloneException e) {
+            LOG.warn("the hot clone could not take over ({}): restoring from the journal instead", e.getMessage());
+            clone.discard();
+            return null;
         }
     }
 
