@@ -159,18 +159,18 @@ final class QueueCheckpointWriter implements CheckpointWriter {
      *  {@code pages} (maybe empty) and returns its CRC. */
     private int write(RecordType type, byte[] head, MemorySegment pages) {
         int crc = Envelope.seal(head, type, header.epoch(), header.seq(), pages);
-        appendDocument(journal, appender, files, type, header.seq(), head, head.length, pages);
+        appendDocument(journal, appender, files, type, header.seq(), head, pages);
         return crc;
     }
 
-    /** Appends the first {@code headLength} bytes of {@code head} and then {@code pages} (maybe
-     *  empty) as one queue document; a failure leaves no document behind. */
+    /** Appends {@code head} and then {@code pages} (maybe empty) as one queue document; a failure
+     *  leaves no document behind. */
     static void appendDocument(Journal journal, ExcerptAppender appender, QueueFileIo files, RecordType type, long seq,
-                               byte[] head, int headLength, MemorySegment pages) {
+                               byte[] head, MemorySegment pages) {
         DocumentContext dc = appender.writingDocument();
         try {
             Bytes<?> bytes = dc.wire().bytes();
-            bytes.write(head, 0, headLength);
+            bytes.write(head);
             if (pages.byteSize() > 0) {
                 files.append(bytes, pages);
             }

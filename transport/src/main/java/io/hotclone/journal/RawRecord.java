@@ -1,10 +1,13 @@
 package io.hotclone.journal;
 
+import java.lang.foreign.MemorySegment;
+
 /**
- * One journal record copied out of the queue, envelope and payload, byte for byte: what a
- * replica appends with {@link ReplicaWriter#append}.
+ * One journal record read out of the queue, envelope and payload, byte for byte: what a replica
+ * appends with {@link ReplicaWriter#append}. {@code bytes} is a buffer of the {@link RecordTailer}
+ * that read it, valid until its next call.
  */
-public record RawRecord(Head head, byte[] bytes) {
+public record RawRecord(Head head, MemorySegment bytes) {
 
     /** What a record is, as replication needs to know it. */
     public enum Kind { FULL_HEADER, INCREMENTAL_HEADER, COMMIT, OTHER }

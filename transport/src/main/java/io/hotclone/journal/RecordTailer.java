@@ -7,6 +7,7 @@ import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.wire.DocumentContext;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -23,13 +24,16 @@ public final class RecordTailer implements AutoCloseable {
     private final Journal journal;
     private final ExcerptTailer tailer;
     private final QueueFileIo files = QueueFileIo.forReading();
+    /** Holds the record last read: native, so that pread fills it with no copy on the way. */
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment buffer = arena.allocate(Envelope.PAGE_HEAD + Journal.MAX_RUN_BYTES);
 
     RecordTailer(Journal journal, ExcerptTailer tailer) {
         this.journal = journal;
         this.tailer = tailer;
     }
 
-    /** The next record, copied, or null at the end of the journal. */
+    /** The next record, copied into this tailer's buffer, or null at the end of the journal. */
     public RawRecord next() {
         return read(true, true);
     }
@@ -68,6 +72,7 @@ public final class RecordTailer implements AutoCloseable {
     public void close() {
         files.close();
         tailer.close();
+        arena.close();
     }
 
     private RawRecord read(boolean advance, boolean copy) {
@@ -101,12 +106,17 @@ public final class RecordTailer implements AutoCloseable {
         }
     }
 
-    private byte[] copy(Envelope.Stored r, RawRecord.Head head) {
-        byte[] bytes = new byte[(int) r.bytes().byteSize()];
-        MemorySegment to = MemorySegment.ofArray(bytes);
-        if (r.bytes().byteSize() <= Envelope.PAGE_HEAD || r.tag() != RecordType.PAGES.tag) {
+    private MemorySegment copy(Envelope.Stored r, RawRecord.Head head) {
+        long size = r.bytes().byteSize();
+        if (size > buffer.byteSize()) {
+            throw new JournalException("journal " + journal.dir() + ", checkpoint seq " + head.seq() + ", index "
+                    + Journal.formatIndex(r.index()) + ": a record of " + size + " bytes, more than this hotclone"
+                    + " writes (written by a newer hotclone?)");
+        }
+        MemorySegment to = buffer.asSlice(0, size);
+        if (size <= Envelope.PAGE_HEAD || r.tag() != RecordType.PAGES.tag) {
             to.copyFrom(r.bytes());
-            return bytes;
+            return to;
         }
         to.copyFrom(r.bytes().asSlice(0, Envelope.PAGE_HEAD));
         try {
@@ -116,6 +126,6 @@ public final class RecordTailer implements AutoCloseable {
                     + Journal.formatIndex(r.index()) + ": cannot read the pages from " + r.file() + " (" + e
                     + "): check that the journal's files are readable and were not truncated", e);
         }
-        return bytes;
+        return to;
     }
 }

@@ -4,6 +4,7 @@ import io.hotclone.journal.Envelope.BadRecord;
 import net.openhft.chronicle.queue.ExcerptAppender;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Optional;
 
 /**
@@ -34,11 +35,16 @@ public final class ReplicaWriter implements AutoCloseable {
      *                          nothing is appended then
      */
     public Optional<CheckpointMark> append(byte[] record) {
+        return append(MemorySegment.ofArray(record));
+    }
+
+    /** {@link #append(byte[])} from any memory. */
+    public Optional<CheckpointMark> append(MemorySegment record) {
         if (Thread.currentThread() != owner) {
             throw new IllegalStateException("the replica writer of journal " + journal.dir() + " belongs to thread "
                     + owner.getName() + " (Chronicle appenders are thread-bound): call it from that thread");
         }
-        Envelope.Stored shipped = new Envelope.Stored(-1, MemorySegment.ofArray(record), null, 0);
+        Envelope.Stored shipped = new Envelope.Stored(-1, record, null, 0);
         RecordType type;
         try {
             type = shipped.type();
@@ -49,11 +55,10 @@ public final class ReplicaWriter implements AutoCloseable {
         }
         journal.checkReplicatedEpoch(type, shipped.seq(), shipped.epoch());
         boolean pages = type == RecordType.PAGES;
-        int headLength = pages ? Envelope.PAGE_HEAD : record.length;
-        MemorySegment contents = MemorySegment.ofArray(record).asSlice(headLength);
-        QueueCheckpointWriter.appendDocument(journal, appender, files, type, shipped.seq(), record, headLength, contents);
-        return journal.indexReplicated(new Envelope.Stored(appender.lastIndexAppended(), MemorySegment.ofArray(record),
-                null, 0));
+        long headLength = pages ? Envelope.PAGE_HEAD : record.byteSize();
+        QueueCheckpointWriter.appendDocument(journal, appender, files, type, shipped.seq(),
+                record.asSlice(0, headLength).toArray(ValueLayout.JAVA_BYTE), record.asSlice(headLength));
+        return journal.indexReplicated(new Envelope.Stored(appender.lastIndexAppended(), record, null, 0));
     }
 
     /** The header of the checkpoint this journal was left inside, if it ends without its commit. */

@@ -36,10 +36,16 @@ final class Link implements AutoCloseable {
     private final SocketChannel channel;
     private final InetSocketAddress remote;
     private final InputStream in;
-    // On the heap: a link may be closed by one thread while another sends, and freeing native memory under a send would crash.
-    private final Bytes<ByteBuffer> out = Bytes.elasticHeapByteBuffer(1 << 16);
-    private final Wire outWire = WireType.BINARY_LIGHT.apply(out);
+    /** Room for a frame's fields besides a record. */
+    private static final int FIELDS = 1 << 16;
+    // Direct, for the socket to write from without a copy; freed by the GC, not by close(), which
+    // another thread may call during a send.
+    private ByteBuffer outBuffer = ByteBuffer.allocateDirect(FIELDS);
+    private Bytes<ByteBuffer> out = Bytes.wrapForWrite(outBuffer);
+    private Wire outWire = WireType.BINARY_LIGHT.apply(out);
     private byte[] frame = new byte[1 << 16];
+    /** Holds the record of the last data message read, reused: a fresh array per record costs page faults. */
+    private final Bytes<byte[]> record = Bytes.allocateElasticOnHeap(1 << 16);
     private volatile long lastHeard = System.nanoTime();
     private long lastSent = System.nanoTime();
 
@@ -76,12 +82,17 @@ final class Link implements AutoCloseable {
     }
 
     synchronized void send(Message m) throws IOException {
+        int needed = FIELDS + (m instanceof Message.Data d ? (int) d.record().byteSize() : 0);
+        if (outBuffer.capacity() < needed) {
+            outBuffer = ByteBuffer.allocateDirect(needed);
+            out = Bytes.wrapForWrite(outBuffer);
+            outWire = WireType.BINARY_LIGHT.apply(out);
+        }
         out.clear();
         try (DocumentContext dc = outWire.writingDocument()) {
             Message.write(m, dc.wire());
         }
-        ByteBuffer buffer = out.underlyingObject();
-        buffer.limit((int) out.writePosition()).position(0);
+        ByteBuffer buffer = outBuffer.duplicate().limit((int) out.writePosition()).position(0);
         while (buffer.hasRemaining()) {
             channel.write(buffer);
         }
@@ -118,7 +129,7 @@ final class Link implements AutoCloseable {
         Bytes<byte[]> bytes = Bytes.wrapForRead(frame);
         bytes.readLimit(Integer.BYTES + length);
         try (DocumentContext dc = WireType.BINARY_LIGHT.apply(bytes).readingDocument()) {
-            return Message.read(dc.wire());
+            return Message.read(dc.wire(), record);
         } catch (RuntimeException e) {
             throw new IOException(remote + " sent a frame that cannot be decoded (" + e + ")", e);
         }

@@ -1,10 +1,13 @@
 package io.hotclone.replication;
 
 import io.hotclone.journal.CheckpointMark;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.wire.WireIn;
 import net.openhft.chronicle.wire.WireOut;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.util.Optional;
 
 /** The messages of the replication link; each travels as one Chronicle Wire binary document (see {@link Link}). */
@@ -17,8 +20,8 @@ sealed interface Message {
     record Position(Optional<CheckpointMark> committed, Optional<CheckpointMark> tornHeader) implements Message {
     }
 
-    /** Primary to standby: one journal record, envelope and payload. */
-    record Data(byte[] record) implements Message {
+    /** Primary to standby: one journal record, envelope and payload. Read, a view of the link's buffer, valid until its next read. */
+    record Data(MemorySegment record) implements Message {
     }
 
     /** Standby to primary: the commit of {@code seq} is appended. */
@@ -52,7 +55,7 @@ sealed interface Message {
             }
             case Data d -> {
                 w.write("msg").text("data");
-                w.write("record").bytes(d.record());
+                w.write("record").bytes(BytesStore.wrap(d.record().asByteBuffer()));
             }
             case Ack a -> {
                 w.write("msg").text("ack");
@@ -67,12 +70,17 @@ sealed interface Message {
         }
     }
 
-    static Message read(WireIn w) throws IOException {
+    /** Reads one message; a data record is read into {@code scratch}, whose view it is then. */
+    static Message read(WireIn w, Bytes<byte[]> scratch) throws IOException {
         String msg = w.read("msg").text();
         return switch (msg == null ? "" : msg) {
             case "hello" -> new Hello(w.read("service").text(), w.read("epoch").int64(), w.read("primary").text());
             case "position" -> new Position(readMark(w, "committed"), readMark(w, "torn"));
-            case "data" -> new Data(w.read("record").bytes());
+            case "data" -> {
+                scratch.clear();
+                w.read("record").bytes(scratch);
+                yield new Data(MemorySegment.ofArray(scratch.underlyingObject()).asSlice(0, scratch.readRemaining()));
+            }
             case "ack" -> new Ack(w.read("seq").int64());
             case "heartbeat" -> new Heartbeat();
             case "reset" -> new Reset();

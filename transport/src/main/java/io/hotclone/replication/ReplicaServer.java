@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -239,7 +240,7 @@ public final class ReplicaServer implements AutoCloseable {
         }
     }
 
-    private Optional<CheckpointMark> append(Link link, byte[] record) throws IOException {
+    private Optional<CheckpointMark> append(Link link, MemorySegment record) throws IOException {
         try {
             return writer.append(record);
         } catch (JournalException e) {

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +28,7 @@ class ReplicaWriterTest {
     private static List<RawRecord> drain(RecordTailer tailer) {
         List<RawRecord> records = new ArrayList<>();
         for (RawRecord r = tailer.next(); r != null; r = tailer.next()) {
-            records.add(r);
+            records.add(new RawRecord(r.head(), MemorySegment.ofArray(r.bytes().toArray(ValueLayout.JAVA_BYTE))));
         }
         return records;
     }
@@ -126,7 +127,7 @@ class ReplicaWriterTest {
              Journal replica = Journal.create(tmp.resolve("r"))) {
             Checkpoints.write(primary, CheckpointKind.FULL, -1, 1, List.of(Checkpoints.contents(arena, 1, PAGE)));
             try (RecordTailer tailer = primary.tailAfter(0); ReplicaWriter writer = replica.replicaWriter()) {
-                byte[] header = tailer.next().bytes();
+                byte[] header = tailer.next().bytes().toArray(ValueLayout.JAVA_BYTE);
                 header[header.length - 1] ^= 1;
                 JournalException e = assertThrows(JournalException.class, () -> writer.append(header));
                 assertTrue(e.getMessage().contains("CRC32C mismatch"), e.getMessage());
