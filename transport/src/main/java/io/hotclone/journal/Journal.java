@@ -41,8 +41,9 @@ import java.util.zip.CRC32C;
  * page contents, and keeps an index from seq to queue indices so that {@link #read} and
  * {@link #pages} seek straight to a checkpoint.
  *
- * <p>Thread-safe, except that a {@link CheckpointWriter} is confined to the thread that began it.
- * One writer at a time per journal, and one writing process per directory.
+ * <p>Thread-safe, except that a {@link CheckpointWriter}, {@link RecordTailer} or {@link ReplicaWriter}
+ * is confined to the thread that made it. One writer at a time per journal (a replica takes only a
+ * replica writer), and one writing process per directory.
  */
 public final class Journal implements AutoCloseable {
     /** The journal format this hotclone writes and reads (the {@code formatVersion} of every header). */

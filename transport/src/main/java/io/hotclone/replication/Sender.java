@@ -218,8 +218,8 @@ final class Sender {
         }
         skipping = true;
         boolean fullAhead = behind.stream().anyMatch(c -> c.kind() == CheckpointKind.FULL);
-        LOG.warn("standby {} lags {} MiB of checkpoints behind (more than {} MiB): skipping to {} full checkpoint",
-                standby, bytes >> 20, replication.options.maxLagBytes() >> 20, fullAhead ? "the next" : "a new");
+        LOG.warn("standby {} lags {} KiB of checkpoint pages behind (more than {} KiB): skipping to {} full checkpoint",
+                standby, bytes >> 10, replication.options.maxLagBytes() >> 10, fullAhead ? "the next" : "a new");
         if (!fullAhead) {
             replication.listener.needsFullCheckpoint(standby);
         }
