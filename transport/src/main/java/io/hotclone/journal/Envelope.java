@@ -31,9 +31,10 @@ final class Envelope {
 
     /**
      * Fills the envelope at the start of {@code head} (whose first {@link #SIZE} bytes are
-     * reserved for it) with the CRC over the rest of {@code head} followed by {@code tail}.
+     * reserved for it) with the CRC over the rest of {@code head} followed by {@code tail}, and
+     * returns that CRC.
      */
-    static void seal(byte[] head, RecordType type, long epoch, long seq, MemorySegment tail) {
+    static int seal(byte[] head, RecordType type, long epoch, long seq, MemorySegment tail) {
         ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
         b.put(4, (byte) type.tag).put(5, (byte) type.version).putShort(6, MAGIC)
                 .putLong(8, epoch).putLong(16, seq);
@@ -41,6 +42,7 @@ final class Envelope {
         crc.update(head, 4, head.length - 4);
         crc.update(tail.asByteBuffer());
         b.putInt(0, (int) crc.getValue());
+        return (int) crc.getValue();
     }
 
     /** A record that cannot be read: its type (or what its tag was) and what is wrong. */

@@ -24,6 +24,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -39,8 +41,9 @@ import java.util.zip.CRC32C;
  * page contents, and keeps an index from seq to queue indices so that {@link #read} and
  * {@link #pages} seek straight to a checkpoint.
  *
- * <p>Thread-safe, except that a {@link CheckpointWriter} is confined to the thread that began it.
- * One writer at a time per journal, and one writing process per directory.
+ * <p>Thread-safe, except that a {@link CheckpointWriter}, {@link RecordTailer} or {@link ReplicaWriter}
+ * is confined to the thread that made it. One writer at a time per journal (a replica takes only a
+ * replica writer), and one writing process per directory.
  */
 public final class Journal implements AutoCloseable {
     /** The journal format this hotclone writes and reads (the {@code formatVersion} of every header). */
@@ -81,7 +84,14 @@ public final class Journal implements AutoCloseable {
     private final Map<Long, Problem> damaged = new HashMap<>();
     private long maxSeq;
     private long maxEpoch;
+    /** No record or checkpoint of an older epoch is taken from now on (see {@link #fence}). */
+    private long fence;
     private CheckpointWriter writer;
+    /** The opening scan, carried on by a {@link ReplicaWriter}'s records to keep the index live. */
+    private final JournalScan scan = new JournalScan(JournalScan.Depth.INDEX);
+    private ReplicaWriter replica;
+    /** Whether a {@link #begin} wrote here since opening, which the scan did not see. */
+    private boolean begun;
 
     private Journal(Path dir, boolean readOnly) {
         this.dir = dir;
@@ -93,7 +103,6 @@ public final class Journal implements AutoCloseable {
                     + "): check that the directory is readable" + (readOnly ? "" : " and writable"), e);
         }
         try {
-            JournalScan scan = new JournalScan(JournalScan.Depth.INDEX);
             visitAll(scan::accept);
             scan.committed.forEach(e -> committed.put(e.header().seq(), e));
             damaged.putAll(scan.damaged);
@@ -210,6 +219,10 @@ public final class Journal implements AutoCloseable {
             throw new IllegalStateException("a checkpoint is still being written to journal " + dir
                     + ": commit or close its writer first");
         }
+        if (replica != null) {
+            throw new IllegalStateException("journal " + dir + " is a replica being written by its primary:"
+                    + " close its replica writer before writing checkpoints of its own");
+        }
         if (header.seq() != maxSeq + 1) {
             throw new IllegalArgumentException("checkpoint seq " + header.seq() + " cannot begin: the next seq of journal "
                     + dir + " is " + (maxSeq + 1));
@@ -223,10 +236,10 @@ public final class Journal implements AutoCloseable {
             throw new IllegalArgumentException("header of seq " + header.seq() + " has page size " + pageSize
                     + ": not a power of two up to " + MAX_RUN_BYTES);
         }
-        if (header.epoch() < maxEpoch) {
+        if (header.epoch() < Math.max(maxEpoch, fence)) {
             throw new JournalException("checkpoint seq " + header.seq() + " has epoch " + header.epoch()
-                    + " but journal " + dir + " already holds epoch " + maxEpoch
-                    + ": a newer primary has taken over, so this one must stop writing");
+                    + " but journal " + dir + (maxEpoch >= fence ? " already holds epoch " + maxEpoch
+                    : " is fenced below epoch " + fence) + ": a newer primary has taken over, so this one must stop writing");
         }
         boolean baseOk = header.kind() == CheckpointKind.FULL
                 ? header.baseSeq() == -1
@@ -236,6 +249,7 @@ public final class Journal implements AutoCloseable {
                     + header.baseSeq() + ": a full checkpoint has base -1, an incremental one a committed checkpoint");
         }
         writer = new QueueCheckpointWriter(this, queue.createAppender(), header);
+        begun = true;
         maxSeq = header.seq();
         maxEpoch = header.epoch();
         return writer;
@@ -244,6 +258,91 @@ public final class Journal implements AutoCloseable {
     /** The committed checkpoints, in seq order. */
     public synchronized List<CheckpointSummary> checkpoints() {
         return committed.values().stream().map(Entry::summary).toList();
+    }
+
+    /** The committed checkpoints after {@code seq}, in seq order: what a replica at {@code seq} lacks. */
+    public synchronized List<CheckpointSummary> checkpointsAfter(long seq) {
+        return committed.tailMap(seq, false).values().stream().map(Entry::summary).toList();
+    }
+
+    /** The newest committed checkpoint, as a replica of this journal names it. */
+    public synchronized Optional<CheckpointMark> lastCommit() {
+        return committed.isEmpty() ? Optional.empty() : Optional.of(committed.lastEntry().getValue().mark());
+    }
+
+    /** Whether this journal holds the committed checkpoint {@code mark} names (seq, epoch and commit CRC agree). */
+    public synchronized boolean holds(CheckpointMark mark) {
+        Entry entry = committed.get(mark.seq());
+        return entry != null && entry.mark().equals(mark);
+    }
+
+    /**
+     * The full checkpoint the chain of the newest committed checkpoint starts at: a journal that
+     * holds every record from its header on can restore the newest checkpoint. Empty if nothing is
+     * committed, or the chain is broken.
+     */
+    public synchronized OptionalLong chainBase() {
+        if (committed.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        ImageHeader h = committed.lastEntry().getValue().header();
+        while (h.kind() == CheckpointKind.INCREMENTAL) {
+            Entry base = committed.get(h.baseSeq());
+            if (base == null) {
+                return OptionalLong.empty();
+            }
+            h = base.header();
+        }
+        return OptionalLong.of(h.seq());
+    }
+
+    /** The newest epoch of any checkpoint in this journal, or its fence if that is newer. */
+    public synchronized long maxEpoch() {
+        return Math.max(maxEpoch, fence);
+    }
+
+    /**
+     * Fences this journal at {@code epoch}: from now on it takes no checkpoint ({@link #begin})
+     * and no replicated record of an older epoch. Held in memory only.
+     */
+    public synchronized void fence(long epoch) {
+        fence = Math.max(fence, epoch);
+    }
+
+    /**
+     * A reader of every record after committed checkpoint {@code seq}'s commit, or of every record
+     * if {@code seq} is 0, for the calling thread.
+     */
+    public RecordTailer tailAfter(long seq) {
+        ExcerptTailer tailer = queue.createTailer();
+        if (seq == 0) {
+            tailer.toStart();
+        } else {
+            seek(tailer, entry(seq).lastIndex(), seq);
+            tailer.readingDocument().close(); // past the commit
+        }
+        return new RecordTailer(this, tailer);
+    }
+
+    /** A reader of every record from committed checkpoint {@code seq}'s header on, for the calling thread. */
+    public RecordTailer tailFrom(long seq) {
+        ExcerptTailer tailer = queue.createTailer();
+        seek(tailer, entry(seq).firstIndex(), seq);
+        return new RecordTailer(this, tailer);
+    }
+
+    /** A writer of records shipped from a primary, for the calling thread; one at a time. */
+    public synchronized ReplicaWriter replicaWriter() {
+        if (!writable) {
+            throw new IllegalStateException("journal " + dir + " was opened for reading: use Journal.create to replicate into it");
+        }
+        if (writer != null || replica != null || begun) {
+            throw new IllegalStateException("journal " + dir + " has " + (begun && writer == null && replica == null
+                    ? "had checkpoints of its own written since it was opened: reopen it to replicate into it"
+                    : "a writer open: close it first"));
+        }
+        replica = new ReplicaWriter(this, queue.createAppender());
+        return replica;
     }
 
     /** The metadata of committed checkpoint {@code seq}, every CRC checked. */
@@ -342,6 +441,41 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    synchronized void released(ReplicaWriter done) {
+        if (replica == done) {
+            replica = null;
+        }
+    }
+
+    synchronized void checkReplicatedEpoch(RecordType type, long seq, long epoch) {
+        long newest = maxEpoch();
+        if (epoch < newest) {
+            throw new JournalException("a " + type.label() + " record of checkpoint seq " + seq + " shipped to journal "
+                    + dir + " has epoch " + epoch + " but the journal " + (maxEpoch >= fence ? "already holds epoch "
+                    + maxEpoch : "is fenced below epoch " + fence) + ": it comes from a primary that a newer one"
+                    + " (epoch " + newest + ") has replaced, which must stop shipping");
+        }
+    }
+
+    /** Carries the index on with a record just appended by the replica writer. */
+    synchronized Optional<CheckpointMark> indexReplicated(Envelope.Stored r) {
+        int before = scan.committed.size();
+        scan.accept(r);
+        maxSeq = scan.maxSeq;
+        maxEpoch = scan.maxEpoch;
+        scan.damaged.forEach(damaged::putIfAbsent);
+        if (scan.committed.size() == before) {
+            return Optional.empty();
+        }
+        Entry entry = scan.committed.getLast();
+        committed.put(entry.header().seq(), entry);
+        return Optional.of(entry.mark());
+    }
+
+    synchronized Optional<CheckpointMark> tornHeader() {
+        return scan.tornHeader();
+    }
+
     /** A queue index as Chronicle shows it: cycle in the high bits, sequence in the low. */
     static String formatIndex(long index) {
         return "0x" + Long.toHexString(index);
@@ -388,14 +522,19 @@ public final class Journal implements AutoCloseable {
                 + " (`hotclone journal verify " + dir + "` lists every problem)");
     }
 
+    private void seek(ExcerptTailer tailer, long index, long seq) {
+        if (!tailer.moveToIndex(index)) {
+            tailer.close();
+            throw new JournalException("journal " + dir + " lost index " + formatIndex(index)
+                    + " of checkpoint seq " + seq + ": were its queue files deleted or moved?");
+        }
+    }
+
     /** Hands the records of one committed checkpoint, header to commit, to {@code visitor}. */
     private void visit(Entry entry, Consumer<Envelope.Stored> visitor) {
         try (ExcerptTailer tailer = queue.createTailer()) {
             long seq = entry.header().seq();
-            if (!tailer.moveToIndex(entry.firstIndex())) {
-                throw new JournalException("journal " + dir + " lost index " + formatIndex(entry.firstIndex())
-                        + " where checkpoint seq " + seq + " begins: were its queue files deleted or moved?");
-            }
+            seek(tailer, entry.firstIndex(), seq);
             long index = END;
             while (index < entry.lastIndex()) {
                 index = next(tailer, visitor);
@@ -423,15 +562,20 @@ public final class Journal implements AutoCloseable {
             if (!dc.isPresent()) {
                 return END;
             }
-            Bytes<?> bytes = dc.wire().bytes();
-            long start = bytes.readPosition();
-            long length = bytes.readRemaining();
-            // The two-argument form guarantees the whole document is contiguous in one mapping.
-            long address = bytes.addressForRead(start, (int) length);
-            visitor.accept(new Envelope.Stored(dc.index(), MemorySegment.ofAddress(address).reinterpret(length),
-                    QueueFileIo.fileOf(bytes), start));
+            visitor.accept(stored(dc));
             return dc.index();
         }
+    }
+
+    /** The record of an open, present document, as a view of the mapped file valid while it is open. */
+    static Envelope.Stored stored(DocumentContext dc) {
+        Bytes<?> bytes = dc.wire().bytes();
+        long start = bytes.readPosition();
+        long length = bytes.readRemaining();
+        // The two-argument form guarantees the whole document is contiguous in one mapping.
+        long address = bytes.addressForRead(start, (int) length);
+        return new Envelope.Stored(dc.index(), MemorySegment.ofAddress(address).reinterpret(length),
+                QueueFileIo.fileOf(bytes), start);
     }
 
     private static void checkMarker(Path dir) {

@@ -31,8 +31,12 @@ final class JournalScan {
         VERIFY
     }
 
-    /** A committed checkpoint and where its records lie in the queue. */
-    record Entry(ImageHeader header, Commit commit, long firstIndex, long lastIndex) {
+    /** A committed checkpoint, where its records lie in the queue, and its commit record's CRC. */
+    record Entry(ImageHeader header, Commit commit, long firstIndex, long lastIndex, int commitCrc) {
+        CheckpointMark mark() {
+            return new CheckpointMark(header.seq(), header.epoch(), commitCrc);
+        }
+
         CheckpointSummary summary() {
             return new CheckpointSummary(header.seq(), header.kind(), header.baseSeq(), header.epoch(),
                     commit.pages(), commit.pageBytes(), commit.freezeMicros(), commit.durationMicros(),
@@ -59,6 +63,11 @@ final class JournalScan {
     /** The checkpoint the journal ends in without its commit, if any. */
     Optional<Uncommitted> tornTail() {
         return Optional.ofNullable(open).map(Pending::uncommitted);
+    }
+
+    /** The header of the checkpoint the journal ends in without its commit, if any. */
+    Optional<CheckpointMark> tornHeader() {
+        return Optional.ofNullable(open).map(p -> new CheckpointMark(p.seq, p.epoch, p.headerCrc));
     }
 
     VerifyReport report() {
@@ -103,11 +112,13 @@ final class JournalScan {
             }
             return;
         }
+        long reopened = 0;
         if (type == RecordType.HEADER) {
             if (open != null) {
                 abandoned.add(open.uncommitted());
+                reopened = open.seq;
             }
-            open = new Pending(r.seq(), r.epoch(), r.index());
+            open = new Pending(r.seq(), r.epoch(), r.index(), r.storedCrc());
         } else if (open == null || r.seq() != open.seq) {
             problems.add(new Problem(r.seq(), r.index(), type.label(), open == null
                     ? "belongs to checkpoint seq " + r.seq() + " but no checkpoint is open here (its header is missing)"
@@ -123,7 +134,7 @@ final class JournalScan {
                 throw new BadRecord(type.label(), "epoch " + r.epoch() + " inside a checkpoint of epoch " + open.epoch);
             }
             switch (type) {
-                case HEADER -> onHeader(r);
+                case HEADER -> onHeader(r, reopened);
                 case PAGES -> onPages(r);
                 case COMMIT -> onCommit(r);
                 default -> onMetadata(r, type);
@@ -138,7 +149,8 @@ final class JournalScan {
         }
     }
 
-    private void onHeader(Envelope.Stored r) throws BadRecord {
+    /** {@code reopened}: the seq of the checkpoint this header abandons, 0 if none. */
+    private void onHeader(Envelope.Stored r, long reopened) throws BadRecord {
         ImageHeader h = (ImageHeader) decode(RecordType.HEADER, r);
         String label = RecordType.HEADER.label();
         if (h.seq() != r.seq() || h.epoch() != r.epoch()) {
@@ -154,7 +166,10 @@ final class JournalScan {
             throw new BadRecord(label, "journal format " + h.formatVersion() + "; this hotclone reads format "
                     + Journal.FORMAT_VERSION);
         }
-        if (h.seq() <= previousSeq) {
+        // A replica whose link broke inside a checkpoint gets it again from its header: the one
+        // seq that may come twice is that of the checkpoint the journal was left inside.
+        boolean resent = h.seq() == reopened && h.seq() == previousSeq;
+        if (h.seq() <= previousSeq && !resent) {
             throw new BadRecord(label, "seq " + h.seq() + " does not follow seq " + previousSeq
                     + ": checkpoint seqs must increase");
         }
@@ -217,7 +232,7 @@ final class JournalScan {
                     c.areas(), c.fds(), c.pages(), c.pageBytes(), p.areas, p.fds, p.pages, p.pageBytes));
         }
         if (!p.damaged) {
-            committed.add(new Entry(p.header, c, p.firstIndex, r.index()));
+            committed.add(new Entry(p.header, c, p.firstIndex, r.index(), r.storedCrc()));
         }
     }
 
@@ -238,6 +253,7 @@ final class JournalScan {
         final long seq;
         final long epoch;
         final long firstIndex;
+        final int headerCrc;
         ImageHeader header;
         long records;
         long pages;
@@ -247,10 +263,11 @@ final class JournalScan {
         boolean process;
         boolean damaged;
 
-        Pending(long seq, long epoch, long firstIndex) {
+        Pending(long seq, long epoch, long firstIndex, int headerCrc) {
             this.seq = seq;
             this.epoch = epoch;
             this.firstIndex = firstIndex;
+            this.headerCrc = headerCrc;
         }
 
         Uncommitted uncommitted() {

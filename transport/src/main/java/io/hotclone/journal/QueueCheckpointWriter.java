@@ -116,12 +116,12 @@ final class QueueCheckpointWriter implements CheckpointWriter {
                     "commit of seq %d counts %d areas, %d fds, %d pages (%d bytes) but the writer wrote %d areas, %d fds, %d pages (%d bytes)",
                     c.seq(), c.areas(), c.fds(), c.pages(), c.pageBytes(), areas, fds, pages, pageBytes));
         }
-        append(c);
+        int crc = append(c);
         long lastIndex = appender.lastIndexAppended();
         done = true;
         files.close();
         appender.close();
-        journal.committed(this, new JournalScan.Entry(header, c, firstIndex, lastIndex));
+        journal.committed(this, new JournalScan.Entry(header, c, firstIndex, lastIndex, crc));
     }
 
     @Override
@@ -147,17 +147,26 @@ final class QueueCheckpointWriter implements CheckpointWriter {
         }
     }
 
-    private void append(Object record) {
+    /** Appends {@code record} and returns its CRC. */
+    private int append(Object record) {
         scratch.clear();
         scratch.bytes().writeSkip(Envelope.SIZE);
         RecordType type = ImageCodec.encode(record, scratch);
-        write(type, scratch.bytes().toByteArray(), NO_PAGES);
+        return write(type, scratch.bytes().toByteArray(), NO_PAGES);
     }
 
-    /** Seals {@code head} (envelope + payload, or envelope + page address) and appends it with
-     *  {@code pages} (maybe empty) as one queue document; a failure leaves no document behind. */
-    private void write(RecordType type, byte[] head, MemorySegment pages) {
-        Envelope.seal(head, type, header.epoch(), header.seq(), pages);
+    /** Seals {@code head} (envelope + payload, or envelope + page address), appends it with
+     *  {@code pages} (maybe empty) and returns its CRC. */
+    private int write(RecordType type, byte[] head, MemorySegment pages) {
+        int crc = Envelope.seal(head, type, header.epoch(), header.seq(), pages);
+        appendDocument(journal, appender, files, type, header.seq(), head, pages);
+        return crc;
+    }
+
+    /** Appends {@code head} and then {@code pages} (maybe empty) as one queue document; a failure
+     *  leaves no document behind. */
+    static void appendDocument(Journal journal, ExcerptAppender appender, QueueFileIo files, RecordType type, long seq,
+                               byte[] head, MemorySegment pages) {
         DocumentContext dc = appender.writingDocument();
         try {
             Bytes<?> bytes = dc.wire().bytes();
@@ -167,7 +176,7 @@ final class QueueCheckpointWriter implements CheckpointWriter {
             }
         } catch (RuntimeException | IOException e) {
             dc.rollbackOnClose();
-            throw new JournalException("cannot write a " + type.label() + " record of checkpoint seq " + header.seq()
+            throw new JournalException("cannot write a " + type.label() + " record of checkpoint seq " + seq
                     + " to journal " + journal.dir() + " (" + e + "): check that its disk has room and is writable", e);
         } finally {
             dc.close();

@@ -5,7 +5,10 @@
  * only once committed. Pages travel as raw bytes, read back as views of the mapped queue file.
  *
  * <p>Public: {@link io.hotclone.journal.Journal}, {@link io.hotclone.journal.CheckpointWriter},
- * {@link io.hotclone.journal.PageSink} and the records they return. The rest is the format.
+ * {@link io.hotclone.journal.PageSink} and the records they return; for replication (see
+ * {@code io.hotclone.replication}), {@link io.hotclone.journal.RecordTailer} reads a primary's
+ * raw records and {@link io.hotclone.journal.ReplicaWriter} appends them to a standby's journal.
+ * The rest is the format.
  *
  * <p>Adding a record type (for instance a new {@code FdState} kind): a constant in
  * {@code RecordType} with a new tag, a write and a read method in {@code ImageCodec}, and one

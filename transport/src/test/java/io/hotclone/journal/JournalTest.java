@@ -2,8 +2,6 @@ package io.hotclone.journal;
 
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
-import io.hotclone.image.FdState;
-import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ThreadState;
 import io.hotclone.journal.VerifyReport.Problem;
 import org.junit.jupiter.api.Test;
@@ -29,37 +27,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Writing checkpoints, reading them back, and what a torn or damaged journal looks like. */
 class JournalTest {
     private static final int PAGE = Images.PAGE;
-    private static final long AREA_START = 0x7f3a_0000_0000L;
+    private static final long AREA_START = Checkpoints.AREA_START;
 
     @TempDir
     Path tmp;
 
-    /** Writes a full (base -1) or incremental checkpoint with every record type and the given page runs. */
     private static CheckpointImage writeCheckpoint(Journal journal, CheckpointKind kind, long baseSeq,
                                                    List<MemorySegment> runs) {
-        long seq = journal.nextSeq();
-        CheckpointImage image = sampleImage(seq, kind, baseSeq, runs.stream().mapToLong(MemorySegment::byteSize).sum());
-        try (CheckpointWriter w = journal.begin(image.header())) {
-            w.process(image.process());
-            image.threads().forEach(w::thread);
-            image.areas().forEach(w::area);
-            long address = AREA_START;
-            for (MemorySegment run : runs) {
-                w.pages(address, run);
-                address += run.byteSize();
-            }
-            image.fds().forEach(w::fd);
-            w.commit(image.commit());
-        }
-        return image;
+        return Checkpoints.write(journal, kind, baseSeq, 1, runs);
     }
 
     private static CheckpointImage sampleImage(long seq, CheckpointKind kind, long baseSeq, long pageBytes) {
-        List<MemoryArea> areas = List.of(Images.anonymous(AREA_START, Math.max(1, pageBytes / PAGE)), Images.fileArea());
-        List<FdState> fds = List.of(Images.device(), Images.regularFile(), Images.inherited());
-        return new CheckpointImage(Images.header(seq, 1, kind, baseSeq), Images.process(),
-                List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds,
-                Images.commit(seq, areas.size(), pageBytes, fds.size()));
+        return Checkpoints.image(seq, kind, baseSeq, 1, pageBytes);
     }
 
     private static CheckpointImage writeFull(Journal journal, MemorySegment... runs) {

@@ -1,0 +1,131 @@
+package io.hotclone.journal;
+
+import io.hotclone.image.CheckpointKind;
+import io.hotclone.image.ImageHeader;
+import io.hotclone.journal.Envelope.BadRecord;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.wire.DocumentContext;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Reads the records of a journal in queue order as they are appended, for a replication sender.
+ * Never blocks: at the end of the journal it returns null, and the caller polls again. Records
+ * of a checkpoint still being written come as soon as they are appended, before its commit.
+ *
+ * <p>Page contents are read with pread (see {@link QueueFileIo}), like {@link Journal#pages}:
+ * a writer puts them in the file with pwrite, so the reader's mapping would take a fault per page.
+ * Confined to the thread that made it (Chronicle tailers are thread-bound).
+ */
+public final class RecordTailer implements AutoCloseable {
+    private final Journal journal;
+    private final ExcerptTailer tailer;
+    private final QueueFileIo files = QueueFileIo.forReading();
+    /** Holds the record last read: native, so that pread fills it with no copy on the way. */
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment buffer = arena.allocate(Envelope.PAGE_HEAD + Journal.MAX_RUN_BYTES);
+
+    RecordTailer(Journal journal, ExcerptTailer tailer) {
+        this.journal = journal;
+        this.tailer = tailer;
+    }
+
+    /** The next record, copied into this tailer's buffer, or null at the end of the journal. */
+    public RawRecord next() {
+        return read(true, true);
+    }
+
+    /** The head of the next record without moving past it, or null at the end of the journal. */
+    public RawRecord.Head peek() {
+        RawRecord r = read(false, false);
+        return r == null ? null : r.head();
+    }
+
+    /** Moves past the next record without copying it; false at the end of the journal. */
+    public boolean skip() {
+        return read(true, false) != null;
+    }
+
+    /**
+     * Moves to the header {@code mark} names, past the records before it, all of which must belong
+     * to earlier checkpoints. False, leaving the tailer anywhere, if the journal reaches a later
+     * checkpoint or its end first: then this journal never held that header after where the
+     * tailer started.
+     */
+    public boolean skipToHeader(CheckpointMark mark) {
+        for (RawRecord.Head head = peek(); head != null; head = peek()) {
+            if (head.header() && head.mark().equals(mark)) {
+                return true;
+            }
+            if (head.seq() >= mark.seq()) {
+                return false;
+            }
+            skip();
+        }
+        return false;
+    }
+
+    @Override
+    public void close() {
+        files.close();
+        tailer.close();
+        arena.close();
+    }
+
+    private RawRecord read(boolean advance, boolean copy) {
+        try (DocumentContext dc = tailer.readingDocument()) {
+            if (!dc.isPresent()) {
+                return null;
+            }
+            if (!advance) {
+                dc.rollbackOnClose();
+            }
+            Envelope.Stored r = Journal.stored(dc);
+            RawRecord.Head head = head(r);
+            return new RawRecord(head, copy ? copy(r, head) : null);
+        }
+    }
+
+    private RawRecord.Head head(Envelope.Stored r) {
+        try {
+            RecordType type = r.type();
+            RawRecord.Kind kind = switch (type) {
+                case HEADER -> ((ImageHeader) ImageCodec.decode(type, r.payload().toArray(ValueLayout.JAVA_BYTE))).kind()
+                        == CheckpointKind.FULL ? RawRecord.Kind.FULL_HEADER : RawRecord.Kind.INCREMENTAL_HEADER;
+                case COMMIT -> RawRecord.Kind.COMMIT;
+                default -> RawRecord.Kind.OTHER;
+            };
+            return new RawRecord.Head(kind, r.seq(), r.epoch(), r.storedCrc());
+        } catch (BadRecord | RuntimeException e) {
+            throw new JournalException("journal " + journal.dir() + ", index " + Journal.formatIndex(r.index())
+                    + ": cannot be shipped: " + e.getMessage() + "; `hotclone journal verify " + journal.dir()
+                    + "` lists every problem", e);
+        }
+    }
+
+    private MemorySegment copy(Envelope.Stored r, RawRecord.Head head) {
+        long size = r.bytes().byteSize();
+        if (size > buffer.byteSize()) {
+            throw new JournalException("journal " + journal.dir() + ", checkpoint seq " + head.seq() + ", index "
+                    + Journal.formatIndex(r.index()) + ": a record of " + size + " bytes, more than this hotclone"
+                    + " writes (written by a newer hotclone?)");
+        }
+        MemorySegment to = buffer.asSlice(0, size);
+        if (size <= Envelope.PAGE_HEAD || r.tag() != RecordType.PAGES.tag) {
+            to.copyFrom(r.bytes());
+            return to;
+        }
+        to.copyFrom(r.bytes().asSlice(0, Envelope.PAGE_HEAD));
+        try {
+            files.read(r.file(), r.pageContentsOffset(), to.asSlice(Envelope.PAGE_HEAD));
+        } catch (IOException e) {
+            throw new JournalException("journal " + journal.dir() + ", checkpoint seq " + head.seq() + ", index "
+                    + Journal.formatIndex(r.index()) + ": cannot read the pages from " + r.file() + " (" + e
+                    + "): check that the journal's files are readable and were not truncated", e);
+        }
+        return to;
+    }
+}

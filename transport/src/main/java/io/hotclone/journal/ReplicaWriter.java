@@ -1,0 +1,75 @@
+package io.hotclone.journal;
+
+import io.hotclone.journal.Envelope.BadRecord;
+import net.openhft.chronicle.queue.ExcerptAppender;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Optional;
+
+/**
+ * Appends records shipped from a primary's journal, verbatim, to a standby's journal, so that it
+ * becomes a record-for-record replica. Each record's envelope and CRC are checked first, and a
+ * record of an epoch older than the journal's (or its fence, {@link Journal#fence}) is refused.
+ * The journal's index follows: once a commit is appended its checkpoint is readable.
+ *
+ * <p>Made by {@link Journal#replicaWriter()}; confined to the thread that made it (Chronicle
+ * appenders are thread-bound). The journal takes no {@link Journal#begin} while one is open.
+ */
+public final class ReplicaWriter implements AutoCloseable {
+    private final Journal journal;
+    private final ExcerptAppender appender;
+    private final QueueFileIo files = QueueFileIo.forWriting();
+    private final Thread owner = Thread.currentThread();
+
+    ReplicaWriter(Journal journal, ExcerptAppender appender) {
+        this.journal = journal;
+        this.appender = appender;
+    }
+
+    /**
+     * Appends one record (envelope and payload) and returns the checkpoint it committed, if it
+     * was a commit that committed one.
+     *
+     * @throws JournalException if the record is not a sound hotclone record or its epoch is too old;
+     *                          nothing is appended then
+     */
+    public Optional<CheckpointMark> append(byte[] record) {
+        return append(MemorySegment.ofArray(record));
+    }
+
+    /** {@link #append(byte[])} from any memory. */
+    public Optional<CheckpointMark> append(MemorySegment record) {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("the replica writer of journal " + journal.dir() + " belongs to thread "
+                    + owner.getName() + " (Chronicle appenders are thread-bound): call it from that thread");
+        }
+        Envelope.Stored shipped = new Envelope.Stored(-1, record, null, 0);
+        RecordType type;
+        try {
+            type = shipped.type();
+            shipped.checkCrc(type);
+        } catch (BadRecord e) {
+            throw new JournalException("a record shipped to journal " + journal.dir() + " is refused: " + e.getMessage()
+                    + "; the primary's journal or the link corrupted it (`hotclone journal verify` on the primary)");
+        }
+        journal.checkReplicatedEpoch(type, shipped.seq(), shipped.epoch());
+        boolean pages = type == RecordType.PAGES;
+        long headLength = pages ? Envelope.PAGE_HEAD : record.byteSize();
+        QueueCheckpointWriter.appendDocument(journal, appender, files, type, shipped.seq(),
+                record.asSlice(0, headLength).toArray(ValueLayout.JAVA_BYTE), record.asSlice(headLength));
+        return journal.indexReplicated(new Envelope.Stored(appender.lastIndexAppended(), record, null, 0));
+    }
+
+    /** The header of the checkpoint this journal was left inside, if it ends without its commit. */
+    public Optional<CheckpointMark> tornHeader() {
+        return journal.tornHeader();
+    }
+
+    @Override
+    public void close() {
+        files.close();
+        appender.close();
+        journal.released(this);
+    }
+}
