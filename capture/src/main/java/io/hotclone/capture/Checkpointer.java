@@ -212,7 +212,7 @@ public final class Checkpointer {
         byte[] xstate = thread.xstate();
         long xfeatures = xstate.length >= XSTATE_XFEATURES_OFFSET + 8
                 ? MemorySegment.ofArray(xstate).get(ValueLayout.JAVA_LONG_UNALIGNED, XSTATE_XFEATURES_OFFSET) : 0;
-        long epoch = chain != null ? chain.epoch() : journal.epoch();
+        long epoch = chain != null ? chain.epoch() : journal.maxEpoch();
         return new ImageHeader(Journal.FORMAT_VERSION, seq, epoch,
                 incremental ? CheckpointKind.INCREMENTAL : CheckpointKind.FULL, incremental ? chain.seq() : -1,
                 Host.kernelRelease(), Host.MACHINE, Host.PAGE_SIZE, xfeatures, xstate.length,

@@ -199,11 +199,6 @@ public final class Journal implements AutoCloseable {
         return maxSeq + 1;
     }
 
-    /** The newest epoch in the journal: that of the primary that wrote last (0 if none). */
-    public synchronized long epoch() {
-        return maxEpoch;
-    }
-
     /**
      * Begins checkpoint {@code header.seq()}, which must be {@link #nextSeq()}, and writes its
      * header. The writer belongs to the calling thread.
