@@ -84,12 +84,20 @@ final class DemoNode {
         }
     }
 
-    /** Kills the node's hotclone and everything it started at once, with SIGKILL. */
-    void kill() {
+    /**
+     * Kills the node's hotclone and everything it started at once, with SIGKILL, and returns
+     * without waiting: the moment of the crash is now.
+     */
+    List<ProcessHandle> kill() {
         List<ProcessHandle> all = new ArrayList<>(process.descendants().toList());
         all.add(process.toHandle());
         all.forEach(ProcessHandle::destroyForcibly);
-        all.forEach(p -> p.onExit().join());
+        return all;
+    }
+
+    /** Kills the node and waits until its processes are gone. */
+    void stop() {
+        kill().forEach(p -> p.onExit().join());
     }
 
     private static void pause() {

@@ -180,8 +180,9 @@ final class Node implements AutoCloseable {
                 Spawn.kill(pid, SIGKILL); // the lease went before the listener could see the pid
             }
             int status = program.run();
-            LOG.info("program pid {} exited with status {}; {}; replicated up to seq {}", pid, status, summary,
-                    replication.replicatedSeq());
+            long replicated = replication.replicatedSeq();
+            LOG.info("program pid {} exited with status {}; {}; {}", pid, status, summary,
+                    replicated > 0 ? "replicated up to seq " + replicated : "nothing replicated (no standby)");
             return new Protected(status, lost.get());
         } finally {
             onLeaseLost = () -> { };
