@@ -4,7 +4,13 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.ProtectedProgram;
 import io.hotclone.capture.launch.Spawn;
+import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
+import io.hotclone.replication.AckPolicy;
+import io.hotclone.replication.ReplicaListener;
+import io.hotclone.replication.ReplicaServer;
+import io.hotclone.replication.Replication;
+import io.hotclone.replication.ReplicationListener;
 import io.hotclone.testkit.TestPrograms;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -22,6 +28,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,7 +48,9 @@ import java.util.stream.Stream;
  * maxStallMicros (the program's), checkpoints, freezeMeanMicros and freezeMaxMicros (hotclone's).
  *
  * <p>{@code jmh/run ProtectedRunBenchmark}; the ratio of writesPerSecond with and without
- * protection is the throughput the program keeps.
+ * protection is the throughput the program keeps. {@code -p standbys=0,1} measures the cost of
+ * replication: the same run with every checkpoint shipped to a standby (secondary result
+ * wireBytesPerCheckpoint).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -64,6 +73,10 @@ public class ProtectedRunBenchmark {
     @Param({"5"})
     int seconds;
 
+    /** 1: every checkpoint is shipped to a standby (in this JVM, over loopback TCP) as it is written. */
+    @Param({"0"})
+    int standbys;
+
     private Path dir;
     private Path binary;
 
@@ -76,10 +89,13 @@ public class ProtectedRunBenchmark {
         public double checkpoints;
         public double freezeMeanMicros;
         public double freezeMaxMicros;
+        /** Page bytes of an incremental checkpoint, as shipped to a standby (0 without one). */
+        public double wireBytesPerCheckpoint;
 
         @Setup(Level.Iteration)
         public void clear() {
             writesPerSecond = maxStallMicros = checkpoints = freezeMeanMicros = freezeMaxMicros = 0;
+            wireBytesPerCheckpoint = 0;
         }
     }
 
@@ -101,7 +117,10 @@ public class ProtectedRunBenchmark {
             Spawn.waitFor(pid);
         } else {
             List<Long> freezes = new ArrayList<>();
-            try (Journal j = Journal.create(journal);
+            Path replicaDir = dir.resolve("replica-" + System.nanoTime());
+            try (ReplicaServer replica = standbys == 0 ? null
+                         : ReplicaServer.listen(new InetSocketAddress("127.0.0.1", 0), replicaDir, "bench", QUIET_REPLICA);
+                 Journal j = Journal.create(journal);
                  ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), true, 0,
                          new ProtectedProgram.Listener() {
                              @Override
@@ -113,8 +132,19 @@ public class ProtectedRunBenchmark {
                              public void checkpointFailed(HotcloneException failure) {
                                  throw failure;
                              }
-                         })) {
+                         });
+                 Replication replication = replica == null ? null : new Replication(j, "bench", 0,
+                         List.of(replica.address()), AckPolicy.ALL, QUIET_REPLICATION)) {
                 program.run();
+                if (replica != null) {
+                    long last = j.checkpoints().getLast().seq();
+                    replication.awaitReplicated(last).get(1, TimeUnit.MINUTES);
+                    figures.wireBytesPerCheckpoint = replica.journal().checkpoints().stream().skip(1)
+                            .mapToLong(CheckpointSummary::pageBytes).average().orElse(0);
+                }
+            }
+            if (standbys > 0) {
+                delete(replicaDir);
             }
             // The first checkpoint, full, falls in the program's setup, before it measures.
             List<Long> measured = freezes.subList(Math.min(1, freezes.size()), freezes.size());
@@ -130,6 +160,38 @@ public class ProtectedRunBenchmark {
         figures.writesPerSecond = Double.parseDouble(m.group(1));
         figures.maxStallMicros = Double.parseDouble(m.group(2));
     }
+
+    private static final ReplicaListener QUIET_REPLICA = new ReplicaListener() {
+        @Override
+        public void primaryConnected(String service, long epoch, InetSocketAddress from) {
+        }
+
+        @Override
+        public void committed(long seq, long epoch) {
+        }
+
+        @Override
+        public void primarySilent(Duration silentFor) {
+        }
+    };
+
+    private static final ReplicationListener QUIET_REPLICATION = new ReplicationListener() {
+        @Override
+        public void acknowledged(InetSocketAddress standby, long seq) {
+        }
+
+        @Override
+        public void connected(InetSocketAddress standby) {
+        }
+
+        @Override
+        public void disconnected(InetSocketAddress standby, String why) {
+        }
+
+        @Override
+        public void needsFullCheckpoint(InetSocketAddress standby) {
+        }
+    };
 
     @TearDown(Level.Trial)
     public void clean() throws IOException {

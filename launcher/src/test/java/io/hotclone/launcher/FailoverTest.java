@@ -1,0 +1,259 @@
+package io.hotclone.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hotclone.cluster.Coordinator;
+import io.hotclone.journal.CheckpointSummary;
+import io.hotclone.journal.Journal;
+import io.hotclone.testkit.Program;
+import io.hotclone.testkit.TestPrograms;
+import io.hotclone.testkit.Verify;
+import io.hotclone.testkit.net.Node;
+import io.hotclone.testkit.net.NodeProcess;
+import io.hotclone.testkit.net.Testbed;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A primary and standbys, each a node of its own (network and PID namespaces), with a
+ * coordinator: the failures the cluster is built for, as an operator would meet them.
+ */
+class FailoverTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final int PORT = 7100;
+    private static final Pattern SWITCHED = Pattern.compile(
+            "(\\S+) .*switched: pid (\\d+) from checkpoint seq (\\d+) in \\d+ ms .*restore (\\d+) ms.*");
+    private static final Pattern TICK = Pattern.compile("tick (\\d+)");
+    private static final Pattern LISTENING = Pattern.compile(".*standby of service \\S+ listening on .*");
+
+    @TempDir
+    Path dir;
+
+    private Testbed testbed;
+    private Coordinator coordinator;
+    private String zk;
+    private final List<Program> programs = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        HotcloneCli.Run built = HotcloneCli.run(dir, "--version"); // builds ./hotclone once, outside the nodes
+        assertEquals(0, built.exitCode(), built.toString());
+        testbed = Testbed.create();
+        coordinator = Coordinator.start(new InetSocketAddress(testbed.hostAddress(), 0), dir.resolve("coordinator"));
+        zk = coordinator.connectString();
+    }
+
+    @AfterEach
+    void stop() {
+        programs.forEach(Program::close);
+        if (testbed != null) {
+            testbed.close();
+        }
+        if (coordinator != null) {
+            coordinator.close();
+        }
+    }
+
+    @Test
+    void whenThePrimaryNodeDiesTheStandbyResumesTheProgramFromItsLastCheckpoint() throws Exception {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        NodeProcess standby = standby(b);
+        Path verify = dir.resolve("verify");
+        NodeProcess primary = primary(a, verify);
+        awaitTick(primary, 10);
+        awaitReplica(b, 3);
+
+        long crash = System.nanoTime();
+        a.kill();
+        long lastOnPrimary = awaitTick(primary, 0);
+        Matcher switched = SWITCHED.matcher(standby.awaitLine(SWITCHED, WAIT));
+        assertTrue(switched.matches());
+        long resumedTick = Long.parseLong(TICK.matcher(standby.awaitLine(TICK, WAIT)).replaceAll("$1"));
+        long gapMillis = (System.nanoTime() - crash) / 1_000_000;
+
+        // Ticks and checkpoints both come every 100 ms: at most a few intervals are lost.
+        assertTrue(resumedTick >= lastOnPrimary - 5 && resumedTick <= lastOnPrimary + 1, "resumes from a recent"
+                + " checkpoint (seq " + switched.group(3) + "), not from the start: tick " + resumedTick
+                + ", and the primary had printed tick " + lastOnPrimary + " when it died");
+        assertTrue(gapMillis <= 3000, "crash to first resumed output took " + gapMillis + " ms (at most 3 s)");
+        Program resumed = adopt(standby, Integer.parseInt(switched.group(2)));
+        Verify.assertPasses(resumed, verify, WAIT);
+    }
+
+    @Test
+    void anIsolatedPrimaryStopsItsProgramBeforeTheStandbyTakesOverAndRejoinsAfterHealing() throws Exception {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        NodeProcess standby = standby(b);
+        Path verify = dir.resolve("verify");
+        NodeProcess primary = primary(a, verify);
+        awaitTick(primary, 5);
+        awaitReplica(b, 3);
+
+        a.cut();
+        String stopped = primary.awaitLine(Pattern.compile("(\\S+) .*program pid \\d+ exited with status 137.*"), WAIT);
+        Matcher switched = SWITCHED.matcher(standby.awaitLine(SWITCHED, WAIT));
+        assertTrue(switched.matches());
+        LocalTime oldCopyDead = LocalTime.parse(stopped.substring(0, stopped.indexOf(' ')));
+        LocalTime newCopyBorn = LocalTime.parse(switched.group(1)).minusNanos(
+                Duration.ofMillis(Long.parseLong(switched.group(4))).toNanos());
+        assertTrue(!oldCopyDead.isAfter(newCopyBorn), "the isolated primary's program died at " + oldCopyDead
+                + ", before the standby began its restore at " + newCopyBorn + ": never two live copies");
+
+        a.heal();
+        primary.awaitLine(LISTENING, WAIT);
+        long epoch = awaitEpoch(a, 2).epoch();
+        assertEquals(2, epoch, "the old primary, healed, holds checkpoints of the new primary's epoch");
+        Verify.assertPasses(adopt(standby, Integer.parseInt(switched.group(2))), verify, WAIT);
+    }
+
+    @Test
+    void ofTwoStandbysTheMoreUpToDateOneWinsAndTheOtherFollowsIt() throws Exception {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        Node c = testbed.node("c");
+        NodeProcess standbyB = standby(b);
+        NodeProcess standbyC = standby(c);
+        Path verify = dir.resolve("verify");
+        NodeProcess primary = primary(a, verify);
+        awaitTick(primary, 5);
+        long behind = awaitReplica(c, 2).seq();
+        c.cut(); // c falls behind while b keeps up
+        awaitReplica(b, behind + 5);
+        a.kill();
+        c.heal();
+
+        Matcher switched = SWITCHED.matcher(standbyB.awaitLine(SWITCHED, WAIT));
+        assertTrue(switched.matches(), "b, the more up-to-date standby, takes over");
+        standbyC.awaitLine(Pattern.compile(".*another standby was elected primary of service \\S+ \\(b\\).*"), WAIT);
+        assertEquals(2, awaitEpoch(c, 2).epoch(), "c follows b: it receives b's checkpoints");
+        assertTrue(standbyC.log().toFile().exists());
+        Verify.assertPasses(adopt(standbyB, Integer.parseInt(switched.group(2))), verify, WAIT);
+    }
+
+    private NodeProcess standby(Node node) {
+        NodeProcess standby = node.start(hotclone("standby", "--name", node.name(), "--listen",
+                node.address().getHostAddress() + ":" + PORT, "--journal", journal(node).toString(), "--zk", zk),
+                Map.of(), dir.resolve(node.name() + ".log"));
+        standby.awaitLine(LISTENING, WAIT);
+        return standby;
+    }
+
+    private NodeProcess primary(Node node, Path verify) {
+        return node.start(hotclone("run", "--name", node.name(), "--journal", journal(node).toString(), "--zk", zk,
+                        "--listen", node.address().getHostAddress() + ":" + PORT, "--",
+                        TestPrograms.compile("counter").toString(), "--verify-file", verify.toString()),
+                Map.of(), dir.resolve(node.name() + ".log"));
+    }
+
+    private Path journal(Node node) {
+        return dir.resolve("journal-" + node.name());
+    }
+
+    private static List<String> hotclone(String... args) {
+        List<String> command = new ArrayList<>(List.of(TestPrograms.repoRoot().resolve("hotclone").toString()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    private static long awaitTick(NodeProcess node, long atLeast) {
+        Pattern tick = Pattern.compile("tick (\\d*)");
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            long last = lines(node.log()).stream().map(tick::matcher).filter(Matcher::matches)
+                    .mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(0);
+            if (last >= atLeast) {
+                return last;
+            }
+            assertTrue(System.nanoTime() < deadline, "no tick " + atLeast + " in " + node.log() + " within " + WAIT);
+            pause();
+        }
+    }
+
+    /** Waits until the node's journal holds committed checkpoint {@code seq} or later; returns the newest. */
+    private CheckpointSummary awaitReplica(Node node, long seq) {
+        return awaitJournal(node, c -> c.seq() >= seq, "seq " + seq + " or later");
+    }
+
+    private CheckpointSummary awaitEpoch(Node node, long epoch) {
+        return awaitJournal(node, c -> c.epoch() >= epoch, "a checkpoint of epoch " + epoch);
+    }
+
+    private CheckpointSummary awaitJournal(Node node, java.util.function.Predicate<CheckpointSummary> wanted,
+                                           String what) {
+        Path journal = journal(node);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            if (Files.exists(journal.resolve("hotclone-journal"))) {
+                try (Journal j = Journal.inspect(journal)) {
+                    List<CheckpointSummary> held = j.checkpoints();
+                    if (!held.isEmpty() && wanted.test(held.getLast())) {
+                        return held.getLast();
+                    }
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "journal " + journal + " did not get " + what + " within " + WAIT);
+            pause();
+        }
+    }
+
+    /** The program a node's hotclone runs, known there by its pid in the node's PID namespace. */
+    private Program adopt(NodeProcess node, int namespacePid) {
+        long pid = ProcessHandle.of(node.pid()).stream().flatMap(ProcessHandle::descendants)
+                .filter(p -> lastNsPid(p.pid()) == namespacePid).findFirst()
+                .orElseThrow(() -> new AssertionError("no process of pid " + namespacePid + " under " + node.log()))
+                .pid();
+        Program program = Program.adopt((int) pid, node.log());
+        programs.add(program);
+        return program;
+    }
+
+    /** A process's pid in the innermost PID namespace it belongs to (the last NSpid field). */
+    private static long lastNsPid(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("NSpid:")) {
+                    String[] fields = line.substring(6).trim().split("\\s+");
+                    return Long.parseLong(fields[fields.length - 1]);
+                }
+            }
+            return -1;
+        } catch (IOException e) {
+            return -1; // it ended meanwhile
+        }
+    }
+
+    /** Between two looks at files other processes write: there is nothing to block on. */
+    private static void pause() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    private static List<String> lines(Path file) {
+        try {
+            return Files.exists(file) ? Files.readAllLines(file) : List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
