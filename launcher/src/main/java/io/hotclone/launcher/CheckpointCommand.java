@@ -30,7 +30,8 @@ final class CheckpointCommand implements Callable<Integer> {
     Integer pid;
 
     @Option(names = "--now", description = "Instead of --pid: ask the hotclone run that writes the journal for a "
-            + "checkpoint now, and print it as 'hotclone journal ls' does.")
+            + "checkpoint now, and print it as 'hotclone journal ls' does; with standbys, once they acknowledged it as "
+            + "its --ack says (an error after 10 s without).")
     boolean now;
 
     @Spec

@@ -172,7 +172,7 @@ final class Node implements AutoCloseable {
                      epoch, summary);
              Replication replication = new Replication(journal, settings.service(), epoch, settings.standbys(),
                      settings.ack(), replicationListener(program));
-             ControlSocket control = ControlSocket.serve(settings.journal(), program);
+             ControlSocket control = ControlSocket.serve(settings.journal(), program, replication::awaitReplicated);
              Signals forwarded = Signals.forwardTo(pid)) {
             onMembers = members -> standbysOf(members).forEach(replication::addStandby);
             standbysOf(session.members()).forEach(replication::addStandby);
