@@ -77,6 +77,14 @@ class FailoverTest {
         Path verify = dir.resolve("verify");
         NodeProcess primary = primary(a, verify);
         awaitSteadyReplication(primary, a, b);
+        HotcloneCli.Run now = HotcloneCli.run(dir, "checkpoint", "--journal", journal(a).toString(), "--now");
+        assertEquals(0, now.exitCode(), now.toString());
+        Matcher asked = Pattern.compile("seq=(\\d+) ").matcher(now.out());
+        assertTrue(asked.find(), now.toString());
+        try (Journal replica = Journal.inspect(journal(b))) {
+            assertTrue(replica.checkpoints().getLast().seq() >= Long.parseLong(asked.group(1)),
+                    "with --ack all, --now answers once the standby holds the checkpoint: " + now.out());
+        }
 
         long crash = System.nanoTime();
         a.kill();
