@@ -48,6 +48,10 @@ final class DemoCommand implements Callable<Integer> {
             description = "Heap of the demo program, in MiB (default: ${DEFAULT-VALUE}).")
     int heapMib;
 
+    @Option(names = "--lease", paramLabel = "DURATION", defaultValue = "1s",
+            description = "The nodes' lease: how long a dead primary goes unnoticed (default: ${DEFAULT-VALUE}).")
+    String lease;
+
     private final PrintStream out = System.out;
 
     @Override
@@ -66,11 +70,11 @@ final class DemoCommand implements Callable<Integer> {
         try (Coordinator coordinator = Coordinator.start(new InetSocketAddress("127.0.0.1", 0), work.resolve("coordinator"))) {
             String zk = coordinator.connectString();
             out.println("1. coordinator (embedded ZooKeeper) on " + zk);
-            DemoNode standby = DemoNode.start(work, "standby", List.of("standby", "--name", "standby",
+            DemoNode standby = DemoNode.start(work, "standby", List.of("standby", "--name", "standby", "--lease", lease,
                     "--listen", "127.0.0.1:0", "--journal", standbyJournal.toString(), "--zk", zk));
             nodes.add(standby);
             standby.awaitLog(Pattern.compile(".*standby of service .* listening on .*"), WAIT);
-            DemoNode primary = DemoNode.start(work, "primary", concat(List.of("run", "--name", "primary",
+            DemoNode primary = DemoNode.start(work, "primary", concat(List.of("run", "--name", "primary", "--lease", lease,
                     "--journal", primaryJournal.toString(), "--zk", zk, "--"), program));
             nodes.add(primary);
             Matcher protectedPid = PROTECTED.matcher(primary.awaitLog(PROTECTED, WAIT));
@@ -85,6 +89,10 @@ final class DemoCommand implements Callable<Integer> {
                 CheckpointSummary held = awaitCaughtUp(primaryJournal, standbyJournal);
                 out.printf("3. the program runs (tick %d); the standby holds its checkpoints up to seq %d (%s)%n",
                         running.lastTick(), held.seq(), describe(held));
+                if (standby.logged(SWITCHED)) {
+                    throw new HotcloneException("the standby took over before the crash: the primary lost its lease"
+                            + " (see primary.log); --lease " + lease + " is too short for this machine");
+                }
                 long outputBefore = Files.size(standby.stdout());
                 long crashTick = running.lastTick();
                 long crash = System.nanoTime();

@@ -76,6 +76,11 @@ final class DemoNode {
         }
     }
 
+    /** Whether the node's log has a line matching {@code line} already. */
+    boolean logged(Pattern line) {
+        return lines().stream().anyMatch(l -> line.matcher(l).matches());
+    }
+
     private List<String> lines() {
         try {
             return Files.exists(log) ? Files.readAllLines(log) : List.of();
