@@ -176,8 +176,8 @@ final class Node implements AutoCloseable {
              Signals forwarded = Signals.forwardTo(pid)) {
             onMembers = members -> standbysOf(members).forEach(replication::addStandby);
             standbysOf(session.members()).forEach(replication::addStandby);
-            if (lost.get()) {
-                Spawn.kill(pid, SIGKILL); // the lease went before the listener could see the pid
+            if (!session.isPrimary()) {
+                onLeaseLost.run(); // the lease went before this term's listener was in place
             }
             int status = program.run();
             long replicated = replication.replicatedSeq();
