@@ -3,13 +3,16 @@
  * --hot-mib MiB and otherwise anywhere. It measures itself: writes per second, and the longest
  * stall, the longest time between two consecutive writes (a checkpoint's freeze shows there).
  *
- * usage: hotset [--heap-mib 256] [--hot-mib 8] [--hot-percent 95] [--seconds 5]
+ * usage: hotset [--heap-mib 256] [--hot-mib 8] [--hot-percent 95] [--seconds 5] [--thp 0|1]
+ * --thp 1 backs the heap with transparent huge pages (madvise(MADV_HUGEPAGE) on a 2 MiB-aligned
+ * heap), as the kernel's "madvise" THP mode allows.
  * prints: "ready pid=N", then at the end "writes=W per_second=R max_stall_us=S" and exits 0. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static long option(int argc, char **argv, const char *name, long fallback)
@@ -37,9 +40,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "--hot-mib must be between 1 and --heap-mib\n");
         return 2;
     }
-    uint64_t *heap = malloc(pages * 4096);
-    if (!heap) {
-        perror("malloc");
+    uint64_t *heap = NULL;
+    if (posix_memalign((void **)&heap, 2u << 20, pages * 4096) != 0) {
+        perror("posix_memalign");
+        return 2;
+    }
+    if (option(argc, argv, "--thp", 0) && madvise(heap, pages * 4096, MADV_HUGEPAGE) != 0) {
+        perror("madvise(MADV_HUGEPAGE)");
         return 2;
     }
     for (size_t p = 0; p < pages; p++)

@@ -37,7 +37,7 @@ import java.util.regex.Pattern;
  * set), started as this JVM's child as {@code hotclone run} starts one. Time per op is the whole
  * checkpoint; the secondary result freezeMicros is what the program felt.
  *
- * <p>{@code jmh/run FullCheckpointFreezeBenchmark -p rssMib=256,1024}
+ * <p>{@code jmh/run FullCheckpointFreezeBenchmark -p rssMib=256,1024 -p thp=0,1}
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -51,6 +51,10 @@ public class FullCheckpointFreezeBenchmark {
 
     @Param({"copy", "streamed"})
     public String capture;
+
+    /** 1: the heap is backed by transparent huge pages (fewer page-table entries for a fork to copy). */
+    @Param({"0", "1"})
+    public int thp;
 
     private Path dir;
     private int pid;
@@ -73,7 +77,8 @@ public class FullCheckpointFreezeBenchmark {
         dir = Files.createTempDirectory("hotclone-jmh-freeze-");
         Path binary = TestPrograms.compile("hotset", dir);
         List<String> argv = List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\"", binary.toString(),
-                "--heap-mib", Integer.toString(rssMib), "--hot-mib", "1", "--hot-percent", "100", "--seconds", "3600");
+                "--heap-mib", Integer.toString(rssMib), "--hot-mib", "1", "--hot-percent", "100", "--seconds", "3600",
+                "--thp", Integer.toString(thp));
         pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + dir.resolve("hotset.out")), Spawn.Group.OWN_GROUP);
         // Ready once every page of its heap is touched; the Program view is only read, never closed.
         Program.adopt(pid, dir.resolve("hotset.out")).awaitLine(Pattern.compile("ready pid=\\d+"), Duration.ofMinutes(2));

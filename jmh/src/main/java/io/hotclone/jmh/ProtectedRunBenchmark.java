@@ -73,6 +73,10 @@ public class ProtectedRunBenchmark {
     @Param({"5"})
     int seconds;
 
+    /** 1: hotset's heap is backed by transparent huge pages (which write-protection splits). */
+    @Param({"0"})
+    int thp;
+
     /** 1: every checkpoint is shipped to a standby (in this JVM, over loopback TCP) as it is written. */
     @Param({"0"})
     int standbys;
@@ -111,7 +115,7 @@ public class ProtectedRunBenchmark {
         Path out = dir.resolve("hotset.out");
         List<String> argv = List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\"", binary.toString(),
                 "--heap-mib", Integer.toString(heapMib), "--hot-mib", Integer.toString(hotMib),
-                "--hot-percent", "100", "--seconds", Integer.toString(seconds));
+                "--hot-percent", "100", "--seconds", Integer.toString(seconds), "--thp", Integer.toString(thp));
         int pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + out), Spawn.Group.OWN_GROUP);
         if (interval == 0) {
             Spawn.waitFor(pid);
