@@ -3,7 +3,9 @@ package io.hotclone.testkit.net;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +22,9 @@ public final class Node {
     private final String hostSide;
     private final String nodeSide;
     private final InetAddress address;
+    /** A bridge port's state when it passes traffic (BR_STATE_FORWARDING). */
+    private static final String FORWARDING = "3";
+
     private final List<NodeProcess> started = new ArrayList<>();
 
     Node(String name, String namespace, String hostSide, String nodeSide, InetAddress address) {
@@ -86,7 +91,20 @@ public final class Node {
         Testbed.ip("link", "set", hostSide, "down");
     }
 
+    /** Brings the node's link back and returns once the bridge forwards its traffic again. */
     public void heal() {
         Testbed.ip("link", "set", hostSide, "up");
+        Path state = Path.of("/sys/class/net", hostSide, "brport", "state");
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        try {
+            while (!Files.readString(state).strip().equals(FORWARDING)) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("the bridge port of node " + name + " did not forward within 30 s");
+                }
+                Thread.onSpinWait();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + state, e);
+        }
     }
 }

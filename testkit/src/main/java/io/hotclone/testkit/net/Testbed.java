@@ -5,10 +5,13 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 /**
  * Several machines on one: each {@link Node} is a network namespace with a veth to a bridge in
@@ -37,7 +40,7 @@ public final class Testbed implements AutoCloseable {
 
     /** A new bridge on a free subnet; removes what crashed runs left. */
     public static Testbed create() {
-        if (!"root".equals(System.getProperty("user.name"))) {
+        if (!isRoot()) {
             throw new IllegalStateException("the network testbed needs root (network namespaces, veths, a bridge)");
         }
         removeLeftovers();
@@ -95,9 +98,22 @@ public final class Testbed implements AutoCloseable {
         quietly("link", "del", bridge);
     }
 
+    private static boolean isRoot() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[2].equals("0"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** iproute2's ip, also where /usr/sbin is not on the PATH. */
+    private static final String IP = Stream.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip")
+            .filter(f -> Files.isExecutable(Path.of(f))).findFirst().orElse("ip");
+
     /** Runs {@code ip args}; throws with its output if it fails. */
     static String ip(String... args) {
-        List<String> command = new ArrayList<>(List.of("ip"));
+        List<String> command = new ArrayList<>(List.of(IP));
         command.addAll(List.of(args));
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
