@@ -28,7 +28,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         name = "hotclone",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {CheckCommand.class, CheckpointCommand.class, RestoreCommand.class, DemoCommand.class, RunCommand.class, StandbyCommand.class, CoordinatorCommand.class, JournalCommand.class, HelpCommand.class},
+        subcommands = {CheckCommand.class, CheckpointCommand.class, RestoreCommand.class, DemoCommand.class, RunCommand.class, StandbyCommand.class, CoordinatorCommand.class, StatusCommand.class, JournalCommand.class, HelpCommand.class},
         description = {
             "Keeps an unmodified Linux program running when the machine under it dies.",
             "It checkpoints a running program from the outside (ptrace and /proc: no agent inside"

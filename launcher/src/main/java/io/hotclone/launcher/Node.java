@@ -1,6 +1,7 @@
 package io.hotclone.launcher;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.ProtectedProgram;
 import io.hotclone.capture.launch.Spawn;
 import io.hotclone.cluster.ClusterListener;
@@ -56,6 +57,7 @@ final class Node implements AutoCloseable {
 
     /** The exit status of a primary that lost its lease and cannot become a standby (no --listen). */
     static final int LEASE_LOST = 75;
+    private static final long PUBLISH_EVERY_NANOS = 1_000_000_000L;
 
     private static final Logger LOG = LoggerFactory.getLogger(Node.class);
 
@@ -169,7 +171,7 @@ final class Node implements AutoCloseable {
         Summary summary = new Summary();
         try (Journal journal = Journal.create(settings.journal());
              ProtectedProgram program = new ProtectedProgram(pid, journal, settings.interval(), settings.tracking(),
-                     epoch, summary);
+                     epoch, published(summary, epoch));
              Replication replication = new Replication(journal, settings.service(), epoch, settings.standbys(),
                      settings.ack(), replicationListener(program));
              ControlSocket control = ControlSocket.serve(settings.journal(), program, replication::awaitReplicated);
@@ -188,6 +190,35 @@ final class Node implements AutoCloseable {
             onLeaseLost = () -> { };
             onMembers = members -> { };
         }
+    }
+
+    /**
+     * Counts checkpoints in {@code summary} and publishes the newest to the coordinator about once
+     * a second, for `hotclone status`.
+     */
+    private ProtectedProgram.Listener published(Summary summary, long epoch) {
+        return new ProtectedProgram.Listener() {
+            private long publishedAt = System.nanoTime() - PUBLISH_EVERY_NANOS;
+
+            @Override
+            public void checkpointed(Checkpointer.Result result) {
+                summary.checkpointed(result);
+                long now = System.nanoTime();
+                if (now - publishedAt >= PUBLISH_EVERY_NANOS && session.isPrimary()) {
+                    publishedAt = now;
+                    try {
+                        session.publish(new Member(settings.name(), Role.PRIMARY, "", result.seq(), epoch));
+                    } catch (HotcloneException | IllegalStateException e) {
+                        LOG.debug("checkpoint seq {} not published: {}", result.seq(), e.getMessage()); // lease lost meanwhile
+                    }
+                }
+            }
+
+            @Override
+            public void checkpointFailed(HotcloneException failure) {
+                summary.checkpointFailed(failure);
+            }
+        };
     }
 
     private List<InetSocketAddress> standbysOf(List<Member> members) {
