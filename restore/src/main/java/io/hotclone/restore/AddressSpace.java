@@ -151,6 +151,57 @@ final class AddressSpace {
         }
     }
 
+    /**
+     * Brings mappings {@code had} (as {@link #map} left them: every area with contents writable)
+     * to {@code now}, keeping the contents of every area that is the same mapping in both (same
+     * start, kind, sharing, file and offset, as the capture's chain counts them): such an area
+     * grows or shrinks at its end and takes its new protection; the others are unmapped or mapped
+     * afresh. The special areas (vDSO, vvar) must not have changed.
+     */
+    void reconcile(List<MemoryArea> had, List<MemoryArea> now) {
+        Map<Long, MemoryArea> before = new HashMap<>();
+        had.forEach(a -> before.put(a.start(), a));
+        Map<Long, MemoryArea> after = new HashMap<>();
+        now.forEach(a -> after.put(a.start(), a));
+        for (MemoryArea a : had) {
+            MemoryArea b = after.get(a.start());
+            if (special(a.path())) {
+                continue;
+            }
+            if (b == null || !sameMapping(a, b)) {
+                remote.check("munmap(" + describe(a) + ")", SYS_munmap, a.start(), a.length());
+            } else if (Long.compareUnsigned(b.end(), a.end()) < 0) {
+                remote.check("munmap(the end of " + describe(a) + ")", SYS_munmap, b.end(), a.end() - b.end());
+            }
+        }
+        List<MemoryArea> fresh = new ArrayList<>();
+        for (MemoryArea b : now) {
+            MemoryArea a = before.get(b.start());
+            if (special(b.path())) {
+                continue;
+            }
+            if (a == null || !sameMapping(a, b)) {
+                fresh.add(b);
+                continue;
+            }
+            if (Long.compareUnsigned(b.end(), a.end()) > 0) {
+                fresh.add(new MemoryArea(a.end(), b.end(), b.prot(), b.shared(), b.kind(), b.path(),
+                        b.offset() + (a.end() - a.start()), b.file(), b.sinceSeq()));
+            }
+            if (a.prot() != b.prot()) {
+                int prot = b.hasContents() ? b.prot() | PROT_WRITE : b.prot();
+                remote.check("mprotect(" + describe(b) + ")", SYS_mprotect, b.start(), Math.min(a.length(), b.length()), prot);
+            }
+        }
+        map(fresh);
+    }
+
+    /** Whether {@code b} is the mapping {@code a} was, perhaps grown, shrunk or protected otherwise. */
+    static boolean sameMapping(MemoryArea a, MemoryArea b) {
+        return a.start() == b.start() && a.kind() == b.kind() && a.shared() == b.shared() && a.path().equals(b.path())
+                && a.offset() == b.offset();
+    }
+
     private long open(String path, boolean writable) {
         long address = remote.putString(0, path);
         return remote.check("openat(" + path + ") to map it", io.hotclone.bindings.linux.SyscallsAmd64.SYS_openat,

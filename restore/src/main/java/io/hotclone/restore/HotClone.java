@@ -15,9 +15,10 @@ import java.util.List;
  * replica's last committed checkpoint, stopped, so that a switch only installs the rest of the
  * image and lets it run (the RESTORE phase is done before the primary fails).
  *
- * <p>Each new checkpoint is reconciled with the clone: an incremental one with the same
- * mappings as the clone's brings only its pages; anything else (a full checkpoint, changed
- * mappings, a gap in the chain) builds the clone anew from the journal, as a cold restore would.
+ * <p>Each new checkpoint is reconciled with the clone: an incremental one that builds on the
+ * clone's brings its mapping changes (areas unmapped, mapped, grown, shrunk, protected otherwise)
+ * and its pages; anything else (a full checkpoint, a gap in the chain, a vDSO that moved) builds
+ * the clone anew from the journal, as a cold restore would.
  *
  * <p>Thread confinement: one thread makes every call (it is the clone's tracer).
  */
@@ -52,6 +53,7 @@ public final class HotClone implements AutoCloseable {
                 return;
             }
             try {
+                build.reconcile(image.areas(), next.areas());
                 build.fill(journal, List.of(c.seq()), next.areas());
             } catch (RuntimeException e) {
                 discard();
@@ -84,23 +86,17 @@ public final class HotClone implements AutoCloseable {
         }
     }
 
-    /** Whether checkpoint {@code h} builds on the clone's with the same mappings, so its pages suffice. */
+    /**
+     * Whether checkpoint {@code h} builds on the clone's, with the special areas where they were
+     * and no area where the clone keeps its scratch.
+     */
     private boolean continues(ImageHeader h, List<MemoryArea> areas) {
         return build != null && h.kind() == CheckpointKind.INCREMENTAL && h.baseSeq() == seq()
-                && sameMappings(image.areas(), areas);
+                && specials(image.areas()).equals(specials(areas)) && !build.onScratch(areas);
     }
 
-    private static boolean sameMappings(List<MemoryArea> a, List<MemoryArea> b) {
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            // sinceSeq aside: it says which checkpoints' pages count, not what is mapped
-            if (!a.get(i).since(0).equals(b.get(i).since(0))) {
-                return false;
-            }
-        }
-        return true;
+    private static List<MemoryArea> specials(List<MemoryArea> areas) {
+        return areas.stream().filter(a -> AddressSpace.special(a.path())).map(a -> a.since(0)).toList();
     }
 
     private void rebuild(Journal journal, CheckpointImage target) {

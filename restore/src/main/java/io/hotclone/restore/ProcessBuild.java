@@ -91,6 +91,18 @@ final class ProcessBuild {
         return tracee.tid();
     }
 
+    /** Whether any of {@code areas} lies on the scratch area hotclone's injected calls use. */
+    boolean onScratch(List<MemoryArea> areas) {
+        long from = remote.scratch();
+        long to = from + RemoteSyscalls.SCRATCH_SIZE;
+        return areas.stream().anyMatch(a -> Long.compareUnsigned(a.start(), to) < 0 && Long.compareUnsigned(from, a.end()) < 0);
+    }
+
+    /** Brings the mappings from {@code had} to {@code now} (see {@link AddressSpace#reconcile}). */
+    void reconcile(List<MemoryArea> had, List<MemoryArea> now) {
+        space.reconcile(had, now);
+    }
+
     /** Writes the pages of the checkpoints of {@code chain}, oldest first, into {@code areas}. */
     void fill(Journal journal, List<Long> chain, List<MemoryArea> areas) {
         space.fill(journal, chain, areas);

@@ -3,6 +3,7 @@ package io.hotclone.restore;
 import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.image.CheckpointKind;
+import io.hotclone.image.MemoryArea;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
 import io.hotclone.testkit.Program;
@@ -60,6 +61,39 @@ class HotCloneTest {
                         + ", the original had reached tick " + last);
                 restored.awaitTick(tick + 2, WAIT);
                 restored.signal(Program.SIGUSR1);
+                Verify.assertPasses(restored, verify, WAIT);
+            }
+        }
+    }
+
+    @Test
+    void aCloneFollowsAProgramWhoseMappingsChange() {
+        Path verify = dir.resolve("verify");
+        List<String> command = List.of(TestPrograms.compile("mapchurn", dir).toString(), "--verify-file",
+                verify.toString());
+        try (Program program = Program.start(dir, command);
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Chain chain = new Chain(1, true);
+             HotClone clone = new HotClone()) {
+            program.awaitTick(2, WAIT);
+            long first = new Checkpointer(program.pid(), journal, chain).checkpoint().seq();
+            clone.update(journal, first);
+            List<MemoryArea> firstAreas = journal.read(first).areas();
+            long seq = first;
+            for (int i = 0; i < 6; i++) {
+                program.awaitTick(program.lastTick() + 2, WAIT);
+                seq = new Checkpointer(program.pid(), journal, chain).checkpoint().seq();
+                clone.update(journal, seq);
+            }
+            assertTrue(!journal.read(seq).areas().equals(firstAreas), "the program's mappings changed meanwhile");
+            assertEquals(1, clone.builds(), "the clone followed the changes without being built again");
+
+            long last = program.lastTick();
+            program.kill9();
+            long outputBefore = program.stdoutSize();
+            try (Program restored = Program.adopt(clone.resume().pid(), program.stdout(), outputBefore)) {
+                long tick = restored.awaitTick(1, WAIT);
+                assertTrue(tick > 1 && tick <= last + 1, "continues from the last checkpoint: tick " + tick);
                 Verify.assertPasses(restored, verify, WAIT);
             }
         }
