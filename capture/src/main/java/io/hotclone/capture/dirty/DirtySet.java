@@ -67,6 +67,28 @@ public record DirtySet(List<PageRange> ranges) {
         return b.build();
     }
 
+    /** The pages in both sets. */
+    public DirtySet intersect(DirtySet other) {
+        Builder b = new Builder();
+        int i = 0;
+        int j = 0;
+        while (i < ranges.size() && j < other.ranges.size()) {
+            PageRange x = ranges.get(i);
+            PageRange y = other.ranges.get(j);
+            long from = Math.max(x.start(), y.start());
+            long to = Math.min(x.end(), y.end());
+            if (from < to) {
+                b.add(from, to);
+            }
+            if (x.end() < y.end()) {
+                i++;
+            } else {
+                j++;
+            }
+        }
+        return b.build();
+    }
+
     /** The part of this set inside {@code [start, end)}. */
     public DirtySet within(long start, long end) {
         Builder b = new Builder();

@@ -8,6 +8,7 @@ import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.uffdio_api;
 import io.hotclone.bindings.linux.uffdio_range;
 import io.hotclone.bindings.linux.uffdio_register;
+import io.hotclone.bindings.linux.uffdio_writeprotect;
 import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.image.MemoryArea;
 
@@ -27,6 +28,7 @@ import static io.hotclone.bindings.linux.Userfaultfd.UFFDIO_API;
 import static io.hotclone.bindings.linux.Userfaultfd.UFFDIO_REGISTER;
 import static io.hotclone.bindings.linux.Userfaultfd.UFFDIO_REGISTER_MODE_WP;
 import static io.hotclone.bindings.linux.Userfaultfd.UFFD_API;
+import static io.hotclone.bindings.linux.Userfaultfd.UFFDIO_WRITEPROTECT;
 import static io.hotclone.bindings.linux.Userfaultfd.UFFD_FEATURE_WP_ASYNC;
 import static io.hotclone.bindings.linux.Userfaultfd.UFFD_FEATURE_WP_UNPOPULATED;
 import static io.hotclone.bindings.linux.Userfaultfd.UFFD_USER_MODE_ONLY;
@@ -52,9 +54,20 @@ import static io.hotclone.bindings.linux.Userfaultfd.UFFD_USER_MODE_ONLY;
  * unarmed and carried whole, which costs nothing while they hold no page; once the program makes
  * part of one accessible, that part is a new area and {@link #track} arms it.
  *
+ * <p>Hot pages: a page written in two collects in a row is likely written in every interval,
+ * and each first write after protection is a fault (~14 us here: 29 ms per 100 ms for an 8 MiB
+ * hot set). Such pages are left unprotected after a collect (UFFDIO_WRITEPROTECT without
+ * MODE_WP, while the program is frozen), so the program writes them without faults; an
+ * unprotected page reads as written, so every collect reports it and the checkpoint copies it:
+ * 4 KiB read under the freeze instead of a fault. Every {@link #COOL_DOWN}th collect leaves
+ * them protected, so that pages no longer written drop out of the hot set.
+ *
  * <p>Thread confinement: the program's tracer thread.
  */
 public final class UffdWpTracker implements DirtyTracker {
+    /** Every this many collects the hot set is forgotten and learnt again. */
+    static final int COOL_DOWN = 16;
+
     /** WP_ASYNC implies WP_UNPOPULATED (the kernel sets it anyway); asked for to say so. */
     private static final long FEATURES = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
 
@@ -68,6 +81,8 @@ public final class UffdWpTracker implements DirtyTracker {
     private List<MemoryArea> tracked = List.of();
     private List<UntrackedArea> untracked = List.of();
     private DirtySet pending = DirtySet.empty();
+    private DirtySet lastFound = DirtySet.empty();
+    private long collects;
     private boolean closed;
 
     private UffdWpTracker(int pid, int uffd, PagemapScan pagemap) {
@@ -229,10 +244,30 @@ public final class UffdWpTracker implements DirtyTracker {
                         : ""), e);
             }
         }
-        DirtySet set = pending.within(tracked).union(found.build());
+        DirtySet written = found.build();
+        leaveHotPagesUnprotected(written);
+        DirtySet set = pending.within(tracked).union(written);
         pending = DirtySet.empty();
         outstanding.add(set);
         return set;
+    }
+
+    /** Unprotects the pages written in this collect and the one before (see the class comment). */
+    private void leaveHotPagesUnprotected(DirtySet written) {
+        DirtySet hot = ++collects % COOL_DOWN == 0 ? DirtySet.empty() : written.intersect(lastFound);
+        lastFound = written;
+        MemorySegment wp = uffdio_writeprotect.allocate(arena);
+        for (PageRange r : hot.ranges()) {
+            MemorySegment range = uffdio_writeprotect.range(wp);
+            uffdio_range.start(range, r.start());
+            uffdio_range.len(range, r.length());
+            uffdio_writeprotect.mode(wp, 0);
+            if (Libc.ioctl(callState, uffd, UFFDIO_WRITEPROTECT, wp) < 0) {
+                // Still protected: the program faults on it as on any other page, nothing is lost.
+                lastFound = DirtySet.empty();
+                return;
+            }
+        }
     }
 
     @Override

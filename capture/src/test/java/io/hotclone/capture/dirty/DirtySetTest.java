@@ -50,6 +50,9 @@ class DirtySetTest {
             BitSet union = (BitSet) a.clone();
             union.or(b);
             assertEquals(union, bits(setA.union(setB)), why);
+            BitSet both = (BitSet) a.clone();
+            both.and(b);
+            assertEquals(both, bits(setA.intersect(setB)), why);
             int from = random.nextInt(200);
             int to = from + 1 + random.nextInt(200);
             BitSet window = a.get(from, to);
