@@ -27,13 +27,7 @@ static void verify(const struct block *b)
 {
     if (b->ticks != ticks)
         sc_fail("counter: heap copy %lu, global %lu", (unsigned long)b->ticks, (unsigned long)ticks);
-    for (int i = 0; i < BLOCK_WORDS; i++) {
-        if (b->pattern[i] != sc_pattern(i, 0)) {
-            sc_fail("heap: word %d is %016lx, expected %016lx", i, (unsigned long)b->pattern[i],
-                    (unsigned long)sc_pattern(i, 0));
-            return;
-        }
-    }
+    sc_check_pattern(b->pattern, BLOCK_WORDS, 0, "heap");
 }
 
 int main(int argc, char **argv)

@@ -109,4 +109,16 @@ static uint64_t sc_pattern(uint64_t offset, uint64_t generation)
     return x;
 }
 
+/* Fails the piece named `what` at the first of `count` words that is not sc_pattern(i, generation). */
+__attribute__((unused)) static void sc_check_pattern(const uint64_t *words, size_t count, uint64_t generation, const char *what)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (words[i] != sc_pattern(i, generation)) {
+            sc_fail("%s: word %zu is %016lx, expected %016lx", what, i, (unsigned long)words[i],
+                    (unsigned long)sc_pattern(i, generation));
+            return;
+        }
+    }
+}
+
 #endif

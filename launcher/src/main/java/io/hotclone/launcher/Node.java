@@ -194,9 +194,11 @@ final class Node implements AutoCloseable {
 
     /**
      * Counts checkpoints in {@code summary} and publishes the newest to the coordinator about once
-     * a second, for `hotclone status`.
+     * a second, for `hotclone status`. Publishing is a round trip to the coordinator, which stalls
+     * while it is out of reach: it runs on a thread of its own, never on the program's tracer.
      */
     private ProtectedProgram.Listener published(Summary summary, long epoch) {
+        AtomicBoolean publishing = new AtomicBoolean();
         return new ProtectedProgram.Listener() {
             private long publishedAt = System.nanoTime() - PUBLISH_EVERY_NANOS;
 
@@ -204,13 +206,19 @@ final class Node implements AutoCloseable {
             public void checkpointed(Checkpointer.Result result) {
                 summary.checkpointed(result);
                 long now = System.nanoTime();
-                if (now - publishedAt >= PUBLISH_EVERY_NANOS && session.isPrimary()) {
+                if (now - publishedAt >= PUBLISH_EVERY_NANOS && publishing.compareAndSet(false, true)) {
                     publishedAt = now;
-                    try {
-                        session.publish(new Member(settings.name(), Role.PRIMARY, "", result.seq(), epoch));
-                    } catch (HotcloneException | IllegalStateException e) {
-                        LOG.debug("checkpoint seq {} not published: {}", result.seq(), e.getMessage()); // lease lost meanwhile
-                    }
+                    Thread.ofVirtual().name("hotclone-publish").start(() -> {
+                        try {
+                            if (session.isPrimary()) {
+                                session.publish(new Member(settings.name(), Role.PRIMARY, "", result.seq(), epoch));
+                            }
+                        } catch (HotcloneException | IllegalStateException e) {
+                            LOG.debug("checkpoint seq {} not published: {}", result.seq(), e.getMessage()); // lease lost
+                        } finally {
+                            publishing.set(false);
+                        }
+                    });
                 }
             }
 

@@ -1,0 +1,50 @@
+package io.hotclone.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The C test programs that take only --verify-file: each passes its check, and fails it per corruption. */
+class SmallProgramsTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+
+    private Program start(String program, String... extra) {
+        List<String> command = new ArrayList<>(List.of(
+                TestPrograms.compile(program).toString(), "--verify-file", dir.resolve("verify").toString()));
+        command.addAll(List.of(extra));
+        return Program.start(dir, command);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"counter", "mapchurn"})
+    void passesItsSelfCheckAfterTicking(String program) {
+        try (Program p = start(program)) {
+            p.awaitTick(3, TIMEOUT);
+            Verify.assertPasses(p, dir.resolve("verify"), TIMEOUT);
+            assertFalse(p.isAlive());
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"counter, heap", "counter, counter", "mapchurn, region", "mapchurn, heap", "mapchurn, flip"})
+    void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
+        try (Program p = start(program, "--self-test-corrupt", kind)) {
+            p.awaitTick(2, TIMEOUT);
+            List<String> failures = Verify.failures(p, dir.resolve("verify"), TIMEOUT);
+            assertEquals(1, failures.size(), failures.toString());
+            assertTrue(failures.getFirst().startsWith(kind + ":"), failures.getFirst());
+        }
+    }
+}
