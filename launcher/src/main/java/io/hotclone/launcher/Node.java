@@ -274,6 +274,7 @@ final class Node implements AutoCloseable {
             publishStandby(replica);
             LOG.info("standby of service {} listening on {}, journal {}", settings.service(), replica.address(),
                     settings.journal());
+            long publishedAt = System.nanoTime();
             if (session.primary().isEmpty() && replica.committedSeq() > 0) {
                 events.add(new Event.PrimaryGone(null)); // the primary went before this node joined
             }
@@ -281,7 +282,10 @@ final class Node implements AutoCloseable {
                 Event event = take();
                 switch (event) {
                     case Event.Committed c -> {
-                        publishStandby(replica);
+                        if (System.nanoTime() - publishedAt >= PUBLISH_EVERY_NANOS) {
+                            publishedAt = System.nanoTime();
+                            publishStandby(replica); // for `hotclone status`; the election asks afresh
+                        }
                         keepCurrent(clone, replica);
                     }
                     case Event.PrimaryGone gone -> {
