@@ -325,6 +325,7 @@ final class Node implements AutoCloseable {
         try {
             long epoch = session.elect(replica::committedSeq, settings.lease().multipliedBy(5));
             if (epoch < 0) {
+                replica.fence(session.epoch()); // from now on only the new primary's records
                 LOG.info("another standby was elected primary of service {} ({}): following it", settings.service(),
                         session.primary().map(Member::name).orElse("?"));
                 return Optional.empty();
