@@ -14,7 +14,9 @@ import java.util.concurrent.Callable;
                 "Hold a replica of a protected program's journal, and take the program over when its primary fails.",
                 "",
                 "Joins the service at the coordinator (--zk) and listens for the primary, which ships every "
-                        + "checkpoint here as it writes it. When the primary's lease expires (it died, or was cut off: "
+                        + "checkpoint here as it writes it. Each checkpoint is also applied to a hot clone: a stopped "
+                        + "process that holds the program's memory and mappings as of the last checkpoint, so that a "
+                        + "switch only installs registers, files and signals and lets it run. When the primary's lease expires (it died, or was cut off: "
                         + "it then stops its own copy), the standbys elect the most up-to-date one; the winner "
                         + "restores the program from its last committed checkpoint, with this hotclone's stdio, and "
                         + "protects it from then on as the new primary, towards the remaining standbys. It logs "
