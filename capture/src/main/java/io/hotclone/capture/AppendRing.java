@@ -8,6 +8,7 @@ import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.dsl.Disruptor;
 import com.lmax.disruptor.dsl.ProducerType;
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.memory.FaultedMemory;
 import io.hotclone.capture.memory.PageBatches;
 import io.hotclone.capture.memory.PageDumper;
 import io.hotclone.capture.ptrace.RemoteMemory;
@@ -15,7 +16,6 @@ import io.hotclone.image.Commit;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.PageSink;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -69,7 +69,7 @@ final class AppendRing implements AutoCloseable {
     }
 
     private final String name;
-    private final Arena arena = Arena.ofShared();
+    private final FaultedMemory memory;
     private final Disruptor<Slot> disruptor;
     private final RingBuffer<Slot> ring;
     private final UnaryOperator<CheckpointWriter> writers;
@@ -83,7 +83,10 @@ final class AppendRing implements AutoCloseable {
     AppendRing(String name, int slots, UnaryOperator<CheckpointWriter> writers) {
         this.name = name;
         this.writers = writers;
-        disruptor = new Disruptor<>(() -> new Slot(arena.allocate(PageDumper.BATCH_BYTES, 4096)), slots,
+        memory = new FaultedMemory((long) slots * PageDumper.BATCH_BYTES);
+        long[] made = new long[1];
+        disruptor = new Disruptor<>(() -> new Slot(memory.segment().asSlice(made[0]++ * PageDumper.BATCH_BYTES,
+                PageDumper.BATCH_BYTES)), slots,
                 r -> {
                     Thread t = Thread.ofPlatform().daemon().name(name).unstarted(r);
                     appender = t;
@@ -366,7 +369,7 @@ final class AppendRing implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         if (t == null || !t.isAlive()) {
-            arena.close(); // else the slots stay until exit rather than be freed under the appender
+            memory.close(); // else the slots stay until exit rather than be unmapped under the appender
         }
     }
 }
