@@ -5,6 +5,7 @@ import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.dirty.PageRange;
 import io.hotclone.capture.memory.PageDumper;
 import io.hotclone.capture.memory.PageStage;
+import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.PageSink;
 import io.hotclone.image.MemoryArea;
 
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 
 /**
  * The checkpoints of one protected program so far, which an incremental checkpoint builds on:
@@ -22,6 +24,8 @@ import java.util.TreeMap;
 public final class Chain implements AutoCloseable {
     /** Incremental checkpoints up to this size are held in memory and written after the freeze. */
     private static final long STAGE_LIMIT = 128L << 20;
+    /** Batches of {@link PageDumper#BATCH_BYTES} that can wait for the journal appender. */
+    private static final int RING_SLOTS = 4;
 
     private final long epoch;
     private final boolean tracking;
@@ -30,6 +34,8 @@ public final class Chain implements AutoCloseable {
     private DirtyTracker tracker;
     private final PageStage stage = new PageStage();
     private PageDumper dumper;
+    private final UnaryOperator<CheckpointWriter> writers;
+    private AppendRing ring;
     private volatile boolean fullAsked;
 
     /**
@@ -38,8 +44,14 @@ public final class Chain implements AutoCloseable {
      *                 incremental (else every checkpoint is full)
      */
     public Chain(long epoch, boolean tracking) {
+        this(epoch, tracking, UnaryOperator.identity());
+    }
+
+    /** @param writers applied to each checkpoint's journal writer (tests inject failures) */
+    Chain(long epoch, boolean tracking, UnaryOperator<CheckpointWriter> writers) {
         this.epoch = epoch;
         this.tracking = tracking;
+        this.writers = writers;
     }
 
     long epoch() {
@@ -134,7 +146,7 @@ public final class Chain implements AutoCloseable {
     }
 
     /** The stage, emptied for the pages of one checkpoint. */
-    PageSink stage() {
+    PageStage stage() {
         stage.clear();
         return stage;
     }
@@ -155,8 +167,22 @@ public final class Chain implements AutoCloseable {
         return dumper;
     }
 
+    /**
+     * The program's ring to its journal appender, kept from one checkpoint to the next for the
+     * same reason as its dumper; made before the first checkpoint freezes the program.
+     */
+    AppendRing ring(int pid) {
+        if (ring == null) {
+            ring = new AppendRing("hotclone-appender-" + pid, RING_SLOTS, writers);
+        }
+        return ring;
+    }
+
     @Override
     public void close() {
+        if (ring != null) {
+            ring.close();
+        }
         if (dumper != null) {
             dumper.close();
         }

@@ -5,6 +5,7 @@ import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.fd.FdKind;
 import io.hotclone.capture.memory.AreaClassifier;
+import io.hotclone.capture.memory.PageBatches;
 import io.hotclone.capture.memory.PageDumper;
 import io.hotclone.capture.proc.MapsEntry;
 import io.hotclone.capture.proc.ProcFs;
@@ -19,9 +20,7 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
-import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
-import io.hotclone.journal.PageSink;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -47,6 +46,9 @@ import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 public final class Checkpointer {
     /** Offset of xfeatures in the software-reserved bytes of the xsave area (struct _fpx_sw_bytes). */
     private static final int XSTATE_XFEATURES_OFFSET = 472;
+    /** A one-shot checkpoint's ring: two slots let reading one batch overlap writing the other,
+     *  and allocate (touch) no more than needed for one checkpoint. */
+    private static final int ONE_SHOT_SLOTS = 2;
 
     /** What one checkpoint produced. */
     /** @param copyOnWrite whether the pages were read from a copy-on-write copy after the freeze */
@@ -100,6 +102,19 @@ public final class Checkpointer {
             chain.dropTracker(); // a new tracker is armed by the full checkpoint this makes
         }
         long seq = journal.nextSeq();
+        // Made before the freeze: allocating the ring's slots faults in their memory.
+        AppendRing ring = chain != null ? chain.ring(pid)
+                : new AppendRing("hotclone-appender-" + pid, ONE_SHOT_SLOTS, w -> w);
+        try {
+            return checkpoint(begin, proc, seq, ring);
+        } finally {
+            if (chain == null) {
+                ring.close();
+            }
+        }
+    }
+
+    private Result checkpoint(long begin, ProcFs proc, long seq, AppendRing ring) {
         DirtySet dirty = null;
         // A protected program dies with its hotclone if that dies mid-capture, rather than run on with
         // half-restored registers: the journal's last committed checkpoint is where it resumes.
@@ -114,17 +129,17 @@ public final class Checkpointer {
             dirty = image.dirty();
             FrozenCopy copy = image.copy();
             boolean incremental = dirty != null;
-            CheckpointWriter writer = null;
+            AppendRing.Append append = null;
             try {
                 ImageHeader header = header(seq, image.thread(), incremental);
-                // Pages are read under the freeze only when streamed straight into the journal; a
-                // staged checkpoint is held in memory, and a copy-on-write copy is read, after it.
+                // Pages are read under the freeze only when streamed through the ring into the journal
+                // (the program runs again once the last batch is read, not written); a staged checkpoint
+                // is held in memory, and a copy-on-write copy is read, after it.
                 boolean streamed = !image.staged() && copy == null;
                 long pages = 0;
                 if (streamed) {
-                    writer = journal.begin(header);
-                    writeMetadata(writer, image);
-                    pages = dumpPages(chain != null ? chain.dumper(pid) : null, pid, image, seq, writer::pages);
+                    append = begin(ring, header, image);
+                    pages = dumpPages(chain != null ? chain.dumper(pid) : null, pid, image, seq, append);
                 } else if (image.staged()) {
                     pages = dumpPages(chain.dumper(pid), pid, image, seq, chain.stage());
                 }
@@ -134,17 +149,17 @@ public final class Checkpointer {
                     tracee.detach(0);
                 }
                 if (!streamed) {
-                    writer = journal.begin(header);
-                    writeMetadata(writer, image);
+                    append = begin(ring, header, image);
                     if (image.staged()) {
-                        chain.drainStage(writer::pages);
+                        chain.drainStage(append);
                     } else {
-                        pages = dumpPages(null, copy.pid(), image, seq, writer::pages);
+                        pages = dumpPages(null, copy.pid(), image, seq, append);
                     }
                 }
+                append.drain();
                 Result result = new Result(seq, image.areas().size(), pages, pages * Host.PAGE_SIZE,
                         image.fds().size(), freeze, (System.nanoTime() - begin) / 1000, copy != null);
-                writer.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
+                append.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
                         result.fds(), result.freezeMicros(), result.durationMicros()));
                 if (chain != null) {
                     chain.committed(seq, image.areas());
@@ -158,8 +173,8 @@ public final class Checkpointer {
                 }
                 return result;
             } finally {
-                if (writer != null) {
-                    writer.close();
+                if (append != null) {
+                    append.close();
                 }
                 if (copy != null) {
                     copy.close();
@@ -184,7 +199,7 @@ public final class Checkpointer {
      *
      * @param dumper the program's kept dumper, or null for a dumper of this checkpoint only
      */
-    private long dumpPages(PageDumper dumper, int from, Frozen image, long seq, PageSink sink) {
+    private long dumpPages(PageDumper dumper, int from, Frozen image, long seq, PageBatches sink) {
         PageDumper d = dumper != null ? dumper : new PageDumper(from);
         try {
             return image.dirty() != null
@@ -197,11 +212,16 @@ public final class Checkpointer {
         }
     }
 
-    private static void writeMetadata(CheckpointWriter writer, Frozen image) {
-        writer.process(image.process());
-        writer.thread(image.thread());
-        image.areas().forEach(writer::area);
-        image.fds().forEach(writer::fd);
+    /** Begins the checkpoint on the ring's appender thread: its header, then its metadata. */
+    private AppendRing.Append begin(AppendRing ring, ImageHeader header, Frozen image) {
+        AppendRing.Append append = ring.begin(header.seq(), () -> journal.begin(header));
+        append.records(writer -> {
+            writer.process(image.process());
+            writer.thread(image.thread());
+            image.areas().forEach(writer::area);
+            image.fds().forEach(writer::fd);
+        });
+        return append;
     }
 
     private Set<Long> untracked() {

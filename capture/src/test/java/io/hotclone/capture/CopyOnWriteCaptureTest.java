@@ -1,8 +1,6 @@
 package io.hotclone.capture;
 
-import io.hotclone.capture.launch.Spawn;
 import io.hotclone.journal.Journal;
-import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -32,18 +30,18 @@ class CopyOnWriteCaptureTest {
              Journal copied = Journal.create(dir.resolve("copied"));
              Journal streamed = Journal.create(dir.resolve("streamed"));
              Chain chain = new Chain(0, false)) {
-            counter.program.awaitTick(3, WAIT);
-            Checkpointer.Result viaCopy = new Checkpointer(counter.pid, copied, chain).checkpoint();
-            Checkpointer.Result underFreeze = new Checkpointer(counter.pid, streamed, false).checkpoint();
+            counter.program().awaitTick(3, WAIT);
+            Checkpointer.Result viaCopy = new Checkpointer(counter.pid(), copied, chain).checkpoint();
+            Checkpointer.Result underFreeze = new Checkpointer(counter.pid(), streamed, false).checkpoint();
 
             assertTrue(viaCopy.copyOnWrite(), "a protected program's full checkpoint reads a copy: " + viaCopy);
             assertFalse(underFreeze.copyOnWrite(), "a program this hotclone did not start is read under the freeze");
             assertEquals(pageAddresses(streamed, underFreeze.seq()), pageAddresses(copied, viaCopy.seq()),
                     "the copy holds the same pages as the program");
-            assertEquals(List.of((long) counter.pid), ProcessHandle.current().children().map(ProcessHandle::pid).toList(),
+            assertEquals(List.of((long) counter.pid()), ProcessHandle.current().children().map(ProcessHandle::pid).toList(),
                     "the copy is reaped, and was never the program's child");
-            long tick = counter.program.lastTick();
-            counter.program.awaitTick(tick + 2, WAIT);
+            long tick = counter.program().lastTick();
+            counter.program().awaitTick(tick + 2, WAIT);
         }
     }
 
@@ -54,8 +52,8 @@ class CopyOnWriteCaptureTest {
                 dir.resolve("data").toString(), "--heap-mib", "4");
              Journal journal = Journal.create(dir.resolve("journal"));
              Chain chain = new Chain(0, false)) {
-            memstate.program.awaitTick(2, WAIT);
-            Checkpointer.Result r = new Checkpointer(memstate.pid, journal, chain).checkpoint();
+            memstate.program().awaitTick(2, WAIT);
+            Checkpointer.Result r = new Checkpointer(memstate.pid(), journal, chain).checkpoint();
             assertFalse(r.copyOnWrite(), "the program would change its MAP_SHARED memory under a copy");
         }
     }
@@ -68,22 +66,5 @@ class CopyOnWriteCaptureTest {
             }
         });
         return addresses;
-    }
-
-    /** A test program started as this JVM's own child (as `hotclone run` starts one), stdout in a file. */
-    private record Child(int pid, Program program) implements AutoCloseable {
-        static Child start(Path dir, String... command) {
-            Path out = dir.resolve(Path.of(command[0]).getFileName() + ".out");
-            List<String> argv = new ArrayList<>(List.of("sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\" 2>&1"));
-            argv.addAll(List.of(command));
-            int pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + out, "PATH=/usr/bin:/bin"), Spawn.Group.OWN_GROUP);
-            return new Child(pid, Program.adopt(pid, out));
-        }
-
-        @Override
-        public void close() {
-            Spawn.kill(pid, Program.SIGKILL);
-            Spawn.waitFor(pid);
-        }
     }
 }

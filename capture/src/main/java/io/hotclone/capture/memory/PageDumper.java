@@ -6,11 +6,8 @@ import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.PageRange;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.MemoryArea;
-import io.hotclone.journal.PageSink;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -19,17 +16,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Copies the pages a checkpoint must carry from a frozen process into the journal, in batches
- * of up to {@link #BATCH_BYTES} gathered from scattered runs by one process_vm_readv.
+ * Copies the pages a checkpoint must carry from a frozen process, in batches of up to
+ * {@link #BATCH_BYTES} gathered from scattered runs by one process_vm_readv, into
+ * the buffers of a {@link PageBatches}: the append ring's slots, or the stage.
  */
 public final class PageDumper implements AutoCloseable {
     static final int PAGE = 4096;
     /** A batch fills a journal page record at most: fewer, larger records make a cheaper append. */
-    static final int BATCH_BYTES = io.hotclone.journal.Journal.MAX_RUN_BYTES;
+    public static final int BATCH_BYTES = io.hotclone.journal.Journal.MAX_RUN_BYTES;
 
     private final int pid;
-    private final Arena arena = Arena.ofConfined();
-    private final MemorySegment buffer = arena.allocate(BATCH_BYTES, PAGE);
     private final RemoteMemory memory;
     private final Pagemap pagemap;
     private final long[] addresses = new long[RemoteMemory.MAX_RANGES];
@@ -45,8 +41,8 @@ public final class PageDumper implements AutoCloseable {
         this.pagemap = new Pagemap(pid);
     }
 
-    /** Writes the pages of {@code areas} that hold contents; returns how many. */
-    public long dump(List<MemoryArea> areas, PageSink writer) {
+    /** Reads the pages of {@code areas} that hold contents into {@code writer}; returns how many. */
+    public long dump(List<MemoryArea> areas, PageBatches writer) {
         begin();
         for (MemoryArea area : areas) {
             if (area.hasContents()) {
@@ -67,7 +63,7 @@ public final class PageDumper implements AutoCloseable {
      * @param untracked start addresses of areas the dirty tracker does not watch
      */
     public long dumpChanges(List<MemoryArea> areas, long seq, Map<Long, MemoryArea> before, DirtySet dirty,
-                            Set<Long> untracked, PageSink writer) {
+                            Set<Long> untracked, PageBatches writer) {
         begin();
         for (MemoryArea area : areas) {
             if (!area.hasContents()) {
@@ -98,7 +94,7 @@ public final class PageDumper implements AutoCloseable {
     }
 
     /** The pages of [from, to) of {@code area} that {@link #carried} says hold contents. */
-    private void dumpRange(MemoryArea area, long from, long to, PageSink writer) {
+    private void dumpRange(MemoryArea area, long from, long to, PageBatches writer) {
         int count = (int) ((to - from) / PAGE);
         if (entries.length < count) {
             entries = new long[count];
@@ -119,7 +115,7 @@ public final class PageDumper implements AutoCloseable {
         }
     }
 
-    private void copy(MemoryArea area, long start, long end, PageSink writer) {
+    private void copy(MemoryArea area, long start, long end, PageBatches writer) {
         if ((area.prot() & 1) != 0) {
             gather(start, end, writer);
         } else {
@@ -149,7 +145,7 @@ public final class PageDumper implements AutoCloseable {
     }
 
     /** Adds [start, end) to the batch, flushing whenever the batch is full. */
-    private void gather(long start, long end, PageSink writer) {
+    private void gather(long start, long end, PageBatches writer) {
         while (start < end) {
             if (batched == BATCH_BYTES || ranges == RemoteMemory.MAX_RANGES) {
                 flush(writer);
@@ -163,15 +159,13 @@ public final class PageDumper implements AutoCloseable {
         }
     }
 
-    private void flush(PageSink writer) {
+    private void flush(PageBatches writer) {
         if (ranges == 0) {
             return;
         }
-        memory.readv(buffer, addresses, lengths, ranges);
-        long offset = 0;
+        memory.readv(writer.buffer(), addresses, lengths, ranges);
+        writer.filled(addresses, lengths, ranges);
         for (int i = 0; i < ranges; i++) {
-            writer.accept(addresses[i], buffer.asSlice(offset, lengths[i]));
-            offset += lengths[i];
             pages += lengths[i] / PAGE;
         }
         ranges = 0;
@@ -179,17 +173,19 @@ public final class PageDumper implements AutoCloseable {
     }
 
     /** Pages of an area without PROT_READ: /proc/PID/mem reads them with FOLL_FORCE. */
-    private void readForced(long start, long end, PageSink writer) {
+    private void readForced(long start, long end, PageBatches writer) {
         try (FileChannel mem = FileChannel.open(Path.of("/proc", Integer.toString(pid), "mem"), StandardOpenOption.READ)) {
             while (start < end) {
                 int len = (int) Math.min(end - start, BATCH_BYTES);
-                var bb = buffer.asSlice(0, len).asByteBuffer();
+                var bb = writer.buffer().asSlice(0, len).asByteBuffer();
                 while (bb.hasRemaining()) {
                     if (mem.read(bb, start + bb.position()) <= 0) {
                         throw new IOException("short read");
                     }
                 }
-                writer.accept(start, buffer.asSlice(0, len));
+                addresses[0] = start;
+                lengths[0] = len;
+                writer.filled(addresses, lengths, 1);
                 pages += len / PAGE;
                 start += len;
             }
@@ -203,6 +199,5 @@ public final class PageDumper implements AutoCloseable {
     public void close() {
         pagemap.close();
         memory.close();
-        arena.close();
     }
 }

@@ -9,11 +9,11 @@ import java.util.List;
 
 /**
  * Holds the pages of a checkpoint in memory while the program is frozen, so that it can run
- * again before they are written to the journal: the freeze then costs one copy at memory
- * speed, not the journal's append. The caller bounds what it stages. Reused from one checkpoint
+ * again before they are written to the journal: the freeze then costs reading them at memory
+ * speed (straight into the stage), not the journal's append. The caller bounds what it stages. Reused from one checkpoint
  * to the next, so its memory is faulted in once; thread-confined.
  */
-public final class PageStage implements PageSink, AutoCloseable {
+public final class PageStage implements PageBatches, AutoCloseable {
     private record Run(long address, long offset, long length) {
     }
 
@@ -29,12 +29,17 @@ public final class PageStage implements PageSink, AutoCloseable {
     }
 
     @Override
-    public void accept(long address, MemorySegment contents) {
-        long length = contents.byteSize();
-        grow(used + length);
-        MemorySegment.copy(contents, 0, buffer, used, length);
-        runs.add(new Run(address, used, length));
-        used += length;
+    public MemorySegment buffer() {
+        grow(used + PageDumper.BATCH_BYTES);
+        return buffer.asSlice(used, PageDumper.BATCH_BYTES);
+    }
+
+    @Override
+    public void filled(long[] addresses, long[] lengths, int count) {
+        for (int i = 0; i < count; i++) {
+            runs.add(new Run(addresses[i], used, lengths[i]));
+            used += lengths[i];
+        }
     }
 
     /**
