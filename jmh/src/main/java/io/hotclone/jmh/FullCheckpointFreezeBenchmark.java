@@ -79,6 +79,7 @@ public class FullCheckpointFreezeBenchmark {
         List<String> argv = List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\"", binary.toString(),
                 "--heap-mib", Integer.toString(rssMib), "--hot-mib", "1", "--hot-percent", "100", "--seconds", "3600",
                 "--thp", Integer.toString(thp));
+        Files.createFile(dir.resolve("hotset.out")); // there before the shell opens it, so reading it never races
         pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + dir.resolve("hotset.out")), Spawn.Group.OWN_GROUP);
         // Ready once every page of its heap is touched; the Program view is only read, never closed.
         Program.adopt(pid, dir.resolve("hotset.out")).awaitLine(Pattern.compile("ready pid=\\d+"), Duration.ofMinutes(2));
