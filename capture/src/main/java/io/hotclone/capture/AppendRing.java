@@ -182,8 +182,12 @@ final class AppendRing implements AutoCloseable {
             step(a -> records.accept(a.writer), false);
         }
 
+        /** A whole slot to read a batch into: the one being filled by {@link #accept}, if any, goes first. */
         @Override
         public MemorySegment buffer() {
+            if (claimed >= 0 && ring.get(claimed).runs > 0) {
+                publish();
+            }
             return slot().buffer;
         }
 

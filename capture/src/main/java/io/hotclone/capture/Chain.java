@@ -125,11 +125,11 @@ public final class Chain implements AutoCloseable {
     }
 
     /**
-     * Whether the pages of incremental checkpoint {@code seq} surely fit the stage: its written
-     * pages, plus whole every area it carries whole (new, grown or untracked; PROT_NONE
-     * reservations left out, since they hold no pages to speak of).
+     * The most page bytes incremental checkpoint {@code seq} can carry: its written pages, plus
+     * whole every area it carries whole (new, grown or untracked; PROT_NONE reservations left
+     * out, since they hold no pages to speak of).
      */
-    boolean fitsStage(List<MemoryArea> now, long seq, DirtySet dirty, Set<Long> untracked) {
+    long pagesBound(List<MemoryArea> now, long seq, DirtySet dirty, Set<Long> untracked) {
         long bound = dirty.pages() * PageRange.PAGE;
         for (MemoryArea a : now) {
             if (!a.hasContents() || a.prot() == 0) {
@@ -142,7 +142,22 @@ public final class Chain implements AutoCloseable {
                 bound += a.end() - before.end();
             }
         }
+        return bound;
+    }
+
+    /** Whether an incremental checkpoint of at most {@code bound} page bytes may be staged. */
+    boolean stageable(long bound) {
         return bound <= STAGE_LIMIT;
+    }
+
+    /** Whether the stage holds {@code bound} page bytes without allocating (a first touch under the freeze costs ~13 us a page). */
+    boolean stageHolds(long bound) {
+        return stage.holds(bound);
+    }
+
+    /** After the freeze: room in the stage for checkpoints like one of {@code bound} page bytes. */
+    void reserveStage(long bound) {
+        stage.reserve(Math.min(2 * bound, STAGE_LIMIT));
     }
 
     /** The stage, emptied for the pages of one checkpoint. */

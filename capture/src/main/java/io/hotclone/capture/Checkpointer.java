@@ -136,24 +136,35 @@ public final class Checkpointer {
                 // (the program runs again once the last batch is read, not written); a staged checkpoint
                 // is held in memory, and a copy-on-write copy is read, after it.
                 boolean streamed = !image.staged() && copy == null;
+                // With a copy, shared anonymous memory is still read under the freeze: the program
+                // goes on changing it under the copy, which shares it.
+                List<MemoryArea> shared = copy == null ? List.of() : image.areas().stream()
+                        .filter(a -> a.kind() == AreaKind.SHARED_ANONYMOUS).toList();
                 long pages = 0;
                 if (streamed) {
                     append = begin(ring, header, image);
-                    pages = dumpPages(chain != null ? chain.dumper(pid) : null, pid, image, seq, append);
-                } else if (image.staged()) {
-                    pages = dumpPages(chain.dumper(pid), pid, image, seq, chain.stage());
+                    pages = dumpPages(chain != null ? chain.dumper(pid) : null, pid, image, image.areas(), seq, append);
+                } else if (image.staged() || !shared.isEmpty()) {
+                    pages = dumpPages(chain.dumper(pid), pid, image, image.staged() ? image.areas() : shared, seq,
+                            chain.stage());
                 }
                 phase = DumpPhase.POST_DUMP;
                 long freeze = (System.nanoTime() - frozen) / 1000;
                 if (!kill) {
                     tracee.detach(0);
                 }
+                if (image.stageShort() > 0) {
+                    chain.reserveStage(image.stageShort());
+                }
                 if (!streamed) {
                     append = begin(ring, header, image);
-                    if (image.staged()) {
+                    if (image.staged() || !shared.isEmpty()) {
                         chain.drainStage(append);
-                    } else {
-                        pages = dumpPages(null, copy.pid(), image, seq, append);
+                    }
+                    if (copy != null) {
+                        List<MemoryArea> own = image.areas().stream()
+                                .filter(a -> a.kind() != AreaKind.SHARED_ANONYMOUS).toList();
+                        pages += dumpPages(null, copy.pid(), image, own, seq, append);
                     }
                 }
                 append.drain();
@@ -199,12 +210,13 @@ public final class Checkpointer {
      *
      * @param dumper the program's kept dumper, or null for a dumper of this checkpoint only
      */
-    private long dumpPages(PageDumper dumper, int from, Frozen image, long seq, PageBatches sink) {
+    private long dumpPages(PageDumper dumper, int from, Frozen image, List<MemoryArea> areas, long seq,
+                           PageBatches sink) {
         PageDumper d = dumper != null ? dumper : new PageDumper(from);
         try {
             return image.dirty() != null
-                    ? d.dumpChanges(image.areas(), seq, chain.areas(), image.dirty(), untracked(), sink)
-                    : d.dump(image.areas(), sink);
+                    ? d.dumpChanges(areas, seq, chain.areas(), image.dirty(), untracked(), sink)
+                    : d.dump(areas, sink);
         } finally {
             if (dumper == null) {
                 d.close();
@@ -245,9 +257,10 @@ public final class Checkpointer {
      * @param dirty  the pages written since the chain's last checkpoint, or null for a full checkpoint
      * @param staged whether the pages are few enough to be held in memory and written after the freeze
      * @param copy   the copy-on-write copy to read the pages from after the freeze, or null
+     * @param stageShort page bytes the stage lacked room for, to make room for after the freeze (0: none)
      */
     private record Frozen(ProcessState process, ThreadState thread, List<MemoryArea> areas, List<FdState> fds,
-                          DirtySet dirty, boolean staged, FrozenCopy copy) {
+                          DirtySet dirty, boolean staged, FrozenCopy copy, long stageShort) {
     }
 
     private Frozen capture(ProcFs proc, Tracee tracee, long seq) {
@@ -264,8 +277,14 @@ public final class Checkpointer {
             ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
             ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas);
-            boolean staged = dirty != null && chain.fitsStage(areas, seq, dirty, untracked());
-            FrozenCopy copy = !staged && copyOnWriteSafe(proc, areas) ? FrozenCopy.fork(remote) : null;
+            // Pages are held in the stage under the freeze when it has room for them already; a
+            // fork (~20 ms per GiB of page tables) beats copying them into fresh memory (~13 us a
+            // page for its first touch, on top of the copy), and is the only way for a full one.
+            long bound = dirty == null ? Long.MAX_VALUE : chain.pagesBound(areas, seq, dirty, untracked());
+            boolean stageable = dirty != null && chain.stageable(bound);
+            boolean copied = !(stageable && chain.stageHolds(bound)) && copyOnWriteSafe(proc);
+            boolean staged = stageable && !copied;
+            FrozenCopy copy = copied ? FrozenCopy.fork(remote) : null;
             try {
                 remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
             } catch (RuntimeException e) {
@@ -274,7 +293,7 @@ public final class Checkpointer {
                 }
                 throw e;
             }
-            return new Frozen(process, thread, areas, fds, dirty, staged, copy);
+            return new Frozen(process, thread, areas, fds, dirty, staged, copy, stageable && copied ? bound : 0);
         }
     }
 
@@ -282,12 +301,11 @@ public final class Checkpointer {
      * Whether a fork of the frozen program holds its pages as they are at the barrier, so that
      * they can be read after the freeze: a fork costs ~20 ms per GiB of page tables here, reading
      * the pages ~400 ms per GiB. Only for a protected program (its parent is this hotclone, which
-     * reaps the copy) with no shared anonymous memory (the program would go on changing it under
-     * the copy) and no area that a fork leaves out or wipes (MADV_DONTFORK, MADV_WIPEONFORK).
+     * reaps the copy) with no area that a fork leaves out or wipes (MADV_DONTFORK,
+     * MADV_WIPEONFORK). Shared anonymous memory is read from the program under the freeze.
      */
-    private boolean copyOnWriteSafe(ProcFs proc, List<MemoryArea> areas) {
-        if (chain == null || proc.stat().ppid() != ProcessHandle.current().pid()
-                || areas.stream().anyMatch(a -> a.kind() == AreaKind.SHARED_ANONYMOUS)) {
+    private boolean copyOnWriteSafe(ProcFs proc) {
+        if (chain == null || proc.stat().ppid() != ProcessHandle.current().pid()) {
             return false;
         }
         Set<String> flags = proc.vmFlags();

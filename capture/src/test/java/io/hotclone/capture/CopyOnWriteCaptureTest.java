@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -46,15 +47,22 @@ class CopyOnWriteCaptureTest {
     }
 
     @Test
-    void sharedAnonymousMemoryIsReadUnderTheFreeze() {
+    void sharedAnonymousMemoryIsReadUnderTheFreezeAndTheRestFromTheCopy() {
         try (Child memstate = Child.start(dir, TestPrograms.compile("memstate").toString(), "--verify-file",
                 dir.resolve("verify").toString(), "--log", dir.resolve("log").toString(), "--data",
                 dir.resolve("data").toString(), "--heap-mib", "4");
-             Journal journal = Journal.create(dir.resolve("journal"));
+             Journal copied = Journal.create(dir.resolve("copied"));
+             Journal streamed = Journal.create(dir.resolve("streamed"));
              Chain chain = new Chain(0, false)) {
             memstate.program().awaitTick(2, WAIT);
-            Checkpointer.Result r = new Checkpointer(memstate.pid(), journal, chain).checkpoint();
-            assertFalse(r.copyOnWrite(), "the program would change its MAP_SHARED memory under a copy");
+            Checkpointer.Result viaCopy = new Checkpointer(memstate.pid(), copied, chain).checkpoint();
+            Checkpointer.Result underFreeze = new Checkpointer(memstate.pid(), streamed, false).checkpoint();
+            assertTrue(viaCopy.copyOnWrite(), "MAP_SHARED memory does not keep a program from being copied: " + viaCopy);
+            List<Long> expected = pageAddresses(streamed, underFreeze.seq());
+            List<Long> got = pageAddresses(copied, viaCopy.seq());
+            assertTrue(new TreeSet<>(got).equals(new TreeSet<>(expected)) && got.size() == expected.size(),
+                    "the shared area's pages are there too, each once: " + got.size() + " pages, " + expected.size()
+                            + " expected");
         }
     }
 

@@ -9,6 +9,7 @@ import io.hotclone.image.ThreadState;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
+import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,35 +48,37 @@ class FailingAppenderTest {
              Journal journal = Journal.create(dir.resolve("journal"));
              Chain chain = new Chain(0, false, new FailFirstCheckpoint())) {
             hotset.program().awaitLine(Pattern.compile("ready pid=\\d+"), WAIT);
-            failsThenCommits(hotset, journal, chain, true);
+            failsThenCommits(hotset.pid(), List.of((long) hotset.pid()), journal, chain, true);
         }
     }
 
     @Test
     void aCheckpointStreamedUnderTheFreezeFailsWithTheAppendersErrorAndTheProgramRunsOn() {
-        try (Child memstate = Child.start(dir, TestPrograms.compile("memstate").toString(), "--verify-file",
+        // Not this JVM's child, so it cannot be copied: its pages stream under the freeze.
+        try (Program memstate = Program.start(dir, TestPrograms.compile("memstate").toString(), "--verify-file",
                 dir.resolve("verify").toString(), "--log", dir.resolve("log").toString(), "--data",
                 dir.resolve("data").toString(), "--heap-mib", "64");
              Journal journal = Journal.create(dir.resolve("journal"));
              Chain chain = new Chain(0, true, new FailFirstCheckpoint())) {
-            memstate.program().awaitTick(2, WAIT);
-            failsThenCommits(memstate, journal, chain, false);
-            long tick = memstate.program().lastTick();
-            memstate.program().awaitTick(tick + 2, WAIT);
+            memstate.awaitTick(2, WAIT);
+            failsThenCommits(memstate.pid(), List.of(), journal, chain, false);
+            long tick = memstate.lastTick();
+            memstate.awaitTick(tick + 2, WAIT);
         }
     }
 
-    private static void failsThenCommits(Child child, Journal journal, Chain chain, boolean copyOnWrite) {
-        Checkpointer failing = new Checkpointer(child.pid(), journal, chain);
+    private static void failsThenCommits(int pid, List<Long> children, Journal journal, Chain chain,
+                                         boolean copyOnWrite) {
+        Checkpointer failing = new Checkpointer(pid, journal, chain);
         HotcloneException e = assertThrows(HotcloneException.class, failing::checkpoint);
         assertTrue(e.getMessage().contains("journal appender failed checkpoint seq 1")
                 && e.getMessage().contains(INJECTED), "the error names the appender's failure: " + e.getMessage());
         assertSame(DumpPhase.ABORT_DUMP, failing.phase());
         assertTrue(journal.checkpoints().isEmpty(), "the failed checkpoint stays uncommitted");
-        assertEquals(List.of((long) child.pid()), ProcessHandle.current().children().map(ProcessHandle::pid).toList(),
+        assertEquals(children, ProcessHandle.current().children().map(ProcessHandle::pid).toList(),
                 "a copy-on-write copy of the failed checkpoint is reaped");
 
-        Checkpointer.Result next = new Checkpointer(child.pid(), journal, chain).checkpoint();
+        Checkpointer.Result next = new Checkpointer(pid, journal, chain).checkpoint();
         assertEquals(copyOnWrite, next.copyOnWrite());
         assertTrue(next.pageBytes() > (32L << 20), "more pages than the ring's 4 slots of 8 MiB hold: " + next);
         assertEquals(List.of(next.seq()), journal.checkpoints().stream().map(CheckpointSummary::seq).toList());

@@ -22,6 +22,16 @@ public final class PageStage implements PageBatches, AutoCloseable {
     private MemorySegment buffer = MemorySegment.NULL;
     private long used;
 
+    /** Whether {@code bytes} of pages fit the memory the stage has already, so that staging them allocates nothing. */
+    public boolean holds(long bytes) {
+        return bytes + PageDumper.BATCH_BYTES <= buffer.byteSize();
+    }
+
+    /** Makes room, now, for {@code bytes} of pages: call it between checkpoints, never under a freeze. */
+    public void reserve(long bytes) {
+        grow(bytes + PageDumper.BATCH_BYTES);
+    }
+
     /** Forgets what it held, keeping its memory. */
     public void clear() {
         runs.clear();
