@@ -74,8 +74,9 @@ public final class Journal implements AutoCloseable {
      *  cycle from the queue's metadata file. */
     private static final RollCycle ROLL_CYCLE = RollCycles.FIVE_MINUTELY;
     /** Names a {@link TestRollCycles} constant that new journals roll by instead, so that a test
-     *  can produce several cycles in seconds. */
+     *  can produce several cycles in seconds; {@link #TEST_ROLL_CYCLE_ENV} does it for a launched hotclone. */
     static final String TEST_ROLL_CYCLE_PROPERTY = "hotclone.journal.testRollCycle";
+    static final String TEST_ROLL_CYCLE_ENV = "HOTCLONE_JOURNAL_TEST_ROLL_CYCLE";
     private static final String CYCLE_FILE_SUFFIX = ".cq4";
     /** Chronicle maps its files in blocks and caps one record at a quarter of a block: 64 MiB
      *  blocks take records of up to 16 MiB, above an 8 MiB page run and its head. */
@@ -200,7 +201,7 @@ public final class Journal implements AutoCloseable {
 
     /** How every journal's queue is built. */
     static SingleChronicleQueueBuilder queueBuilder(Path dir) {
-        String test = System.getProperty(TEST_ROLL_CYCLE_PROPERTY);
+        String test = System.getProperty(TEST_ROLL_CYCLE_PROPERTY, System.getenv(TEST_ROLL_CYCLE_ENV));
         RollCycle cycle = test == null ? ROLL_CYCLE : TestRollCycles.valueOf(test);
         return ChronicleQueue.singleBuilder(dir).rollCycle(cycle).blockSize(BLOCK_SIZE);
     }
