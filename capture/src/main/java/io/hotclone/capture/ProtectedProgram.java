@@ -46,6 +46,7 @@ public final class ProtectedProgram implements AutoCloseable {
     private final long intervalNanos;
     private final Listener listener;
     private final Chain chain;
+    private final Retention retention;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment eventCount = arena.allocate(ValueLayout.JAVA_LONG);
     private final int pidfd;
@@ -57,10 +58,15 @@ public final class ProtectedProgram implements AutoCloseable {
      * @param tracking whether to track written pages, so that checkpoints after the first are
      *                 incremental (else every checkpoint is full)
      * @param epoch    the reign of this primary, carried by every checkpoint (0 without a cluster)
+     * @param retention page bytes of incremental checkpoints allowed per page byte of the full one
+     *                 they build on before the next is full; the journal's roll cycles before a
+     *                 committed full checkpoint are dropped (see {@link Retention})
      */
-    public ProtectedProgram(int pid, Journal journal, Duration interval, boolean tracking, long epoch, Listener listener) {
+    public ProtectedProgram(int pid, Journal journal, Duration interval, boolean tracking, long epoch, double retention,
+                            Listener listener) {
         this.pid = pid;
         this.chain = new Chain(epoch, tracking);
+        this.retention = new Retention(retention);
         this.journal = journal;
         this.intervalNanos = interval.toNanos();
         this.listener = listener;
@@ -144,6 +150,9 @@ public final class ProtectedProgram implements AutoCloseable {
         }
         try {
             Checkpointer.Result result = new Checkpointer(pid, journal, chain).checkpoint();
+            if (retention.committed(journal, result.seq())) {
+                chain.askFull();
+            }
             listener.checkpointed(result);
             answered.forEach(r -> r.complete(result));
             return null;

@@ -30,6 +30,14 @@ final class ProtectionOptions {
                     + "checkpoint is full (default: ${DEFAULT-VALUE}).")
     DirtyTracking tracking;
 
+    @Option(names = "--retention", paramLabel = "FACTOR", defaultValue = "1.0",
+            description = "Keeps the journal bounded: once the incremental checkpoints since the last full one carry "
+                    + "FACTOR times its page bytes, the next checkpoint is full, and the journal's five-minute files "
+                    + "before a committed full checkpoint are deleted (on a standby too). The journal stays near the "
+                    + "program's resident memory times (1 + FACTOR), plus five minutes of checkpoints "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double retention;
+
     /** Acknowledgement policies as operators write them. */
     enum Ack {
         all(AckPolicy.ALL), one(AckPolicy.ONE);

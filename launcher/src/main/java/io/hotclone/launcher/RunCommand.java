@@ -66,6 +66,7 @@ final class RunCommand implements Callable<Integer> {
         if (cluster.zk != null) {
             try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
                     cluster.leaseDuration(), protection.journal, protection.every(), protection.tracks(),
+                    protection.retention,
                     protection.ack.policy, listen, standbys))) {
                 return node.runPrimary(command, environment);
             }
@@ -80,7 +81,7 @@ final class RunCommand implements Callable<Integer> {
                     protection.interval, protection.journal);
             Summary summary = new Summary();
             try (ProtectedProgram program = new ProtectedProgram(pid, j, protection.every(), protection.tracks(), 0,
-                    summary);
+                    protection.retention, summary);
                  ControlSocket control = ControlSocket.serve(protection.journal, program);
                  Signals forwarded = Signals.forwardTo(pid)) {
                 int status = program.run();

@@ -46,6 +46,7 @@ final class StandbyCommand implements Callable<Integer> {
         }
         try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
                 cluster.leaseDuration(), protection.journal, protection.every(), protection.tracks(),
+                    protection.retention,
                 protection.ack.policy, listen, List.of()))) {
             return node.runStandby();
         }

@@ -11,6 +11,7 @@ import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
 import net.openhft.chronicle.wire.DocumentContext;
 
 import java.io.IOException;
@@ -20,6 +21,11 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.temporal.ChronoField;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,9 +67,17 @@ public final class Journal implements AutoCloseable {
     /** The file that tells a journal directory from any other: it names the format. */
     static final String MARKER = "hotclone-journal";
     private static final String MARKER_TEXT = "hotclone journal format " + FORMAT_VERSION + "\n";
-    /** One file a day, of up to 2^32 records: a checkpoint takes a record per 8 MiB of pages at
-     *  most, so a cycle never fills, and old days can be deleted whole. */
-    private static final RollCycle ROLL_CYCLE = RollCycles.FAST_DAILY;
+    /** One file per five minutes, of up to 2^22 records (a checkpoint takes a record per 8 MiB of
+     *  pages at most, so a cycle never fills): {@link #dropCyclesBefore} deletes whole files, so a
+     *  short cycle keeps what a program running for days leaves behind near its chain plus five
+     *  minutes of checkpoints. A journal made with another cycle keeps it: Chronicle reads the
+     *  cycle from the queue's metadata file. */
+    private static final RollCycle ROLL_CYCLE = RollCycles.FIVE_MINUTELY;
+    /** Names a {@link TestRollCycles} constant that new journals roll by instead, so that a test
+     *  can produce several cycles in seconds; {@link #TEST_ROLL_CYCLE_ENV} does it for a launched hotclone. */
+    static final String TEST_ROLL_CYCLE_PROPERTY = "hotclone.journal.testRollCycle";
+    static final String TEST_ROLL_CYCLE_ENV = "HOTCLONE_JOURNAL_TEST_ROLL_CYCLE";
+    private static final String CYCLE_FILE_SUFFIX = ".cq4";
     /** Chronicle maps its files in blocks and caps one record at a quarter of a block: 64 MiB
      *  blocks take records of up to 16 MiB, above an 8 MiB page run and its head. */
     private static final long BLOCK_SIZE = 64L << 20;
@@ -104,6 +118,7 @@ public final class Journal implements AutoCloseable {
         }
         try {
             visitAll(scan::accept);
+            scan.forgetDroppedHead();
             scan.committed.forEach(e -> committed.put(e.header().seq(), e));
             damaged.putAll(scan.damaged);
             maxSeq = scan.maxSeq;
@@ -186,7 +201,9 @@ public final class Journal implements AutoCloseable {
 
     /** How every journal's queue is built. */
     static SingleChronicleQueueBuilder queueBuilder(Path dir) {
-        return ChronicleQueue.singleBuilder(dir).rollCycle(ROLL_CYCLE).blockSize(BLOCK_SIZE);
+        String test = System.getProperty(TEST_ROLL_CYCLE_PROPERTY, System.getenv(TEST_ROLL_CYCLE_ENV));
+        RollCycle cycle = test == null ? ROLL_CYCLE : TestRollCycles.valueOf(test);
+        return ChronicleQueue.singleBuilder(dir).rollCycle(cycle).blockSize(BLOCK_SIZE);
     }
 
     /** The directory of this journal. */
@@ -326,6 +343,48 @@ public final class Journal implements AutoCloseable {
         return new RecordTailer(this, tailer);
     }
 
+    /**
+     * Deletes the queue files that lie wholly before the roll cycle holding the header of
+     * committed full checkpoint {@code fullSeq}, and forgets the checkpoints they held: nothing
+     * from {@code fullSeq} on needs them. A reader already inside a deleted file reads on (its
+     * mapping outlives the name); one that seeks a forgotten checkpoint is told it is gone.
+     *
+     * @return the number of files deleted
+     * @throws IllegalArgumentException if {@code fullSeq} is not a committed full checkpoint
+     * @throws JournalException         if a file cannot be deleted
+     */
+    public synchronized int dropCyclesBefore(long fullSeq) {
+        Entry full = committed.get(fullSeq);
+        if (full == null || full.header().kind() != CheckpointKind.FULL) {
+            throw new IllegalArgumentException("journal " + dir + " has no committed full checkpoint seq " + fullSeq
+                    + " to drop the cycles before");
+        }
+        RollCycle rollCycle = queue.rollCycle();
+        int keepFrom = rollCycle.toCycle(full.firstIndex());
+        DateTimeFormatter names = new DateTimeFormatterBuilder().appendPattern(rollCycle.format())
+                .parseDefaulting(ChronoField.HOUR_OF_DAY, 0).parseDefaulting(ChronoField.MINUTE_OF_HOUR, 0)
+                .parseDefaulting(ChronoField.SECOND_OF_MINUTE, 0).toFormatter().withZone(ZoneOffset.UTC);
+        int dropped = 0;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(CYCLE_FILE_SUFFIX)).toList()) {
+                String name = file.getFileName().toString();
+                long startMillis = Instant.from(names.parse(name.substring(0, name.length() - CYCLE_FILE_SUFFIX.length())))
+                        .toEpochMilli();
+                if (startMillis / rollCycle.lengthInMillis() < keepFrom) {
+                    Files.delete(file);
+                    dropped++;
+                }
+            }
+        } catch (IOException e) {
+            throw new JournalException("cannot drop the queue files of journal " + dir + " before checkpoint seq "
+                    + fullSeq + " (" + describe(e) + "): check that the directory is writable");
+        }
+        committed.headMap(fullSeq, false).clear();
+        damaged.keySet().removeIf(seq -> seq < fullSeq);
+        queue.refreshDirectoryListing();
+        return dropped;
+    }
+
     /** A writer of records shipped from a primary, for the calling thread; one at a time. */
     public synchronized ReplicaWriter replicaWriter() {
         if (!writable) {
@@ -417,6 +476,7 @@ public final class Journal implements AutoCloseable {
     public VerifyReport verify() {
         JournalScan scan = new JournalScan(JournalScan.Depth.VERIFY);
         visitAll(scan::accept);
+        scan.forgetDroppedHead();
         return scan.report();
     }
 

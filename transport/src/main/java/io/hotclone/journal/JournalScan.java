@@ -55,6 +55,9 @@ final class JournalScan {
     long maxSeq;
     long maxEpoch;
     private Pending open;
+    /** The seq of the first header read, or 0 before it: a journal whose head was dropped
+     *  ({@link Journal#dropCyclesBefore}) starts past seq 1, maybe inside a checkpoint. */
+    private long firstSeq;
 
     JournalScan(Depth depth) {
         this.depth = depth;
@@ -74,6 +77,20 @@ final class JournalScan {
         List<Problem> all = new ArrayList<>(problems);
         all.addAll(brokenChains());
         return new VerifyReport(committed.size(), records, all, abandoned, tornTail());
+    }
+
+    /** Forgets the committed checkpoints whose chain leads below the first header read: their
+     *  bases were dropped with the head of the journal, so they cannot be restored and never will. */
+    void forgetDroppedHead() {
+        Map<Long, Entry> bySeq = new HashMap<>();
+        committed.forEach(e -> bySeq.put(e.header().seq(), e));
+        committed.removeIf(e -> {
+            ImageHeader h = e.header();
+            while (h.kind() == CheckpointKind.INCREMENTAL && bySeq.containsKey(h.baseSeq())) {
+                h = bySeq.get(h.baseSeq()).header();
+            }
+            return h.kind() == CheckpointKind.INCREMENTAL && h.baseSeq() < firstSeq;
+        });
     }
 
     /** Every incremental checkpoint whose chain does not lead, through committed ones, to a full one. */
@@ -113,7 +130,13 @@ final class JournalScan {
             return;
         }
         long reopened = 0;
+        if (type != RecordType.HEADER && firstSeq == 0) {
+            return; // the tail of a checkpoint whose header was dropped with the head of the journal
+        }
         if (type == RecordType.HEADER) {
+            if (firstSeq == 0) {
+                firstSeq = r.seq();
+            }
             if (open != null) {
                 abandoned.add(open.uncommitted());
                 reopened = open.seq;

@@ -1,5 +1,6 @@
 package io.hotclone.replication;
 
+import io.hotclone.image.CheckpointKind;
 import io.hotclone.journal.CheckpointMark;
 import io.hotclone.journal.Journal;
 import io.hotclone.journal.JournalException;
@@ -227,6 +228,7 @@ public final class ReplicaServer implements AutoCloseable {
                     Optional<CheckpointMark> done = append(link, d.record());
                     if (done.isPresent()) {
                         committed = done.get();
+                        dropBeforeFull(done.get().seq());
                         link.send(new Message.Ack(done.get().seq()));
                         listener.committed(done.get().seq(), done.get().epoch());
                     }
@@ -237,6 +239,14 @@ public final class ReplicaServer implements AutoCloseable {
                 default -> throw new IOException(link.remote() + " sent " + m + " while shipping");
             }
             link.heartbeatIfDue(options.heartbeat());
+        }
+    }
+
+    /** Keeps the replica as bounded as its primary: the roll cycles before a full checkpoint go once it commits. */
+    private void dropBeforeFull(long seq) {
+        Journal j = journal;
+        if (j.checkpointsAfter(seq - 1).getFirst().kind() == CheckpointKind.FULL) {
+            j.dropCyclesBefore(seq);
         }
     }
 

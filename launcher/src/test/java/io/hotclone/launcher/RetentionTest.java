@@ -1,0 +1,100 @@
+package io.hotclone.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hotclone.testkit.Program;
+import io.hotclone.testkit.TestPrograms;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code hotclone run --retention}: a journal that stays bounded while its program runs on. */
+class RetentionTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Pattern PROTECTED_PID = Pattern.compile("as pid (\\d+)");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aLongRunKeepsFewRollCyclesAndItsLastCheckpointRestores() throws Exception {
+        Path journal = dir.resolve("journal");
+        Path err = dir.resolve("run.err");
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
+                "run", "--journal", journal.toString(), "--checkpoint-interval", "20ms", "--retention", "0.05", "--",
+                TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString())
+                .directory(dir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(dir.resolve("run.out").toFile()).redirectError(err.toFile());
+        builder.environment().put("HOTCLONE_JOURNAL_TEST_ROLL_CYCLE", "TEST_SECONDLY"); // a file a second
+        Process run = builder.start();
+        try {
+            int pid = awaitProtection(run, err);
+            Program program = Program.adopt(pid, dir.resolve("run.out"));
+            long deadline = System.nanoTime() + Duration.ofSeconds(6).toNanos();
+            int mostFiles = 0;
+            while (System.nanoTime() < deadline) { // six cycles of checkpoints, the cycle files counted meanwhile
+                assertTrue(run.isAlive(), "hotclone must protect its program on: " + Files.readString(err));
+                mostFiles = Math.max(mostFiles, cycleFiles(journal));
+                run.waitFor(50, TimeUnit.MILLISECONDS);
+            }
+            run.destroyForcibly();
+            run.waitFor();
+            program.kill9();
+            System.out.println("retention: at most " + mostFiles + " cycle files, journal "
+                    + HotcloneCli.run(dir, "journal", "ls", journal.toString()).out().lines().count() + " checkpoints, "
+                    + du(journal) + " KiB on disk");
+            assertTrue(mostFiles <= 3, "a full checkpoint every few 20 ms checkpoints keeps at most three one-second"
+                    + " cycles, not six: " + mostFiles);
+        }
+        finally {
+            run.descendants().forEach(ProcessHandle::destroyForcibly);
+            run.destroyForcibly();
+        }
+        HotcloneCli.Run verify = HotcloneCli.run(dir, "journal", "verify", journal.toString());
+        assertEquals(0, verify.exitCode(), verify.toString());
+        HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
+        assertEquals(0, restore.exitCode(), restore.toString());
+        Matcher restoredPid = Pattern.compile("(?m)^pid (\\d+)$").matcher(restore.out());
+        assertTrue(restoredPid.find(), restore.toString());
+        try (Program restored = Program.adopt(Integer.parseInt(restoredPid.group(1)), restore.stdout())) {
+            assertTrue(restored.awaitTick(1, WAIT) > 1, "the restored program continues from a later tick");
+        }
+    }
+
+    private static int awaitProtection(Process run, Path err) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline && run.isAlive()) {
+            String log = Files.readString(err);
+            Matcher pid = PROTECTED_PID.matcher(log);
+            if (log.contains("first checkpoint") && pid.find()) {
+                return Integer.parseInt(pid.group(1));
+            }
+            run.waitFor(20, TimeUnit.MILLISECONDS);
+        }
+        throw new AssertionError("no first checkpoint within " + WAIT + "; stderr:\n" + Files.readString(err));
+    }
+
+    private static int cycleFiles(Path journal) throws IOException {
+        try (Stream<Path> files = Files.list(journal)) {
+            return (int) files.filter(f -> f.getFileName().toString().endsWith(".cq4")).count();
+        }
+    }
+
+    /** The journal's blocks on disk (Chronicle files are sparse, so their length says little). */
+    private static String du(Path journal) throws IOException, InterruptedException {
+        Process du = new ProcessBuilder("du", "-sk", journal.toString()).start();
+        String out = new String(du.getInputStream().readAllBytes()).split("\\s")[0];
+        du.waitFor();
+        return out;
+    }
+}

@@ -1,0 +1,128 @@
+package io.hotclone.journal;
+
+import io.hotclone.image.CheckpointKind;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Dropping the roll cycles before a full checkpoint: what stays readable, what goes, and reopening. */
+class JournalRetentionTest {
+    private static final int PAGE = Images.PAGE;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void secondlyCycles() {
+        System.setProperty(Journal.TEST_ROLL_CYCLE_PROPERTY, "TEST_SECONDLY");
+    }
+
+    @AfterEach
+    void dailyCycles() {
+        System.clearProperty(Journal.TEST_ROLL_CYCLE_PROPERTY);
+    }
+
+    @Test
+    void droppingBeforeAFullCheckpointDeletesWholeCyclesAndKeepsEveryLaterCheckpoint() throws IOException {
+        Path dir = tmp.resolve("j");
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
+            // cycle A: 1 full, 2 on 1; cycle B: 3 on 2, 4 full, 5 on 4; cycle C: 6 full, 7 on 6.
+            // Each cycle is written from its start on, well within its second.
+            nextCycle();
+            write(journal, arena, CheckpointKind.FULL, -1);
+            write(journal, arena, CheckpointKind.INCREMENTAL, 1);
+            nextCycle();
+            write(journal, arena, CheckpointKind.INCREMENTAL, 2);
+            write(journal, arena, CheckpointKind.FULL, -1);
+            write(journal, arena, CheckpointKind.INCREMENTAL, 4);
+            nextCycle();
+            write(journal, arena, CheckpointKind.FULL, -1);
+            write(journal, arena, CheckpointKind.INCREMENTAL, 6);
+            assertEquals(3, cycleFiles(dir), "three roll cycles written");
+
+            assertEquals(1, journal.dropCyclesBefore(4));
+
+            assertEquals(2, cycleFiles(dir));
+            assertEquals(List.of(4L, 5L, 6L, 7L), seqs(journal));
+            assertThrows(JournalException.class, () -> journal.tailAfter(2), "a reader resuming at a dropped checkpoint");
+            assertPagesIntact(journal, arena, 5);
+            assertEquals(List.of(), journal.verify().problems());
+        }
+        try (Arena arena = Arena.ofConfined(); Journal reopened = Journal.create(dir)) {
+            // cycle B begins with seq 3, whose base went with cycle A: it is forgotten too
+            assertEquals(List.of(4L, 5L, 6L, 7L), seqs(reopened));
+            assertEquals(List.of(), reopened.verify().problems());
+            assertEquals(8, reopened.nextSeq());
+
+            assertEquals(1, reopened.dropCyclesBefore(6));
+
+            assertEquals(1, cycleFiles(dir));
+            assertEquals(List.of(6L, 7L), seqs(reopened));
+            assertPagesIntact(reopened, arena, 7);
+            write(reopened, arena, CheckpointKind.INCREMENTAL, 7);
+        }
+        try (Arena arena = Arena.ofConfined(); Journal reopened = Journal.open(dir)) {
+            assertEquals(List.of(6L, 7L, 8L), seqs(reopened));
+            assertEquals(List.of(), reopened.verify().problems());
+            assertPagesIntact(reopened, arena, 8);
+        }
+    }
+
+    @Test
+    void onlyACommittedFullCheckpointBoundsADrop() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            write(journal, arena, CheckpointKind.FULL, -1);
+            write(journal, arena, CheckpointKind.INCREMENTAL, 1);
+            assertThrows(IllegalArgumentException.class, () -> journal.dropCyclesBefore(2));
+            assertThrows(IllegalArgumentException.class, () -> journal.dropCyclesBefore(9));
+            assertEquals(List.of(1L, 2L), seqs(journal));
+        }
+    }
+
+    /** Writes the next checkpoint with one page run whose contents derive from its seq. */
+    private static void write(Journal journal, Arena arena, CheckpointKind kind, long baseSeq) {
+        long seq = journal.nextSeq();
+        Checkpoints.write(journal, kind, baseSeq, 1, List.of(Checkpoints.contents(arena, seq, 2 * PAGE)));
+    }
+
+    private static void assertPagesIntact(Journal journal, Arena arena, long seq) {
+        byte[] expected = Checkpoints.contents(arena, seq, 2 * PAGE).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        byte[][] read = new byte[1][];
+        journal.pages(seq, (address, contents) -> read[0] = contents.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        assertArrayEquals(expected, read[0], "pages of seq " + seq);
+    }
+
+    private static List<Long> seqs(Journal journal) {
+        return journal.checkpoints().stream().map(CheckpointSummary::seq).toList();
+    }
+
+    private static long cycleFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".cq4")).count();
+        }
+    }
+
+    /** Waits for the wall clock to enter the next second, the next TEST_SECONDLY cycle. */
+    private static void nextCycle() {
+        long second = System.currentTimeMillis() / 1000;
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        while (System.currentTimeMillis() / 1000 == second) {
+            assertTrue(System.nanoTime() < deadline, "the clock did not reach the next second within 3 s");
+            Thread.onSpinWait();
+        }
+    }
+}
