@@ -7,6 +7,8 @@ import io.hotclone.bindings.linux.pollfd;
 import io.hotclone.capture.launch.Spawn;
 import io.hotclone.capture.ptrace.ProcessGoneException;
 import io.hotclone.journal.Journal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -14,6 +16,7 @@ import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -28,7 +31,9 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
  *
  * <p>The program is not traced between checkpoints, so it runs at full speed and its signals
  * reach it directly. One loop waits, with poll(2), on the program's pidfd (it ended), an
- * eventfd (a checkpoint was asked for) and the interval's deadline.
+ * eventfd (a checkpoint was asked for) and the interval's deadline; every 20 ms it also asks
+ * /proc whether the program ran another program or mapped much more memory, which is worth a
+ * checkpoint before the interval ends ({@link ChangeWatch}).
  *
  * <p>Thread confinement: {@link #run()} on one platform thread, the program's tracer;
  * {@link #requestCheckpoint()} from any thread.
@@ -41,12 +46,17 @@ public final class ProtectedProgram implements AutoCloseable {
         void checkpointFailed(HotcloneException failure);
     }
 
+    /** How often, between checkpoints, /proc is asked whether the program changed enough for one now. */
+    private static final long WATCH_NANOS = 20_000_000;
+    private static final Logger LOG = LoggerFactory.getLogger(ProtectedProgram.class);
+
     private final int pid;
     private final Journal journal;
     private final long intervalNanos;
     private final Listener listener;
     private final Chain chain;
     private final Retention retention;
+    private final ChangeWatch watch;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment eventCount = arena.allocate(ValueLayout.JAVA_LONG);
     private final int pidfd;
@@ -66,6 +76,7 @@ public final class ProtectedProgram implements AutoCloseable {
                             Listener listener) {
         this.pid = pid;
         this.chain = new Chain(epoch, tracking);
+        this.watch = new ChangeWatch(pid);
         this.retention = new Retention(retention);
         this.journal = journal;
         this.intervalNanos = interval.toNanos();
@@ -114,7 +125,8 @@ public final class ProtectedProgram implements AutoCloseable {
         pollfd.events(pollfd.asSlice(fds, 1), (short) POLLIN);
         long deadline = System.nanoTime() + intervalNanos;
         while (true) {
-            int timeout = (int) Math.max(0, (deadline - System.nanoTime() + 999_999) / 1_000_000);
+            long wake = Math.min(deadline, System.nanoTime() + WATCH_NANOS);
+            int timeout = (int) Math.max(0, (wake - System.nanoTime() + 999_999) / 1_000_000);
             int ready = Libc.poll(callState, fds, 2, timeout);
             if (ready < 0) {
                 if (Libc.errno(callState) == EINTR) {
@@ -129,7 +141,9 @@ public final class ProtectedProgram implements AutoCloseable {
             if (asked) {
                 check(Libc.read(callState, requests, eventCount, 8), callState, "read(eventfd)");
             }
-            if (asked || System.nanoTime() >= deadline) {
+            Optional<String> change = asked || System.nanoTime() >= deadline ? Optional.empty() : watch.change();
+            change.ifPresent(why -> LOG.info("checkpoint of pid {} now: {}", pid, why));
+            if (asked || change.isPresent() || System.nanoTime() >= deadline) {
                 Integer exit = checkpoint();
                 if (exit != null) {
                     return exit;
@@ -148,6 +162,7 @@ public final class ProtectedProgram implements AutoCloseable {
         for (CompletableFuture<Checkpointer.Result> r; (r = requested.poll()) != null; ) {
             answered.add(r);
         }
+        watch.since(); // the base for the next change, whether this checkpoint is taken or fails
         try {
             Checkpointer.Result result = new Checkpointer(pid, journal, chain).checkpoint();
             if (retention.committed(journal, result.seq())) {
@@ -160,9 +175,23 @@ public final class ProtectedProgram implements AutoCloseable {
             answered.forEach(r -> r.completeExceptionally(e));
             return Spawn.shellStatus(e.status());
         } catch (HotcloneException e) {
-            listener.checkpointFailed(e);
             answered.forEach(r -> r.completeExceptionally(e));
+            if (ended()) {
+                return reap(); // it ended as the checkpoint began (ptrace then answers EPERM, not ESRCH)
+            }
+            listener.checkpointFailed(e);
             return null;
+        }
+    }
+
+    /** Whether the program has ended (its pidfd reads ready), without waiting. */
+    private boolean ended() {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment callState = local.allocate(Libc.callStateLayout());
+            MemorySegment fd = pollfd.allocate(local);
+            pollfd.fd(fd, pidfd);
+            pollfd.events(fd, (short) POLLIN);
+            return Libc.poll(callState, fd, 1, 0) > 0 && (pollfd.revents(fd) & POLLIN) != 0;
         }
     }
 

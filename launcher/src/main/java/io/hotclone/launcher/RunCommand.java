@@ -31,7 +31,8 @@ import java.util.concurrent.Callable;
                         + "coordinator it kills the program at once, since a standby will take over; with --listen "
                         + "it then rejoins as a standby, else it exits with status 75.",
                 "",
-                "A checkpoint can also be asked for at any time: hotclone checkpoint --journal DIR --now.",
+                "Besides every interval, a checkpoint is taken at once when the program runs another program "
+                        + "(exec) or maps 64 MiB more memory, and whenever asked: hotclone checkpoint --journal DIR --now.",
                 "",
                 "Examples:",
                 "  hotclone run --journal /var/lib/hotclone/app -- ./server --port 8080",

@@ -28,6 +28,26 @@ class RunTest {
     Path dir;
 
     @Test
+    void anExecOrMuchNewMemoryIsCheckpointedBeforeTheIntervalEnds() throws Exception {
+        String exec = "sleep 0.5; exec sleep 2";
+        String grow = "import time\ntime.sleep(0.5)\nb = bytearray(128 << 20)\ntime.sleep(2)\n";
+        List<List<String>> programs = List.of(List.of("/bin/sh", "-c", exec),
+                List.of(TestPrograms.python().toString(), "-c", grow));
+        List<String> reasons = List.of("(exec)", "MiB more");
+        for (int i = 0; i < programs.size(); i++) {
+            Path journal = dir.resolve("journal-" + i);
+            List<String> args = new ArrayList<>(List.of("run", "--journal", journal.toString(),
+                    "--checkpoint-interval", "1m", "--"));
+            args.addAll(programs.get(i));
+            HotcloneCli.Run run = HotcloneCli.run(dir, args.toArray(String[]::new));
+            assertEquals(0, run.exitCode(), run.toString());
+            assertTrue(run.err().contains("now: ") && run.err().contains(reasons.get(i)), run.toString());
+            HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
+            assertTrue(SEQ.matcher(ls.out()).find(), "a 1-minute interval, yet a checkpoint: " + ls);
+        }
+    }
+
+    @Test
     void exitStatusIsTheProgramsAndCheckpointsWereTaken() throws Exception {
         Path journal = dir.resolve("journal");
         String script = "import time\nfor i in range(6):\n    print('tick', i, flush=True)\n    time.sleep(0.1)\nraise SystemExit(3)\n";

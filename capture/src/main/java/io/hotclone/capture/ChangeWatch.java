@@ -1,0 +1,58 @@
+package io.hotclone.capture;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.proc.ProcFs;
+
+import java.util.Optional;
+
+/**
+ * Signs, read from /proc between checkpoints, that a protected program changed enough to be
+ * worth a checkpoint before its interval ends: it ran another program (exec), or it mapped much
+ * more memory. Cheap enough to ask every few milliseconds: one readlink and one small read.
+ *
+ * <p>Thread confinement: the program's tracer thread.
+ */
+final class ChangeWatch {
+    /** New address space, in pages, that is worth a checkpoint of its own (64 MiB of 4 KiB pages). */
+    static final long GROWTH_PAGES = 64L << 20 >> 12;
+
+    private final ProcFs proc;
+    private String exe;
+    private long pages;
+
+    ChangeWatch(int pid) {
+        this.proc = new ProcFs(pid);
+        since();
+    }
+
+    /** Takes the program as it is now as the base: called after each checkpoint. */
+    void since() {
+        try {
+            exe = proc.link("exe");
+            pages = size();
+        } catch (HotcloneException e) {
+            exe = "";
+            pages = Long.MAX_VALUE; // gone or going: its end is noticed elsewhere
+        }
+    }
+
+    /** What changed since {@link #since}, if it is worth a checkpoint now. */
+    Optional<String> change() {
+        try {
+            String now = proc.link("exe");
+            if (!now.equals(exe)) {
+                return Optional.of("it ran " + now + " (exec)");
+            }
+            long grown = size() - pages;
+            return grown >= GROWTH_PAGES ? Optional.of("it mapped " + (grown >> 8) + " MiB more") : Optional.empty();
+        } catch (HotcloneException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The program's address space, in pages (the first field of /proc/PID/statm). */
+    private long size() {
+        String statm = proc.text("statm");
+        return Long.parseLong(statm.substring(0, statm.indexOf(' ')));
+    }
+}
