@@ -279,7 +279,7 @@ final class Node implements AutoCloseable {
                 events.add(new Event.PrimaryGone(null)); // the primary went before this node joined
             }
             while (true) {
-                Event event = take();
+                Event event = next(replica);
                 switch (event) {
                     case Event.Committed c -> {
                         if (System.nanoTime() - publishedAt >= PUBLISH_EVERY_NANOS) {
@@ -420,9 +420,27 @@ final class Node implements AutoCloseable {
                 replica.committedSeq(), replica.committedEpoch()));
     }
 
-    private Event take() {
+    /**
+     * The next event, or a PrimaryGone of its own when a lease passes without one and the service
+     * has no primary while this standby holds a checkpoint: the coordinator's news of the old
+     * primary's end is lost if this node was cut off from it at that moment.
+     */
+    private Event next(ReplicaServer replica) {
         try {
-            return events.take();
+            while (true) {
+                Event event = events.poll(settings.lease().toNanos(), TimeUnit.NANOSECONDS);
+                if (event != null) {
+                    return event;
+                }
+                try {
+                    if (replica.committedSeq() > 0 && session.primary().isEmpty()) {
+                        return new Event.PrimaryGone(null);
+                    }
+                } catch (HotcloneException e) {
+                    LOG.debug("cannot ask the coordinator about the primary of service {}: {}", settings.service(),
+                            e.getMessage());
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new HotcloneException("standby of service " + settings.service() + " interrupted");
