@@ -138,8 +138,9 @@ public final class Checkpointer {
                 boolean streamed = !image.staged() && copy == null;
                 // With a copy, shared anonymous memory is still read under the freeze: the program
                 // goes on changing it under the copy, which shares it.
-                List<MemoryArea> shared = copy == null ? List.of() : image.areas().stream()
-                        .filter(a -> a.kind() == AreaKind.SHARED_ANONYMOUS).toList();
+                Map<Boolean, List<MemoryArea>> byShared = image.areas().stream()
+                        .collect(Collectors.partitioningBy(a -> a.kind() == AreaKind.SHARED_ANONYMOUS));
+                List<MemoryArea> shared = copy == null ? List.of() : byShared.get(true);
                 long pages = 0;
                 if (streamed) {
                     append = begin(ring, header, image);
@@ -162,9 +163,7 @@ public final class Checkpointer {
                         chain.drainStage(append);
                     }
                     if (copy != null) {
-                        List<MemoryArea> own = image.areas().stream()
-                                .filter(a -> a.kind() != AreaKind.SHARED_ANONYMOUS).toList();
-                        pages += dumpPages(null, copy.pid(), image, own, seq, append);
+                        pages += dumpPages(null, copy.pid(), image, byShared.get(false), seq, append);
                     }
                 }
                 append.drain();

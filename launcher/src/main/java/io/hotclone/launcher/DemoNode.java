@@ -1,15 +1,14 @@
 package io.hotclone.launcher;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.testkit.Program;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -17,13 +16,11 @@ import java.util.regex.Pattern;
  * subcommand, its stdout in DIR/NAME.out and its log in DIR/NAME.log.
  */
 final class DemoNode {
-    private final String name;
     private final Process process;
     private final Path stdout;
     private final Path log;
 
-    private DemoNode(String name, Process process, Path stdout, Path log) {
-        this.name = name;
+    private DemoNode(Process process, Path stdout, Path log) {
         this.process = process;
         this.stdout = stdout;
         this.log = log;
@@ -43,7 +40,7 @@ final class DemoNode {
                     .redirectOutput(stdout.toFile())
                     .redirectError(log.toFile())
                     .start();
-            return new DemoNode(name, process, stdout, log);
+            return new DemoNode(process, stdout, log);
         } catch (IOException e) {
             throw new HotcloneException("cannot start the demo's " + name + " node (" + e.getMessage() + ")", e);
         }
@@ -57,36 +54,18 @@ final class DemoNode {
         return stdout;
     }
 
-    /** Waits for a line of the node's log matching {@code line} and returns it. */
+    /**
+     * Waits for a line of the node's log matching {@code line} and returns it.
+     *
+     * @throws AssertionError after {@code timeout}, or once the node ended without it, with the log's tail
+     */
     String awaitLog(Pattern line, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            boolean alive = process.isAlive();
-            Optional<String> found = lines().stream().filter(l -> line.matcher(l).matches()).findFirst();
-            if (found.isPresent()) {
-                return found.get();
-            }
-            if (!alive || System.nanoTime() > deadline) {
-                List<String> lines = lines();
-                throw new HotcloneException("the " + name + " node " + (alive ? "did not log" : "ended without logging")
-                        + " a line matching " + line + " within " + timeout + "; the end of " + log + ":\n  "
-                        + String.join("\n  ", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
-            }
-            pause();
-        }
+        return Program.adopt((int) process.pid(), log).awaitLine(line, timeout);
     }
 
     /** Whether the node's log has a line matching {@code line} already. */
     boolean logged(Pattern line) {
-        return lines().stream().anyMatch(l -> line.matcher(l).matches());
-    }
-
-    private List<String> lines() {
-        try {
-            return Files.exists(log) ? Files.readAllLines(log) : List.of();
-        } catch (IOException e) {
-            throw new HotcloneException("cannot read " + log + ": " + e.getMessage(), e);
-        }
+        return Program.adopt((int) process.pid(), log).lines().stream().anyMatch(l -> line.matcher(l).matches());
     }
 
     /**
@@ -103,14 +82,5 @@ final class DemoNode {
     /** Kills the node and waits until its processes are gone. */
     void stop() {
         kill().forEach(p -> p.onExit().join());
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(10); // another process's log file: nothing to block on
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HotcloneException("interrupted");
-        }
     }
 }

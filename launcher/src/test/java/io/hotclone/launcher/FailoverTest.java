@@ -88,7 +88,7 @@ class FailoverTest {
 
         long crash = System.nanoTime();
         a.kill();
-        long lastOnPrimary = awaitTick(primary, 0);
+        long lastOnPrimary = output(primary).lastTick();
         Matcher switched = SWITCHED.matcher(standby.awaitLine(SWITCHED, WAIT));
         assertTrue(switched.matches());
         long resumedTick = Long.parseLong(TICK.matcher(standby.awaitLine(TICK, WAIT)).replaceAll("$1"));
@@ -142,7 +142,7 @@ class FailoverTest {
         NodeProcess standbyC = standby(c);
         Path verify = dir.resolve("verify");
         NodeProcess primary = primary(a, verify);
-        awaitTick(primary, 5);
+        output(primary).awaitTick(5, WAIT);
         long behind = awaitReplica(c, 2).seq();
         c.cut(); // c falls behind while b keeps up
         awaitReplica(b, behind + 5);
@@ -200,18 +200,9 @@ class FailoverTest {
         return command;
     }
 
-    private static long awaitTick(NodeProcess node, long atLeast) {
-        Pattern tick = Pattern.compile("tick (\\d*)");
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true) {
-            long last = lines(node.log()).stream().map(tick::matcher).filter(Matcher::matches)
-                    .mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(0);
-            if (last >= atLeast) {
-                return last;
-            }
-            assertTrue(System.nanoTime() < deadline, "no tick " + atLeast + " in " + node.log() + " within " + WAIT);
-            pause();
-        }
+    /** What the node's command and its children printed, read as a program's output (never closed: it would kill). */
+    private static Program output(NodeProcess node) {
+        return Program.adopt((int) node.pid(), node.log());
     }
 
     /**
@@ -219,7 +210,7 @@ class FailoverTest {
      * one before: the nodes' JVMs lag while they warm up on a small machine.
      */
     private void awaitSteadyReplication(NodeProcess primary, Node primaryNode, Node standbyNode) {
-        awaitTick(primary, 10);
+        output(primary).awaitTick(10, WAIT);
         awaitReplica(standbyNode, awaitReplica(primaryNode, 10).seq() - 1);
     }
 

@@ -1,5 +1,7 @@
 package io.hotclone.testkit.net;
 
+import io.hotclone.testkit.Program;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -8,7 +10,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -43,21 +44,8 @@ public final class NodeProcess {
      * @throws AssertionError after {@code timeout}, or once the process ended without it, with the log's tail
      */
     public String awaitLine(Pattern line, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        long pause = 2;
-        while (true) {
-            boolean alive = isAlive();
-            Optional<String> found = lines().stream().filter(l -> line.matcher(l).matches()).findFirst();
-            if (found.isPresent()) {
-                return found.get();
-            }
-            if (!alive || System.nanoTime() > deadline) {
-                throw new AssertionError((alive ? "no line matching " + line + " within " + timeout
-                        : "ended without a line matching " + line) + " in " + log + tail());
-            }
-            sleep(pause); // another process's log: nothing to block on
-            pause = Math.min(50, pause * 2);
-        }
+        // The log read as the output of a program: unshare lives as long as the command.
+        return Program.adopt((int) pid(), log).awaitLine(line, timeout);
     }
 
     /** Waits for the command to exit; returns its status. */
