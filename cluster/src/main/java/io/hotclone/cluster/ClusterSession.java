@@ -12,6 +12,9 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
@@ -82,6 +85,10 @@ public final class ClusterSession implements AutoCloseable {
     private long contactLosses;
     private boolean stepDownPending;
     private volatile Member published;
+    private volatile boolean closed;
+    // Brings the member node back to `published` after a write failed, the session was replaced or the node vanished.
+    private final ScheduledExecutorService membership;
+    private String membershipTrouble;
 
     private ClusterSession(CuratorFramework client, String zkConnect, String service, String name, Duration lease,
             ClusterListener listener) {
@@ -97,6 +104,8 @@ public final class ClusterSession implements AutoCloseable {
         this.epochPath = ZKPaths.makePath(root, "epoch");
         this.endedPath = ZKPaths.makePath(root, "ended");
         this.cache = CuratorCache.build(client, root);
+        this.membership = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
+                .name("hotclone-membership-" + name).factory());
     }
 
     /**
@@ -180,8 +189,9 @@ public final class ClusterSession implements AutoCloseable {
     }
 
     /**
-     * Creates or updates this node's ephemeral member node; after a session loss it is re-created
-     * on reconnection. The role must be PRIMARY exactly when this node is primary.
+     * Makes {@code me} this node's ephemeral member node: written at once when ZooKeeper answers,
+     * else as soon as it does again (also after a new session, or if the node vanishes). The role
+     * must be PRIMARY exactly when this node is primary.
      */
     public void publish(Member me) {
         if (!me.name().equals(name)) {
@@ -192,12 +202,9 @@ public final class ClusterSession implements AutoCloseable {
                 if ((me.role() == Role.PRIMARY) != primary) {
                     throw new IllegalStateException(name + " is " + (primary ? "" : "not ") + "primary, cannot publish role " + me.role());
                 }
+                published = me;
             }
-            write(me);
-            synchronized (this) {
-                // Contact may have been lost during the write: then the node shows as a standby once reconnected.
-                published = me.role() == Role.PRIMARY && !primary ? me.withRole(Role.STANDBY, me.epoch()) : me;
-            }
+            keepMembership();
         }
     }
 
@@ -352,6 +359,8 @@ public final class ClusterSession implements AutoCloseable {
     @Override
     public void close() {
         primary = false;
+        closed = true;
+        membership.shutdownNow();
         cache.close();
         client.close();
     }
@@ -481,18 +490,44 @@ public final class ClusterSession implements AutoCloseable {
             stepDown = stepDownPending;
             stepDownPending = false;
         }
-        try {
-            if (stepDown) {
-                giveUpLock();
+        if (stepDown) {
+            giveUpLockQuietly();
+        }
+        retryMembership(0);
+    }
+
+    /**
+     * Writes {@code published}; if that fails (no contact, or the member node of this node's
+     * previous session still lingers until the server expires it) tries again every quarter lease.
+     */
+    private void keepMembership() {
+        synchronized (writing) {
+            Member me = published;
+            if (me == null || closed) {
+                return;
             }
-            synchronized (writing) {
-                Member me = published;
-                if (me != null) {
-                    write(me);
+            try {
+                write(me);
+                if (membershipTrouble != null) {
+                    LOG.info("{} is a member of service {} again", name, service);
+                    membershipTrouble = null;
                 }
+            } catch (RuntimeException e) {
+                if (!e.getMessage().equals(membershipTrouble)) {
+                    LOG.warn("{} could not publish its membership of {} (trying again every {} ms): {}", name, service,
+                            lease.toMillis() / 4, e.getMessage());
+                    membershipTrouble = e.getMessage();
+                }
+                retryMembership(lease.toMillis() / 4);
             }
-        } catch (RuntimeException e) {
-            LOG.warn("{} could not restore its membership of {} after reconnecting: {}", name, service, e.getMessage());
+        }
+    }
+
+    private void retryMembership(long delayMillis) {
+        try {
+            membership.schedule(this::keepMembership, delayMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // the session is closing: the membership ends with it
         }
     }
 
@@ -630,6 +665,9 @@ public final class ClusterSession implements AutoCloseable {
         if (node != null && primed.getCount() == 0 && membersPath.equals(ZKPaths.getPathAndNode(node.getPath()).getPath())) {
             try {
                 Member last = old == null ? null : Member.decode(ZKPaths.getNodeFromPath(old.getPath()), old.getData());
+                if (now == null && last.name().equals(name)) {
+                    retryMembership(0); // the node of a session lost meanwhile expired, or someone deleted it
+                }
                 boolean stillPrimary = now != null && Member.decode(ZKPaths.getNodeFromPath(now.getPath()), now.getData()).role() == Role.PRIMARY;
                 if (last != null && last.role() == Role.PRIMARY && !stillPrimary && !last.name().equals(name)) {
                     listener.primaryGone(last);

@@ -22,6 +22,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -100,6 +103,20 @@ class ClusterSessionTest {
         join("alpha", new Events()).publish(standby("alpha", 0));
         HotcloneException refused = assertThrows(HotcloneException.class, () -> join("alpha", new Events()));
         assertTrue(refused.getMessage().contains("name alpha is already live in service app"), refused.getMessage());
+    }
+
+    @Test
+    void aMemberNodeThatVanishesIsPublishedAgain() throws Exception {
+        Events events = new Events();
+        ClusterSession alpha = join("alpha", events);
+        alpha.publish(standby("alpha", 3));
+        events.awaitMember(standby("alpha", 3), 5_000);
+        try (CuratorFramework other = CuratorFrameworkFactory.newClient(coordinator.connectString(), new RetryOneTime(100))) {
+            other.start();
+            other.delete().forPath("/hotclone/" + SERVICE + "/members/alpha");
+        }
+        events.awaitNoMember("alpha", 5_000);
+        events.awaitMember(standby("alpha", 3), 5_000);
     }
 
     @Test

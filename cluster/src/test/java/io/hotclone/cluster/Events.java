@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /** A listener that records what a session reported, with the time, for bounded waits in tests. */
 final class Events implements ClusterListener {
@@ -42,13 +43,22 @@ final class Events implements ClusterListener {
 
     /** Waits for a membersChanged whose list holds {@code expected}. */
     void awaitMember(Member expected, long timeoutMillis) throws InterruptedException {
+        awaitMembers(now -> now.contains(expected), "listing " + expected, timeoutMillis);
+    }
+
+    /** Waits for a membersChanged whose list has no member called {@code name}. */
+    void awaitNoMember(String name, long timeoutMillis) throws InterruptedException {
+        awaitMembers(now -> now.stream().noneMatch(m -> m.name().equals(name)), "without " + name, timeoutMillis);
+    }
+
+    private void awaitMembers(Predicate<List<Member>> wanted, String what, long timeoutMillis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (true) {
             List<Member> now = members.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (now == null) {
-                throw new AssertionError("no membersChanged listing " + expected + " within " + timeoutMillis + " ms");
+                throw new AssertionError("no membersChanged " + what + " within " + timeoutMillis + " ms");
             }
-            if (now.contains(expected)) {
+            if (wanted.test(now)) {
                 return;
             }
         }

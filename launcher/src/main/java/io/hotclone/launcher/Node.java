@@ -289,7 +289,14 @@ final class Node implements AutoCloseable {
                         keepCurrent(clone, replica);
                     }
                     case Event.PrimaryGone gone -> {
-                        OptionalInt ended = session.ended();
+                        OptionalInt ended;
+                        try {
+                            ended = session.ended();
+                        } catch (HotcloneException e) {
+                            LOG.warn("the primary of service {} is gone and the coordinator cannot say whether its"
+                                    + " program ended ({}): asking again after a lease", settings.service(), e.getMessage());
+                            continue;
+                        }
                         if (ended.isPresent()) {
                             LOG.info("the program of service {} ended on its primary with status {}: nothing to"
                                     + " take over", settings.service(), ended.getAsInt());
@@ -350,6 +357,11 @@ final class Node implements AutoCloseable {
                     settings.service(), epoch);
             return Optional.of(new Switched(restored.pid(), epoch, OptionalInt.empty()));
         } catch (HotcloneException e) {
+            if (phase == SwitchPhase.PRE_SWITCH) {
+                LOG.warn("the election for service {} failed ({}): this node stays a standby and asks again after a"
+                        + " lease without a primary", settings.service(), e.getMessage());
+                return Optional.empty();
+            }
             LOG.error("switch of service {} failed in {}, {}: {}; leaving the program to another standby",
                     settings.service(), phase, SwitchPhase.ABORT_SWITCH, e.getMessage());
             session.close();
