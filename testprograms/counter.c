@@ -1,9 +1,12 @@
 /* The smallest self-checking program: a tick counter kept twice (a global and a small heap
  * block that also carries a pattern), for tests that only need something alive to capture.
  *
- * usage: counter --verify-file PATH [--self-test-corrupt heap|counter]
+ * usage: counter --verify-file PATH [--self-test-corrupt heap|counter] [--fork-advice dontfork|wipeonfork]
  * --self-test-corrupt breaks one piece of state just before verifying, to prove the check
- * can fail. */
+ * can fail. --fork-advice puts the heap block in a mapping of its own that a fork leaves out
+ * (MADV_DONTFORK) or empties (MADV_WIPEONFORK). */
+#include <sys/mman.h>
+
 #include "selfcheck.h"
 
 #define BLOCK_WORDS 512
@@ -32,8 +35,8 @@ static void verify(const struct block *b)
 
 int main(int argc, char **argv)
 {
-    static const char *const names[] = { "--verify-file", "--self-test-corrupt", NULL };
-    const char *values[2] = { NULL, NULL };
+    static const char *const names[] = { "--verify-file", "--self-test-corrupt", "--fork-advice", NULL };
+    const char *values[3] = { NULL, NULL, NULL };
     sc_parse(argc, argv, names, values);
     const char *verify_file = sc_required(values[0], names[0]);
     const char *corruption = values[1];
@@ -42,9 +45,25 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    struct block *b = calloc(1, sizeof *b);
-    if (!b)
-        sc_die("calloc");
+    const char *advice = values[2];
+    struct block *b;
+    if (advice) {
+        int how = strcmp(advice, "dontfork") == 0 ? MADV_DONTFORK
+                : strcmp(advice, "wipeonfork") == 0 ? MADV_WIPEONFORK : -1;
+        if (how < 0) {
+            fprintf(stderr, "--fork-advice takes dontfork or wipeonfork, not %s\n", advice);
+            return 2;
+        }
+        b = mmap(NULL, sizeof *b, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (b == MAP_FAILED)
+            sc_die("mmap");
+        if (madvise(b, sizeof *b, how) != 0)
+            sc_die("madvise");
+    } else {
+        b = calloc(1, sizeof *b);
+        if (!b)
+            sc_die("calloc");
+    }
     for (int i = 0; i < BLOCK_WORDS; i++)
         b->pattern[i] = sc_pattern(i, 0);
 

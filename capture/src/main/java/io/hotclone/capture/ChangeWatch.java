@@ -50,9 +50,7 @@ final class ChangeWatch {
         }
     }
 
-    /** The program's address space, in pages (the first field of /proc/PID/statm). */
     private long size() {
-        String statm = proc.text("statm");
-        return Long.parseLong(statm.substring(0, statm.indexOf(' ')));
+        return proc.statm().sizePages();
     }
 }

@@ -106,7 +106,13 @@ public final class Checkpointer {
         AppendRing ring = chain != null ? chain.ring(pid)
                 : new AppendRing("hotclone-appender-" + pid, ONE_SHOT_SLOTS, w -> w);
         try {
-            return checkpoint(begin, proc, seq, ring);
+            try {
+                return checkpoint(begin, proc, seq, ring);
+            } catch (UnfaithfulCopy e) {
+                LOG.info("process {}: {}; its pages are read while it is frozen from now on", pid, e.getMessage());
+                chain.forkUnfaithful();
+                return checkpoint(begin, proc, seq, ring);
+            }
         } finally {
             if (chain == null) {
                 ring.close();
@@ -156,6 +162,9 @@ public final class Checkpointer {
                 }
                 if (image.stageShort() > 0) {
                     chain.reserveStage(image.stageShort());
+                }
+                if (copy != null) {
+                    checkFaithful(copy, image.areas());
                 }
                 if (!streamed) {
                     append = begin(ring, header, image);
@@ -276,12 +285,14 @@ public final class Checkpointer {
             ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
             ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas);
-            // Pages are held in the stage under the freeze when it has room for them already; a
-            // fork (~20 ms per GiB of page tables) beats copying them into fresh memory (~13 us a
-            // page for its first touch, on top of the copy), and is the only way for a full one.
+            // Pages are copied into the stage under the freeze when it has room for them already and
+            // copying them costs less than a fork (~20 ms per GiB of page tables): a fork beats
+            // copying into fresh memory (~13 us a page for its first touch, on top of the copy), and
+            // is the only way for a full one.
             long bound = dirty == null ? Long.MAX_VALUE : chain.pagesBound(areas, seq, dirty, untracked());
             boolean stageable = dirty != null && chain.stageable(bound);
-            boolean copied = !(stageable && chain.stageHolds(bound)) && copyOnWriteSafe(proc);
+            boolean cheaper = stageable && Chain.copyCheaperThanFork(bound, proc.statm().residentPages() * Host.PAGE_SIZE);
+            boolean copied = !(cheaper && chain.stageHolds(bound)) && forkable(proc);
             boolean staged = stageable && !copied;
             FrozenCopy copy = copied ? FrozenCopy.fork(remote) : null;
             try {
@@ -292,23 +303,46 @@ public final class Checkpointer {
                 }
                 throw e;
             }
-            return new Frozen(process, thread, areas, fds, dirty, staged, copy, stageable && copied ? bound : 0);
+            return new Frozen(process, thread, areas, fds, dirty, staged, copy, cheaper && copied ? bound : 0);
         }
     }
 
     /**
-     * Whether a fork of the frozen program holds its pages as they are at the barrier, so that
-     * they can be read after the freeze: a fork costs ~20 ms per GiB of page tables here, reading
-     * the pages ~400 ms per GiB. Only for a protected program (its parent is this hotclone, which
-     * reaps the copy) with no area that a fork leaves out or wipes (MADV_DONTFORK,
-     * MADV_WIPEONFORK). Shared anonymous memory is read from the program under the freeze.
+     * Whether the pages may be read from a fork of the frozen program after the freeze: a fork
+     * costs ~20 ms per GiB of page tables here, reading the pages ~400 ms per GiB. Only for a
+     * protected program (its parent is this hotclone, which reaps the copy) whose forks have not
+     * been found to leave out or wipe memory ({@link #checkFaithful}).
      */
-    private boolean copyOnWriteSafe(ProcFs proc) {
-        if (chain == null || proc.stat().ppid() != ProcessHandle.current().pid()) {
-            return false;
+    private boolean forkable(ProcFs proc) {
+        return chain != null && chain.forkFaithful() && proc.stat().ppid() == ProcessHandle.current().pid();
+    }
+
+    /**
+     * After the freeze, before anything is written: the copy must hold every area with contents
+     * the program had at the barrier. A fork leaves out MADV_DONTFORK areas and empties
+     * MADV_WIPEONFORK ones; smaps says so, and reading it walks the page tables (~25 ms per GiB),
+     * which is why it is read from the copy now rather than from the program under the freeze.
+     */
+    private static void checkFaithful(FrozenCopy copy, List<MemoryArea> areas) {
+        Map<Long, Set<String>> flags = new ProcFs(copy.pid()).vmFlagsByStart();
+        for (MemoryArea a : areas) {
+            if (!a.hasContents()) {
+                continue; // [vsyscall] is in maps only; the kernel's areas carry nothing
+            }
+            Set<String> f = flags.get(a.start());
+            if (f == null || f.contains("wf")) {
+                throw new UnfaithfulCopy("its area 0x" + Long.toHexString(a.start()) + "-0x" + Long.toHexString(a.end())
+                        + (a.path().isEmpty() ? "" : " (" + a.path() + ")") + (f == null
+                        ? " is left out of a fork (MADV_DONTFORK)" : " is emptied in a fork (MADV_WIPEONFORK)"));
+            }
         }
-        Set<String> flags = proc.vmFlags();
-        return !flags.contains("dc") && !flags.contains("wf");
+    }
+
+    /** A fork of the program did not copy all its memory: the checkpoint is taken again without one. */
+    private static final class UnfaithfulCopy extends HotcloneException {
+        UnfaithfulCopy(String message) {
+            super(message);
+        }
     }
 
     /**

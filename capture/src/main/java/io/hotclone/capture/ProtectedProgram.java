@@ -5,6 +5,7 @@ import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.pollfd;
 import io.hotclone.capture.launch.Spawn;
+import io.hotclone.capture.proc.ProcFs;
 import io.hotclone.capture.ptrace.ProcessGoneException;
 import io.hotclone.journal.Journal;
 import org.slf4j.Logger;
@@ -165,7 +166,7 @@ public final class ProtectedProgram implements AutoCloseable {
         watch.since(); // the base for the next change, whether this checkpoint is taken or fails
         try {
             Checkpointer.Result result = new Checkpointer(pid, journal, chain).checkpoint();
-            if (retention.committed(journal, result.seq())) {
+            if (retention.committed(journal, result.seq(), residentBytes())) {
                 chain.askFull();
             }
             listener.checkpointed(result);
@@ -181,6 +182,15 @@ public final class ProtectedProgram implements AutoCloseable {
             }
             listener.checkpointFailed(e);
             return null;
+        }
+    }
+
+    /** The program's resident memory now; 0 once it cannot be read (the program is ending). */
+    private long residentBytes() {
+        try {
+            return new ProcFs(pid).statm().residentPages() * Host.PAGE_SIZE;
+        } catch (HotcloneException e) {
+            return 0;
         }
     }
 

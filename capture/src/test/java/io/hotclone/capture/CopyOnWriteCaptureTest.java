@@ -2,7 +2,10 @@ package io.hotclone.capture;
 
 import io.hotclone.journal.Journal;
 import io.hotclone.testkit.TestPrograms;
+import io.hotclone.testkit.Verify;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,6 +66,28 @@ class CopyOnWriteCaptureTest {
             assertTrue(new TreeSet<>(got).equals(new TreeSet<>(expected)) && got.size() == expected.size(),
                     "the shared area's pages are there too, each once: " + got.size() + " pages, " + expected.size()
                             + " expected");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dontfork", "wipeonfork"})
+    void memoryAForkLeavesOutOrEmptiesIsReadUnderTheFreezeInstead(String advice) {
+        try (Child counter = Child.start(dir, TestPrograms.compile("counter").toString(), "--verify-file",
+                dir.resolve("verify").toString(), "--fork-advice", advice);
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Journal streamed = Journal.create(dir.resolve("streamed"));
+             Chain chain = new Chain(0, false)) {
+            counter.program().awaitTick(3, WAIT);
+            Checkpointer.Result first = new Checkpointer(counter.pid(), journal, chain).checkpoint();
+            Checkpointer.Result underFreeze = new Checkpointer(counter.pid(), streamed, false).checkpoint();
+            assertFalse(first.copyOnWrite(), "a fork would lose the " + advice + " area: " + first);
+            assertEquals(pageAddresses(streamed, underFreeze.seq()), pageAddresses(journal, first.seq()),
+                    "every page of the program, the " + advice + " area's too");
+            assertFalse(new Checkpointer(counter.pid(), journal, chain).checkpoint().copyOnWrite(),
+                    "the next checkpoint does not try a fork again");
+            assertEquals(List.of((long) counter.pid()), ProcessHandle.current().children().map(ProcessHandle::pid).toList(),
+                    "the unfaithful copy is reaped");
+            Verify.assertPasses(counter.program(), dir.resolve("verify"), WAIT);
         }
     }
 

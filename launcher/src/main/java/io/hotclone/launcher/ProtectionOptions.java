@@ -32,9 +32,10 @@ final class ProtectionOptions {
 
     @Option(names = "--retention", paramLabel = "FACTOR", defaultValue = "1.0",
             description = "Keeps the journal bounded: once the incremental checkpoints since the last full one carry "
-                    + "FACTOR times its page bytes, the next checkpoint is full, and the journal's five-minute files "
-                    + "before a committed full checkpoint are deleted (on a standby too). The journal stays near the "
-                    + "program's resident memory times (1 + FACTOR), plus five minutes of checkpoints "
+                    + "FACTOR times the program's size (the larger of that full checkpoint, its resident memory now and "
+                    + "64 MiB), the next checkpoint is full, and the journal's five-minute files before a committed full "
+                    + "checkpoint are deleted (on a standby too). The journal stays near the program's resident memory "
+                    + "times (1 + FACTOR), at least 64 MiB times FACTOR, plus five minutes of checkpoints "
                     + "(default: ${DEFAULT-VALUE}).")
     double retention;
 

@@ -30,7 +30,7 @@ class RetentionTest {
         Path journal = dir.resolve("journal");
         Path err = dir.resolve("run.err");
         ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                "run", "--journal", journal.toString(), "--checkpoint-interval", "20ms", "--retention", "0.05", "--",
+                "run", "--journal", journal.toString(), "--checkpoint-interval", "20ms", "--retention", "0.001", "--",
                 TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString())
                 .directory(dir.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
@@ -53,7 +53,7 @@ class RetentionTest {
             System.out.println("retention: at most " + mostFiles + " cycle files, journal "
                     + HotcloneCli.run(dir, "journal", "ls", journal.toString()).out().lines().count() + " checkpoints, "
                     + du(journal) + " KiB on disk");
-            assertTrue(mostFiles <= 3, "a full checkpoint every few 20 ms checkpoints keeps at most three one-second"
+            assertTrue(mostFiles <= 3, "a full checkpoint every 64 KiB of incremental ones (0.001 x 64 MiB) keeps at most three one-second"
                     + " cycles, not six: " + mostFiles);
         }
         finally {

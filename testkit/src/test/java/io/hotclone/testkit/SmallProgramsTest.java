@@ -38,6 +38,15 @@ class SmallProgramsTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"dontfork", "wipeonfork"})
+    void counterPassesWithItsBlockInAMappingAForkLeavesOutOrEmpties(String advice) {
+        try (Program p = start("counter", "--fork-advice", advice)) {
+            p.awaitTick(2, TIMEOUT);
+            Verify.assertPasses(p, dir.resolve("verify"), TIMEOUT);
+        }
+    }
+
+    @ParameterizedTest
     @CsvSource({"counter, heap", "counter, counter", "mapchurn, region", "mapchurn, heap", "mapchurn, flip"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
