@@ -66,7 +66,7 @@ public final class Chain implements AutoCloseable {
     }
 
     /** Makes the next checkpoint full, whatever it could build on (a standby needs a new base). Any thread. */
-    void askFull() {
+    public void askFull() {
         fullAsked = true;
     }
 

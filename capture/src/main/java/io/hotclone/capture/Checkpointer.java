@@ -62,6 +62,8 @@ public final class Checkpointer {
     private final Journal journal;
     private final boolean kill;
     private final Chain chain;
+    /** Whether this checkpoint was asked to be full, whatever it could build on. */
+    private boolean full;
     private DumpPhase phase;
 
     /**
@@ -98,9 +100,7 @@ public final class Checkpointer {
         phase = DumpPhase.PRE_DUMP;
         ProcFs proc = new ProcFs(pid);
         refuseWhatCannotBeCaptured(pid);
-        if (chain != null && chain.takeFullRequest()) {
-            chain.dropTracker(); // a new tracker is armed by the full checkpoint this makes
-        }
+        full = chain != null && chain.takeFullRequest();
         long seq = journal.nextSeq();
         // Made before the freeze: allocating the ring's slots faults in their memory.
         AppendRing ring = chain != null ? chain.ring(pid)
@@ -204,6 +204,11 @@ public final class Checkpointer {
             phase = DumpPhase.ABORT_DUMP;
             if (dirty != null && chain.tracker() != null) {
                 chain.tracker().abort(dirty);
+            }
+            if (dirty == null && chain != null && !(e instanceof UnfaithfulCopy)) {
+                // The tracker counts pages written before a full checkpoint's barrier as carried:
+                // what builds on the last committed checkpoint instead would miss them.
+                chain.askFull();
             }
             if (e instanceof HotcloneException) {
                 throw e;
@@ -354,7 +359,7 @@ public final class Checkpointer {
         if (!chain.tracking()) {
             return null;
         }
-        if (chain.canBuildOn()) {
+        if (!full && chain.canBuildOn()) {
             try {
                 chain.tracker().track(areas);
                 return chain.tracker().collect();
@@ -366,7 +371,7 @@ public final class Checkpointer {
         if (chain.tracker() == null) {
             chain.tracker(DirtyTracker.start(pid, remote, areas));
         } else {
-            // No committed checkpoint to build on yet: this full one covers whatever was written.
+            // This full checkpoint carries whatever was written: the tracker goes on from its barrier.
             chain.tracker().track(areas);
             chain.tracker().commit(chain.tracker().collect());
         }

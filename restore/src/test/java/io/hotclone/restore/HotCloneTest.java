@@ -67,6 +67,39 @@ class HotCloneTest {
     }
 
     @Test
+    void aFullCheckpointAskedForMidChainIsABaseTheNextOnesBuildOn() {
+        Path verify = dir.resolve("verify");
+        List<String> command = List.of(TestPrograms.compile("memstate", dir).toString(), "--verify-file",
+                verify.toString(), "--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(),
+                "--heap-mib", "8");
+        try (Program program = Program.start(dir, command);
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Chain chain = new Chain(1, true)) {
+            long seq = 0;
+            for (int i = 0; i < 5; i++) {
+                if (i == 2) {
+                    chain.askFull();
+                }
+                program.awaitTick(program.lastTick() + 1, WAIT);
+                seq = new Checkpointer(program.pid(), journal, chain).checkpoint().seq();
+            }
+            assertEquals(List.of(CheckpointKind.FULL, CheckpointKind.INCREMENTAL, CheckpointKind.FULL,
+                    CheckpointKind.INCREMENTAL, CheckpointKind.INCREMENTAL),
+                    journal.checkpoints().stream().map(CheckpointSummary::kind).toList());
+            long last = program.lastTick();
+            program.kill9();
+            long outputBefore = program.stdoutSize();
+            Restorer.Result restored = new Restorer(journal, seq).restore();
+            try (Program resumed = Program.adopt(restored.pid(), program.stdout(), outputBefore)) {
+                long tick = resumed.awaitTick(1, WAIT);
+                assertTrue(tick > 1 && tick <= last + 1, "continues from the last checkpoint: tick " + tick);
+                resumed.signal(Program.SIGUSR1);
+                Verify.assertPasses(resumed, verify, WAIT);
+            }
+        }
+    }
+
+    @Test
     void aCloneFollowsAProgramWhoseMappingsChange() {
         Path verify = dir.resolve("verify");
         List<String> command = List.of(TestPrograms.compile("mapchurn", dir).toString(), "--verify-file",
