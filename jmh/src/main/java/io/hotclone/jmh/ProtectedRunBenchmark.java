@@ -45,7 +45,9 @@ import java.util.stream.Stream;
  * {@code heapMib} MiB written mostly in a hot set of {@code hotMib} MiB) runs {@code seconds}
  * seconds unprotected ({@code interval=0}) or checkpointed every {@code interval} ms, and
  * reports its own writes per second and longest stall. Secondary results: writesPerSecond,
- * maxStallMicros (the program's), checkpoints, freezeMeanMicros and freezeMaxMicros (hotclone's).
+ * maxStallMicros (the program's), checkpoints, and hotclone's freezes: freezeMeanMicros,
+ * freezeMaxMicros, freezeP50/P90/P99Micros (every checkpoint but the first, taken during
+ * hotset's setup).
  *
  * <p>{@code jmh/run ProtectedRunBenchmark}; the ratio of writesPerSecond with and without
  * protection is the throughput the program keeps. {@code -p standbys=0,1} measures the cost of
@@ -93,12 +95,17 @@ public class ProtectedRunBenchmark {
         public double checkpoints;
         public double freezeMeanMicros;
         public double freezeMaxMicros;
+        /** The freeze distribution: median, 90th and 99th percentile (nearest rank). */
+        public double freezeP50Micros;
+        public double freezeP90Micros;
+        public double freezeP99Micros;
         /** Page bytes of an incremental checkpoint (the median), as shipped to a standby (0 without one). */
         public double wireBytesPerCheckpoint;
 
         @Setup(Level.Iteration)
         public void clear() {
             writesPerSecond = maxStallMicros = checkpoints = freezeMeanMicros = freezeMaxMicros = 0;
+            freezeP50Micros = freezeP90Micros = freezeP99Micros = 0;
             wireBytesPerCheckpoint = 0;
         }
     }
@@ -157,6 +164,10 @@ public class ProtectedRunBenchmark {
             figures.checkpoints = freezes.size();
             figures.freezeMeanMicros = measured.stream().mapToLong(Long::longValue).average().orElse(0);
             figures.freezeMaxMicros = measured.stream().mapToLong(Long::longValue).max().orElse(0);
+            long[] sorted = measured.stream().mapToLong(Long::longValue).sorted().toArray();
+            figures.freezeP50Micros = percentile(sorted, 50);
+            figures.freezeP90Micros = percentile(sorted, 90);
+            figures.freezeP99Micros = percentile(sorted, 99);
             delete(journal);
         }
         Matcher m = RESULT.matcher(Files.readString(out));
@@ -165,6 +176,11 @@ public class ProtectedRunBenchmark {
         }
         figures.writesPerSecond = Double.parseDouble(m.group(1));
         figures.maxStallMicros = Double.parseDouble(m.group(2));
+    }
+
+    /** The nearest-rank percentile {@code p} of {@code sorted}, 0 if empty. */
+    private static long percentile(long[] sorted, int p) {
+        return sorted.length == 0 ? 0 : sorted[Math.max(0, (int) Math.ceil(p / 100.0 * sorted.length) - 1)];
     }
 
     private static final ReplicaListener QUIET_REPLICA = new ReplicaListener() {
