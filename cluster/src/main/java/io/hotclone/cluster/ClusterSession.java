@@ -16,7 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
@@ -296,13 +296,13 @@ public final class ClusterSession implements AutoCloseable {
 
     /**
      * For a standby after {@link ClusterListener#primaryGone}: the most up-to-date live standby
-     * wins. Stands as a candidate with {@code committedSeq} (read again on each change), waits
+     * wins. Stands as a candidate with its {@code standing} (read again on each change), waits
      * until every live standby has stood (or one lease has passed) and it is the best candidate
-     * (highest committedSeq; a tie goes to the smallest name), takes the lock, raises the epoch
+     * (the highest {@link Standing}; a tie goes to the smallest name), takes the lock, raises the epoch
      * and publishes itself as PRIMARY; returns the new epoch. Returns -1 if another member became
      * primary meanwhile: this node then follows it. Throws if neither happens within {@code wait}.
      */
-    public long elect(LongSupplier committedSeq, Duration wait) {
+    public long elect(Supplier<Standing> standing, Duration wait) {
         if (primary) {
             throw new IllegalStateException(name + " is already primary of " + service);
         }
@@ -312,16 +312,16 @@ public final class ClusterSession implements AutoCloseable {
         long round = epoch();
         String candidatePath = ZKPaths.makePath(root, "candidates", Long.toString(round), name);
         try {
-            long stood = Long.MIN_VALUE;
+            Standing stood = null;
             while (true) {
                 long seen = changeCount();
-                long seq = committedSeq.getAsLong();
-                if (seq != stood) {
-                    stand(candidatePath, round, seq);
-                    stood = seq;
+                Standing now = standing.get();
+                if (!now.equals(stood)) {
+                    stand(candidatePath, round, now);
+                    stood = now;
                 }
                 List<Member> members = members();
-                Map<String, Long> candidates = candidates(round);
+                Map<String, Standing> candidates = candidates(round);
                 // The epoch is read last: a winner raises it before it withdraws its candidacy, so an
                 // epoch still at `round` means the lists above were read before anyone won.
                 if (epoch() != round || members.stream().anyMatch(m -> m.role() == Role.PRIMARY)) {
@@ -332,11 +332,11 @@ public final class ClusterSession implements AutoCloseable {
                 candidates.keySet().retainAll(standbys);
                 boolean everyoneStood = candidates.keySet().containsAll(standbys);
                 Optional<String> best = best(candidates);
-                long now = System.nanoTime();
-                if (best.equals(Optional.of(name)) && (everyoneStood || now - gathered >= 0)) {
+                long nanos = System.nanoTime();
+                if (best.equals(Optional.of(name)) && (everyoneStood || nanos - gathered >= 0)) {
                     return takeOver(round, deadline);
                 }
-                if (now - deadline >= 0) {
+                if (nanos - deadline >= 0) {
                     throw new HotcloneException("no new primary for service " + service + " within " + wait.toMillis()
                             + " ms: candidates " + candidates + " of live standbys " + standbys
                             + "; the best one did not take over (is it stuck?)");
@@ -348,10 +348,10 @@ public final class ClusterSession implements AutoCloseable {
         }
     }
 
-    /** The winner among candidates: highest committedSeq, then the smallest name. */
-    static Optional<String> best(Map<String, Long> committedSeqByName) {
-        return committedSeqByName.entrySet().stream()
-                .max(Map.Entry.<String, Long>comparingByValue().thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
+    /** The winner among candidates: the highest standing, then the smallest name. */
+    static Optional<String> best(Map<String, Standing> standingByName) {
+        return standingByName.entrySet().stream()
+                .max(Map.Entry.<String, Standing>comparingByValue().thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
                 .map(Map.Entry::getKey);
     }
 
@@ -562,8 +562,8 @@ public final class ClusterSession implements AutoCloseable {
     }
 
     /** Stands (or updates its stand) as candidate, and shows the same committedSeq in its member node. */
-    private void stand(String candidatePath, long round, long seq) {
-        byte[] data = Long.toString(seq).getBytes(StandardCharsets.UTF_8);
+    private void stand(String candidatePath, long round, Standing standing) {
+        byte[] data = standing.encode();
         try {
             if (client.checkExists().forPath(candidatePath) == null) {
                 client.create().creatingParentContainersIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(candidatePath, data);
@@ -574,23 +574,23 @@ public final class ClusterSession implements AutoCloseable {
             throw failure("stand for primary of service " + service, e);
         }
         Member me = published;
-        publish((me != null ? me : new Member(name, Role.STANDBY, "", 0, round)).withCommittedSeq(seq));
+        publish((me != null ? me : new Member(name, Role.STANDBY, "", 0, round)).withCommittedSeq(standing.seq()));
     }
 
-    private Map<String, Long> candidates(long round) {
+    private Map<String, Standing> candidates(long round) {
         String path = ZKPaths.makePath(root, "candidates", Long.toString(round));
-        Map<String, Long> seqs = new HashMap<>();
+        Map<String, Standing> standings = new HashMap<>();
         try {
             for (String child : client.getChildren().forPath(path)) {
                 try {
-                    seqs.put(child, Long.parseLong(new String(client.getData().forPath(ZKPaths.makePath(path, child)), StandardCharsets.UTF_8)));
+                    standings.put(child, Standing.decode(client.getData().forPath(ZKPaths.makePath(path, child))));
                 } catch (KeeperException.NoNodeException gone) {
                     // withdrew between the listing and the read
                 }
             }
-            return seqs;
+            return standings;
         } catch (KeeperException.NoNodeException none) {
-            return seqs;
+            return standings;
         } catch (Exception e) {
             throw failure("read the candidates of service " + service, e);
         }

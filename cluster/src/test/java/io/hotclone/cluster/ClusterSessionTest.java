@@ -146,7 +146,7 @@ class ClusterSessionTest {
             alpha.destroyForcibly();
             assertTrue(alpha.waitFor(10, TimeUnit.SECONDS), "the primary's JVM did not die");
         }
-        assertEquals(2, beta.elect(() -> 3, Duration.ofSeconds(5)));
+        assertEquals(2, beta.elect(() -> new Standing(0, 3), Duration.ofSeconds(5)));
         assertTrue(beta.isPrimary());
         assertEquals(Optional.of(new Member("beta", Role.PRIMARY, "127.0.0.1:7000", 3, 2)), beta.primary());
     }
@@ -171,8 +171,8 @@ class ClusterSessionTest {
 
         ExecutorService electors = Executors.newFixedThreadPool(2);
         try {
-            Future<Long> betaElected = electors.submit(() -> beta.elect(() -> 5, Duration.ofSeconds(10)));
-            Future<Long> gammaElected = electors.submit(() -> gamma.elect(() -> 7, Duration.ofSeconds(10)));
+            Future<Long> betaElected = electors.submit(() -> beta.elect(() -> new Standing(0, 5), Duration.ofSeconds(10)));
+            Future<Long> gammaElected = electors.submit(() -> gamma.elect(() -> new Standing(0, 7), Duration.ofSeconds(10)));
             assertEquals(2, gammaElected.get(15, TimeUnit.SECONDS), "the standby with committedSeq 7 must win");
             assertEquals(-1, betaElected.get(15, TimeUnit.SECONDS), "the standby with committedSeq 5 must follow");
         } finally {
@@ -195,10 +195,10 @@ class ClusterSessionTest {
         try {
             Future<Long> betaElected = elector.submit(() -> beta.elect(() -> {
                 betaStood.countDown();
-                return 5;
+                return new Standing(0, 5);
             }, Duration.ofSeconds(10)));
             assertTrue(betaStood.await(5, TimeUnit.SECONDS), "beta never stood");
-            assertEquals(1, gamma.elect(() -> 7, Duration.ofSeconds(10)), "gamma, the more up to date, must win");
+            assertEquals(1, gamma.elect(() -> new Standing(0, 7), Duration.ofSeconds(10)), "gamma, the more up to date, must win");
             assertEquals(-1, betaElected.get(15, TimeUnit.SECONDS));
         } finally {
             elector.shutdownNow();
@@ -226,7 +226,7 @@ class ClusterSessionTest {
             System.out.println("silent cut to leaseLost (SUSPENDED): " + lostMillis + " ms; to the standby's primaryGone: "
                     + goneMillis + " ms; margin " + (goneMillis - lostMillis) + " ms at a lease of " + LEASE_MS + " ms");
             assertTrue(lost < gone.atNanos(), "the cut-off primary must learn it before a standby can take over");
-            assertEquals(2, beta.elect(() -> 9, Duration.ofSeconds(5)));
+            assertEquals(2, beta.elect(() -> new Standing(0, 9), Duration.ofSeconds(5)));
 
             link.mend();
             // Its session expired: it comes back as a standby of the epoch it ran, and never as primary.
@@ -279,9 +279,13 @@ class ClusterSessionTest {
     }
 
     @Test
-    void bestCandidateHasTheHighestCommittedSeqThenTheSmallestName() {
-        assertEquals(Optional.of("c"), ClusterSession.best(Map.of("a", 5L, "b", 6L, "c", 7L)));
-        assertEquals(Optional.of("a"), ClusterSession.best(Map.of("b", 7L, "a", 7L, "c", 1L)));
+    void bestCandidateHasTheNewestEpochThenTheHighestSeqThenTheSmallestName() {
+        assertEquals(Optional.of("c"), ClusterSession.best(Map.of("a", new Standing(1, 5), "b", new Standing(1, 6),
+                "c", new Standing(1, 7))));
+        assertEquals(Optional.of("a"), ClusterSession.best(Map.of("b", new Standing(1, 7), "a", new Standing(1, 7),
+                "c", new Standing(1, 1))));
+        assertEquals(Optional.of("b"), ClusterSession.best(Map.of("a", new Standing(1, 100), "b", new Standing(2, 95))),
+                "a higher seq of an older reign is a history the service left");
         assertEquals(Optional.empty(), ClusterSession.best(Map.of()));
     }
 

@@ -8,6 +8,7 @@ import io.hotclone.cluster.ClusterListener;
 import io.hotclone.cluster.ClusterSession;
 import io.hotclone.cluster.Member;
 import io.hotclone.cluster.Role;
+import io.hotclone.cluster.Standing;
 import io.hotclone.journal.Journal;
 import io.hotclone.replication.AckPolicy;
 import io.hotclone.replication.ReplicaListener;
@@ -330,7 +331,8 @@ final class Node implements AutoCloseable {
         }
         SwitchPhase phase = SwitchPhase.PRE_SWITCH;
         try {
-            long epoch = session.elect(replica::committedSeq, settings.lease().multipliedBy(5));
+            long epoch = session.elect(() -> new Standing(replica.committedEpoch(), replica.committedSeq()),
+                    settings.lease().multipliedBy(5));
             if (epoch < 0) {
                 replica.fence(session.epoch()); // from now on only the new primary's records
                 LOG.info("another standby was elected primary of service {} ({}): following it", settings.service(),
