@@ -7,6 +7,21 @@ import java.util.List;
  * cheap and hand real work to a thread of the node's own.
  */
 public interface ClusterListener {
+    /** For a session that only reads the service (status) or never serves a program. */
+    ClusterListener NONE = new ClusterListener() {
+        @Override
+        public void leaseLost() {
+        }
+
+        @Override
+        public void primaryGone(Member last) {
+        }
+
+        @Override
+        public void membersChanged(List<Member> members) {
+        }
+    };
+
     /**
      * This node was primary and lost contact with ZooKeeper (Curator SUSPENDED or LOST): it must
      * stop its program at once, before its session can expire on the server and a standby takes

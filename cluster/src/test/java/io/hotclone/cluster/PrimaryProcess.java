@@ -1,7 +1,6 @@
 package io.hotclone.cluster;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -10,12 +9,7 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class PrimaryProcess {
     public static void main(String[] args) throws InterruptedException {
-        ClusterListener quiet = new ClusterListener() {
-            @Override public void leaseLost() { }
-            @Override public void primaryGone(Member last) { }
-            @Override public void membersChanged(List<Member> members) { }
-        };
-        ClusterSession session = ClusterSession.join(args[0], args[1], args[2], Duration.ofMillis(Long.parseLong(args[3])), quiet);
+        ClusterSession session = ClusterSession.join(args[0], args[1], args[2], Duration.ofMillis(Long.parseLong(args[3])), ClusterListener.NONE);
         long epoch = session.becomePrimary(Duration.ofSeconds(5));
         System.out.println("primary epoch " + epoch);
         System.out.flush();

@@ -130,7 +130,7 @@ public class ProtectedRunBenchmark {
             List<Long> freezes = new ArrayList<>();
             Path replicaDir = dir.resolve("replica-" + System.nanoTime());
             try (ReplicaServer replica = standbys == 0 ? null
-                         : ReplicaServer.listen(new InetSocketAddress("127.0.0.1", 0), replicaDir, "bench", QUIET_REPLICA);
+                         : ReplicaServer.listen(new InetSocketAddress("127.0.0.1", 0), replicaDir, "bench", ReplicaListener.NONE);
                  Journal j = Journal.create(journal);
                  ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), true, 0, 1.0,
                          new ProtectedProgram.Listener() {
@@ -145,7 +145,7 @@ public class ProtectedRunBenchmark {
                              }
                          });
                  Replication replication = replica == null ? null : new Replication(j, "bench", 0,
-                         List.of(replica.address()), AckPolicy.ALL, QUIET_REPLICATION)) {
+                         List.of(replica.address()), AckPolicy.ALL, ReplicationListener.NONE)) {
                 program.run();
                 if (replica != null) {
                     long last = j.checkpoints().getLast().seq();
@@ -182,38 +182,6 @@ public class ProtectedRunBenchmark {
     private static long percentile(long[] sorted, int p) {
         return sorted.length == 0 ? 0 : sorted[Math.max(0, (int) Math.ceil(p / 100.0 * sorted.length) - 1)];
     }
-
-    private static final ReplicaListener QUIET_REPLICA = new ReplicaListener() {
-        @Override
-        public void primaryConnected(String service, long epoch, InetSocketAddress from) {
-        }
-
-        @Override
-        public void committed(long seq, long epoch) {
-        }
-
-        @Override
-        public void primarySilent(Duration silentFor) {
-        }
-    };
-
-    private static final ReplicationListener QUIET_REPLICATION = new ReplicationListener() {
-        @Override
-        public void acknowledged(InetSocketAddress standby, long seq) {
-        }
-
-        @Override
-        public void connected(InetSocketAddress standby) {
-        }
-
-        @Override
-        public void disconnected(InetSocketAddress standby, String why) {
-        }
-
-        @Override
-        public void needsFullCheckpoint(InetSocketAddress standby) {
-        }
-    };
 
     @TearDown(Level.Trial)
     public void clean() throws IOException {

@@ -39,7 +39,7 @@ final class StatusCommand implements Callable<Integer> {
         // An observer: it never publishes itself, so it is no member of the service.
         String observer = "status-" + ProcessHandle.current().pid();
         try (ClusterSession session = ClusterSession.join(cluster.zk, cluster.service, observer,
-                cluster.leaseDuration(), QUIET)) {
+                cluster.leaseDuration(), ClusterListener.NONE)) {
             long epoch = session.epoch();
             List<Member> members = session.members();
             OptionalInt ended = session.ended();
@@ -67,18 +67,4 @@ final class StatusCommand implements Callable<Integer> {
         return String.format("{\"service\": \"%s\", \"epoch\": %d, \"ended\": %s, \"members\": [%s]}", cluster.service,
                 epoch, ended.isPresent() ? Integer.toString(ended.getAsInt()) : "null", list);
     }
-
-    private static final ClusterListener QUIET = new ClusterListener() {
-        @Override
-        public void leaseLost() {
-        }
-
-        @Override
-        public void primaryGone(Member last) {
-        }
-
-        @Override
-        public void membersChanged(List<Member> members) {
-        }
-    };
 }
