@@ -241,6 +241,7 @@ class FailoverTest {
                                            String what) {
         Path journal = journal(node);
         long deadline = System.nanoTime() + WAIT.toNanos();
+        RuntimeException unreadable = null;
         while (true) {
             if (Files.exists(journal.resolve("hotclone-journal"))) {
                 try (Journal j = Journal.inspect(journal)) {
@@ -248,9 +249,12 @@ class FailoverTest {
                     if (!held.isEmpty() && wanted.test(held.getLast())) {
                         return held.getLast();
                     }
+                } catch (RuntimeException e) {
+                    unreadable = e; // a standby whose history differs from its primary's empties its journal and starts it again
                 }
             }
-            assertTrue(System.nanoTime() < deadline, "journal " + journal + " did not get " + what + " within " + WAIT);
+            assertTrue(System.nanoTime() < deadline, "journal " + journal + " did not get " + what + " within " + WAIT
+                    + (unreadable == null ? "" : "; last read failed: " + unreadable));
             pause();
         }
     }

@@ -20,7 +20,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -154,13 +153,30 @@ public final class Journal implements AutoCloseable {
                 throw new JournalException(dir + " is not empty and holds no hotclone journal (no " + MARKER
                         + " file): give an empty or new directory, or the directory of an existing journal");
             }
-            try {
-                Files.writeString(marker, MARKER_TEXT, StandardOpenOption.CREATE_NEW);
-            } catch (IOException e) {
-                throw notWritable(dir, describe(e));
-            }
+            writeMarker(dir, marker);
         }
         return new Journal(dir, false);
+    }
+
+    /**
+     * Writes the marker whole or not at all, so that a reader never meets it half written: its
+     * text goes to a file of its own first, which is then linked in as the marker (a link, unlike
+     * a rename, fails if another creator was first).
+     */
+    private static void writeMarker(Path dir, Path marker) {
+        Path draft = dir.resolve(MARKER + ".new");
+        try {
+            Files.writeString(draft, MARKER_TEXT);
+            Files.createLink(marker, draft);
+        } catch (IOException e) {
+            throw notWritable(dir, describe(e));
+        } finally {
+            try {
+                Files.deleteIfExists(draft);
+            } catch (IOException e) {
+                // a draft left behind is harmless: the marker decides
+            }
+        }
     }
 
     /**
