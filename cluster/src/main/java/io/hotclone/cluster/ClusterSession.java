@@ -513,10 +513,11 @@ public final class ClusterSession implements AutoCloseable {
                     membershipTrouble = null;
                 }
             } catch (RuntimeException e) {
-                if (!e.getMessage().equals(membershipTrouble)) {
+                String trouble = String.valueOf(e.getMessage() != null ? e.getMessage() : e);
+                if (!trouble.equals(membershipTrouble)) {
                     LOG.warn("{} could not publish its membership of {} (trying again every {} ms): {}", name, service,
-                            lease.toMillis() / 4, e.getMessage());
-                    membershipTrouble = e.getMessage();
+                            lease.toMillis() / 4, trouble);
+                    membershipTrouble = trouble;
                 }
                 retryMembership(lease.toMillis() / 4);
             }
