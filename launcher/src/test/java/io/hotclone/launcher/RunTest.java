@@ -47,6 +47,29 @@ class RunTest {
         }
     }
 
+    /**
+     * The acceptance's shape, small: a program writing only a hot set runs under protection;
+     * checkpoints keep coming and the incremental ones carry the hot set's pages, not the heap.
+     */
+    @Test
+    void incrementalCheckpointsOfAHotSetProgramCarryTheWrittenPagesOnly() throws Exception {
+        Path journal = dir.resolve("journal");
+        int hotPages = 256; // --hot-mib 1
+        HotcloneCli.Run run = HotcloneCli.run(dir, "run", "--journal", journal.toString(), "--checkpoint-interval",
+                "100ms", "--", TestPrograms.compile("hotset").toString(), "--heap-mib", "64", "--hot-mib", "1",
+                "--hot-percent", "100", "--seconds", "3");
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("writes="), "hotset reports its throughput: " + run);
+        HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
+        List<Long> pages = Pattern.compile("(?m)^seq=\\d+ kind=incremental pages=(\\d+) ").matcher(ls.out()).results()
+                .map(m -> Long.parseLong(m.group(1))).toList();
+        assertTrue(pages.size() >= 15, "3 s at 100 ms: checkpoints keep coming: " + ls);
+        // The last ones fall in hotset's loop (its setup, touching the 64 MiB heap, comes first).
+        List<Long> steady = pages.subList(pages.size() - 5, pages.size());
+        assertTrue(steady.stream().allMatch(p -> p >= hotPages && p <= hotPages + 64),
+                "each carries the hot set (256 pages) and a few pages of stack and libc, not the heap (16384): " + steady);
+    }
+
     @Test
     void exitStatusIsTheProgramsAndCheckpointsWereTaken() throws Exception {
         Path journal = dir.resolve("journal");
