@@ -118,11 +118,7 @@ final class AppendRing implements AutoCloseable {
             if (slot.step != null) {
                 slot.step.accept(a);
             } else {
-                long offset = 0;
-                for (int i = 0; i < slot.runs; i++) {
-                    a.writer.pages(slot.addresses[i], slot.buffer.asSlice(offset, slot.lengths[i]));
-                    offset += slot.lengths[i];
-                }
+                a.writer.pages(slot.addresses, slot.lengths, slot.runs, slot.buffer.asSlice(0, slot.used));
             }
         }
         if (slot.reply != null) {
@@ -197,6 +193,10 @@ final class AppendRing implements AutoCloseable {
             System.arraycopy(addresses, 0, s.addresses, 0, runs);
             System.arraycopy(lengths, 0, s.lengths, 0, runs);
             s.runs = runs;
+            s.used = 0;
+            for (int i = 0; i < runs; i++) {
+                s.used += lengths[i];
+            }
             publish();
         }
 

@@ -104,10 +104,20 @@ class FailingAppenderTest {
 
         @Override
         public void pages(long address, MemorySegment contents) {
+            failSecondTime();
+            writer.pages(address, contents);
+        }
+
+        @Override
+        public void pages(long[] addresses, long[] lengths, int count, MemorySegment contents) {
+            failSecondTime();
+            writer.pages(addresses, lengths, count, contents);
+        }
+
+        private void failSecondTime() {
             if (++pages[0] == 2) {
                 throw new IllegalStateException(INJECTED);
             }
-            writer.pages(address, contents);
         }
 
         @Override

@@ -35,7 +35,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * of a real checkpoint of a small program, taken once. Each invocation prints its rate.
  *
  * <p>{@code jmh/run JournalAppendBenchmark}. Incremental checkpoints write scattered runs of a
- * few pages ({@code runKib=4,64}); full ones and the append ring write 8 MiB runs.
+ * few pages ({@code runKib=4,64}), which the append ring gathers into records of up to 1024 runs
+ * ({@code runsPerRecord=1024}); full ones write 8 MiB runs.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -52,6 +53,10 @@ public class JournalAppendBenchmark {
     /** Bytes per page record: 4 (single scattered pages), 64, or 8192 (the most a record holds). */
     @Param({"4", "64", "8192"})
     public int runKib;
+
+    /** Runs gathered in one page record: 1 (a record each) or up to 1024, as the append ring gathers them. */
+    @Param({"1", "1024"})
+    public int runsPerRecord;
 
     private final Arena arena = Arena.ofShared();
     private MemorySegment pages;
@@ -95,8 +100,22 @@ public class JournalAppendBenchmark {
         try (CheckpointWriter w = journal.begin(header)) {
             w.process(model.process());
             model.threads().forEach(w::thread);
-            for (long at = 0; at < pages.byteSize(); at += run) {
-                w.pages(address + 2 * at, pages.asSlice(at, run));
+            if (runsPerRecord == 1) {
+                for (long at = 0; at < pages.byteSize(); at += run) {
+                    w.pages(address + 2 * at, pages.asSlice(at, run));
+                }
+            } else {
+                int per = (int) Math.min(runsPerRecord, Journal.MAX_RUN_BYTES / run);
+                long[] addresses = new long[per];
+                long[] lengths = new long[per];
+                for (long at = 0; at < pages.byteSize(); at += per * run) {
+                    int n = (int) Math.min(per, (pages.byteSize() - at) / run);
+                    for (int i = 0; i < n; i++) {
+                        addresses[i] = address + 2 * (at + i * run);
+                        lengths[i] = run;
+                    }
+                    w.pages(addresses, lengths, n, pages.asSlice(at, n * run));
+                }
             }
             Commit c = new Commit(seq, 0, pages.byteSize() / PAGE, pages.byteSize(), 0, 0, 0);
             w.commit(c);
@@ -108,7 +127,7 @@ public class JournalAppendBenchmark {
     public void report() {
         long nanos = System.nanoTime() - started;
         journal.close();
-        System.out.printf("%n  appended %d MiB in %d KiB records: %.0f MB/s%n", mib, runKib,
+        System.out.printf("%n  appended %d MiB in %d KiB runs, %d a record: %.0f MB/s%n", mib, runKib, runsPerRecord,
                 pages.byteSize() * 1e3 / nanos);
     }
 

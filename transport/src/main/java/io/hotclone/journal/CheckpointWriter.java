@@ -32,6 +32,18 @@ public interface CheckpointWriter extends AutoCloseable {
      */
     void pages(long address, MemorySegment contents);
 
+    /**
+     * Copies the contents of {@code count} runs, which lie one after the other in
+     * {@code contents}, into one page record of at most {@link Journal#MAX_RUN_BYTES} of
+     * contents: scattered pages then cost one record, not one each. Run {@code i} starts at
+     * {@code addresses[i]} and is {@code lengths[i]} bytes, whole pages; at most
+     * {@link #MAX_RUNS} runs.
+     */
+    void pages(long[] addresses, long[] lengths, int count, MemorySegment contents);
+
+    /** The most runs one call of {@link #pages(long[], long[], int, MemorySegment)} takes. */
+    int MAX_RUNS = Envelope.MAX_RUNS;
+
     /** Writes the commit, which makes the checkpoint visible. Its counts (areas, fds, pages, page
      *  bytes) must match what this writer wrote. */
     void commit(Commit c);

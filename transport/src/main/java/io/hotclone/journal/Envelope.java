@@ -15,11 +15,20 @@ import java.util.zip.CRC32C;
  *  8 long  epoch               16 long checkpoint seq         24 payload
  * </pre>
  * The CRC covers the envelope too, so a flipped seq or tag is caught like a flipped page byte.
+ *
+ * <p>Page records: PAGES holds one run, {@code 24 long address}, then its contents; PAGE_RUNS
+ * holds several, {@code 24 int count, 28 int 0, 32 count x (long address, long length)}, then
+ * their contents one after the other. Page contents follow the head in the queue file and are
+ * read apart from it ({@link Stored#pageContentsOffset}).
  */
 final class Envelope {
     static final int SIZE = 24;
-    /** A page record's envelope and the program address of its contents, which follow. */
+    /** A PAGES record's envelope and the program address of its contents, which follow. */
     static final int PAGE_HEAD = SIZE + Long.BYTES;
+    /** The most runs a PAGE_RUNS record holds. */
+    static final int MAX_RUNS = 1024;
+    /** The longest head of a page record: a PAGE_RUNS record's of {@link #MAX_RUNS} runs. */
+    static final int MAX_PAGE_HEAD = runsHead(MAX_RUNS);
     static final short MAGIC = 0x6368;
 
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -27,6 +36,11 @@ final class Envelope {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Envelope() {
+    }
+
+    /** The head of a PAGE_RUNS record of {@code count} runs: envelope, count, run table. */
+    static int runsHead(int count) {
+        return SIZE + Long.BYTES + count * 2 * Long.BYTES;
     }
 
     /**
@@ -83,6 +97,13 @@ final class Envelope {
                 throw new BadRecord(type.label(), "record version " + version() + "; this hotclone reads version "
                         + type.version + " (written by a newer hotclone?)");
             }
+            if (type == RecordType.PAGE_RUNS) {
+                int count = bytes.byteSize() >= SIZE + Integer.BYTES ? bytes.get(INT, SIZE) : -1;
+                if (count < 1 || count > MAX_RUNS || runsHead(count) > bytes.byteSize()) {
+                    throw new BadRecord(type.label(), "a run table of " + count + " runs in a record of "
+                            + bytes.byteSize() + " bytes (1 to " + MAX_RUNS + " runs, within the record)");
+                }
+            }
             return type;
         }
 
@@ -92,17 +113,17 @@ final class Envelope {
 
         /**
          * For a page record whose contents are read apart from the mapping: a CRC over its
-         * envelope and address, for the reader to add the contents to as they come.
+         * envelope and run table, for the reader to add the contents to as they come.
          */
         CRC32C pageCrc() {
             CRC32C crc = new CRC32C();
-            crc.update(bytes.asSlice(4, PAGE_HEAD - 4).asByteBuffer());
+            crc.update(bytes.asSlice(4, pageHeadLength() - 4).asByteBuffer());
             return crc;
         }
 
         /** For a page record: {@code crc}, from {@link #pageCrc} with all of the contents added, must be its CRC. */
         void checkPageCrc(CRC32C crc) throws BadRecord {
-            checkCrc(RecordType.PAGES, (int) crc.getValue());
+            checkCrc(tag() == RecordType.PAGE_RUNS.tag ? RecordType.PAGE_RUNS : RecordType.PAGES, (int) crc.getValue());
         }
 
         private void checkCrc(RecordType type, int computed) throws BadRecord {
@@ -147,19 +168,35 @@ final class Envelope {
             return bytes.asSlice(SIZE);
         }
 
-        /** For a page record: the program address its contents start at. */
-        long pageAddress() {
-            return bytes.get(LONG, SIZE);
+        /** For a page record: its runs (1 for PAGES; a PAGE_RUNS count is checked by {@link #type}). */
+        int runCount() {
+            return tag() == RecordType.PAGE_RUNS.tag ? bytes.get(INT, SIZE) : 1;
+        }
+
+        /** For a page record: the program address run {@code i} starts at. */
+        long runAddress(int i) {
+            return tag() == RecordType.PAGE_RUNS.tag ? bytes.get(LONG, SIZE + Long.BYTES + 16L * i) : bytes.get(LONG, SIZE);
+        }
+
+        /** For a page record: the bytes of run {@code i}. */
+        long runLength(int i) {
+            return tag() == RecordType.PAGE_RUNS.tag ? bytes.get(LONG, SIZE + 2 * Long.BYTES + 16L * i)
+                    : bytes.byteSize() - PAGE_HEAD;
+        }
+
+        /** For a page record whose {@link #type} was read: the bytes before its contents. */
+        int pageHeadLength() {
+            return tag() == RecordType.PAGE_RUNS.tag ? runsHead(runCount()) : PAGE_HEAD;
         }
 
         /** For a page record: the page contents. */
         MemorySegment pageContents() {
-            return bytes.asSlice(PAGE_HEAD);
+            return bytes.asSlice(pageHeadLength());
         }
 
         /** For a page record: where its contents start in {@link #file}. */
         long pageContentsOffset() {
-            return offset + PAGE_HEAD;
+            return offset + pageHeadLength();
         }
     }
 }

@@ -72,7 +72,7 @@ final class ImageCodec {
             case DEVICE_FD -> readDeviceFd(in);
             case INHERITED_FD -> readInheritedFd(in);
             case COMMIT -> readCommit(in);
-            case PAGES -> throw new IllegalArgumentException("page records carry raw bytes, not wire fields");
+            case PAGES, PAGE_RUNS -> throw new IllegalArgumentException("page records carry raw bytes, not wire fields");
         };
     }
 

@@ -421,7 +421,7 @@ public final class Journal implements AutoCloseable {
         ImageAssembler image = new ImageAssembler();
         visit(entry, r -> {
             RecordType type = checkEnvelope(seq, r);
-            if (type != RecordType.PAGES) {
+            if (!type.carriesPages()) {
                 checkCrc(seq, r, type);
                 try {
                     image.add(ImageCodec.decode(type, r.payload().toArray(ValueLayout.JAVA_BYTE)));
@@ -455,13 +455,18 @@ public final class Journal implements AutoCloseable {
         try (Arena buffers = Arena.ofConfined(); QueueFileIo files = QueueFileIo.forReading()) {
             MemorySegment buffer = buffers.allocate(MAX_RUN_BYTES);
             visit(entry(seq), r -> {
-                if (checkEnvelope(seq, r) == RecordType.PAGES) {
+                if (checkEnvelope(seq, r).carriesPages()) {
                     MemorySegment contents = buffer.asSlice(0, r.pageContents().byteSize());
                     readPages(seq, r, files, contents);
                     // The view dies with this arena, so a sink that keeps it fails cleanly instead
                     // of seeing the next run's bytes.
                     try (Arena arena = Arena.ofConfined()) {
-                        sink.accept(r.pageAddress(), contents.reinterpret(arena, null).asReadOnly());
+                        MemorySegment view = contents.reinterpret(arena, null).asReadOnly();
+                        long at = 0;
+                        for (int i = 0; i < r.runCount(); i++) {
+                            sink.accept(r.runAddress(i), view.asSlice(at, r.runLength(i)));
+                            at += r.runLength(i);
+                        }
                     }
                 }
             });

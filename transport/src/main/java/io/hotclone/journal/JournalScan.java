@@ -150,7 +150,7 @@ final class JournalScan {
         }
         open.records++;
         try {
-            if (type != RecordType.PAGES || depth == Depth.VERIFY) {
+            if (!type.carriesPages() || depth == Depth.VERIFY) {
                 r.checkCrc(type);
             }
             if (r.epoch() != open.epoch) {
@@ -158,7 +158,7 @@ final class JournalScan {
             }
             switch (type) {
                 case HEADER -> onHeader(r, reopened);
-                case PAGES -> onPages(r);
+                case PAGES, PAGE_RUNS -> onPages(r, type);
                 case COMMIT -> onCommit(r);
                 default -> onMetadata(r, type);
             }
@@ -202,17 +202,25 @@ final class JournalScan {
         }
     }
 
-    private void onPages(Envelope.Stored r) throws BadRecord {
-        long length = r.payload().byteSize() - Long.BYTES;
+    private void onPages(Envelope.Stored r, RecordType type) throws BadRecord {
+        long length = r.pageContents().byteSize();
         int pageSize = open.header == null ? 0 : open.header.pageSize();
-        if (length <= 0 || pageSize <= 0 || length % pageSize != 0 || r.pageAddress() % pageSize != 0) {
-            throw new BadRecord(RecordType.PAGES.label(), String.format(
-                    "%d bytes at 0x%x are not whole pages of %d bytes", Math.max(length, 0), r.pageAddress(), pageSize));
-        }
         if (length > Journal.MAX_RUN_BYTES) {
-            throw new BadRecord(RecordType.PAGES.label(), String.format(
+            throw new BadRecord(type.label(), String.format(
                     "%d bytes of pages at 0x%x, more than the %d of a record this hotclone reads (written by a newer"
-                            + " hotclone?)", length, r.pageAddress(), Journal.MAX_RUN_BYTES));
+                            + " hotclone?)", length, r.runAddress(0), Journal.MAX_RUN_BYTES));
+        }
+        long runs = 0;
+        for (int i = 0; i < r.runCount(); i++) {
+            long run = r.runLength(i);
+            if (run <= 0 || pageSize <= 0 || run % pageSize != 0 || r.runAddress(i) % pageSize != 0) {
+                throw new BadRecord(type.label(), String.format(
+                        "%d bytes at 0x%x are not whole pages of %d bytes", Math.max(run, 0), r.runAddress(i), pageSize));
+            }
+            runs += run;
+        }
+        if (runs != length) {
+            throw new BadRecord(type.label(), "its runs add up to " + runs + " bytes, but it holds " + length);
         }
         open.pages += length / pageSize;
         open.pageBytes += length;

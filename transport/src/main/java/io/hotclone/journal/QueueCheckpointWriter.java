@@ -84,12 +84,8 @@ final class QueueCheckpointWriter implements CheckpointWriter {
     @Override
     public void pages(long address, MemorySegment contents) {
         checkOpen();
-        int pageSize = header.pageSize();
         long size = contents.byteSize();
-        if (size == 0 || size % pageSize != 0 || address % pageSize != 0) {
-            throw new IllegalArgumentException(String.format(
-                    "page run of %d bytes at 0x%x is not whole pages of %d bytes", size, address, pageSize));
-        }
+        checkRun(address, size);
         for (long offset = 0; offset < size; offset += Journal.MAX_RUN_BYTES) {
             MemorySegment run = contents.asSlice(offset, Math.min(Journal.MAX_RUN_BYTES, size - offset));
             byte[] head = new byte[Envelope.PAGE_HEAD];
@@ -97,6 +93,42 @@ final class QueueCheckpointWriter implements CheckpointWriter {
             write(RecordType.PAGES, head, run);
         }
         pageBytes += size;
+    }
+
+    @Override
+    public void pages(long[] addresses, long[] lengths, int count, MemorySegment contents) {
+        if (count == 1) {
+            pages(addresses[0], contents);
+            return;
+        }
+        checkOpen();
+        if (count < 1 || count > MAX_RUNS) {
+            throw new IllegalArgumentException(count + " runs in one page record: 1 to " + MAX_RUNS);
+        }
+        long total = 0;
+        for (int i = 0; i < count; i++) {
+            checkRun(addresses[i], lengths[i]);
+            total += lengths[i];
+        }
+        if (total != contents.byteSize() || total > Journal.MAX_RUN_BYTES) {
+            throw new IllegalArgumentException("runs of " + total + " bytes given " + contents.byteSize()
+                    + " bytes of contents (at most " + Journal.MAX_RUN_BYTES + " in one record)");
+        }
+        byte[] head = new byte[Envelope.runsHead(count)];
+        ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).putInt(Envelope.SIZE, count);
+        for (int i = 0; i < count; i++) {
+            b.putLong(Envelope.SIZE + Long.BYTES + 16 * i, addresses[i]).putLong(Envelope.SIZE + 2 * Long.BYTES + 16 * i, lengths[i]);
+        }
+        write(RecordType.PAGE_RUNS, head, contents);
+        pageBytes += total;
+    }
+
+    private void checkRun(long address, long size) {
+        int pageSize = header.pageSize();
+        if (size <= 0 || size % pageSize != 0 || address % pageSize != 0) {
+            throw new IllegalArgumentException(String.format(
+                    "page run of %d bytes at 0x%x is not whole pages of %d bytes", size, address, pageSize));
+        }
     }
 
     @Override

@@ -26,7 +26,7 @@ public final class RecordTailer implements AutoCloseable {
     private final QueueFileIo files = QueueFileIo.forReading();
     /** Holds the record last read: native, so that pread fills it with no copy on the way. */
     private final Arena arena = Arena.ofConfined();
-    private final MemorySegment buffer = arena.allocate(Envelope.PAGE_HEAD + Journal.MAX_RUN_BYTES);
+    private final MemorySegment buffer = arena.allocate(Envelope.MAX_PAGE_HEAD + Journal.MAX_RUN_BYTES);
 
     RecordTailer(Journal journal, ExcerptTailer tailer) {
         this.journal = journal;
@@ -114,13 +114,15 @@ public final class RecordTailer implements AutoCloseable {
                     + " writes (written by a newer hotclone?)");
         }
         MemorySegment to = buffer.asSlice(0, size);
-        if (size <= Envelope.PAGE_HEAD || r.tag() != RecordType.PAGES.tag) {
+        boolean pages = RecordType.ofTag(r.tag()).map(RecordType::carriesPages).orElse(false);
+        int headLength = pages ? r.pageHeadLength() : 0;
+        if (!pages || size <= headLength) {
             to.copyFrom(r.bytes());
             return to;
         }
-        to.copyFrom(r.bytes().asSlice(0, Envelope.PAGE_HEAD));
+        to.copyFrom(r.bytes().asSlice(0, headLength));
         try {
-            files.read(r.file(), r.pageContentsOffset(), to.asSlice(Envelope.PAGE_HEAD));
+            files.read(r.file(), r.pageContentsOffset(), to.asSlice(headLength));
         } catch (IOException e) {
             throw new JournalException("journal " + journal.dir() + ", checkpoint seq " + head.seq() + ", index "
                     + Journal.formatIndex(r.index()) + ": cannot read the pages from " + r.file() + " (" + e

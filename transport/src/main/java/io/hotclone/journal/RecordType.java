@@ -16,7 +16,9 @@ enum RecordType {
     DEVICE_FD(6, 1),
     PAGES(7, 1),
     COMMIT(8, 1),
-    INHERITED_FD(9, 1);
+    INHERITED_FD(9, 1),
+    /** Pages of several runs in one record: a run table after the envelope, then their contents. */
+    PAGE_RUNS(10, 1);
 
     private static final RecordType[] BY_TAG = new RecordType[256];
 
@@ -41,6 +43,11 @@ enum RecordType {
     /** The tags this hotclone reads, for error messages. */
     static String knownTags() {
         return Arrays.toString(Arrays.stream(values()).mapToInt(t -> t.tag).toArray());
+    }
+
+    /** Whether records of this type carry page contents, read apart from their head. */
+    boolean carriesPages() {
+        return this == PAGES || this == PAGE_RUNS;
     }
 
     /** The name users see: "thread", "regular-file-fd". */

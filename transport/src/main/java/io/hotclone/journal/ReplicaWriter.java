@@ -54,8 +54,7 @@ public final class ReplicaWriter implements AutoCloseable {
                     + "; the primary's journal or the link corrupted it (`hotclone journal verify` on the primary)");
         }
         journal.checkReplicatedEpoch(type, shipped.seq(), shipped.epoch());
-        boolean pages = type == RecordType.PAGES;
-        long headLength = pages ? Envelope.PAGE_HEAD : record.byteSize();
+        long headLength = type.carriesPages() ? shipped.pageHeadLength() : record.byteSize();
         QueueCheckpointWriter.appendDocument(journal, appender, files, type, shipped.seq(),
                 record.asSlice(0, headLength).toArray(ValueLayout.JAVA_BYTE), record.asSlice(headLength));
         return journal.indexReplicated(new Envelope.Stored(appender.lastIndexAppended(), record, null, 0));

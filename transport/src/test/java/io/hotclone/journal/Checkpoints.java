@@ -39,13 +39,45 @@ public final class Checkpoints {
         w.process(image.process());
         image.threads().forEach(w::thread);
         image.areas().forEach(w::area);
+        // Runs that fit one record together go in one, as a capture's scattered pages do; longer ones alone.
         long address = AREA_START;
+        List<MemorySegment> batch = new ArrayList<>();
         for (MemorySegment run : runs) {
-            w.pages(address, run);
-            address += run.byteSize();
+            if (run.byteSize() > Journal.MAX_RUN_BYTES / 4) {
+                address = flush(w, address, batch);
+                w.pages(address, run);
+                address += run.byteSize();
+            } else {
+                batch.add(run);
+            }
         }
+        flush(w, address, batch);
         image.fds().forEach(w::fd);
         return w;
+    }
+
+    /** Writes {@code batch}, runs one after the other from {@code address}, as one PAGE_RUNS record; returns the end. */
+    private static long flush(CheckpointWriter w, long address, List<MemorySegment> batch) {
+        if (batch.isEmpty()) {
+            return address;
+        }
+        long[] addresses = new long[batch.size()];
+        long[] lengths = new long[batch.size()];
+        long total = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            addresses[i] = address + total;
+            lengths[i] = batch.get(i).byteSize();
+            total += lengths[i];
+        }
+        MemorySegment contents = java.lang.foreign.Arena.ofAuto().allocate(total, PAGE);
+        long at = 0;
+        for (MemorySegment run : batch) {
+            MemorySegment.copy(run, 0, contents, at, run.byteSize());
+            at += run.byteSize();
+        }
+        w.pages(addresses, lengths, batch.size(), contents);
+        batch.clear();
+        return address + total;
     }
 
     /** Writes the commit {@link #begin} left to write, for checkpoint {@code seq} of {@code pageBytes}. */

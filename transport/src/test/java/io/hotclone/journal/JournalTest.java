@@ -200,6 +200,33 @@ class JournalTest {
     }
 
     @Test
+    void scatteredRunsInOneRecordReadBackRunByRun() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            long[] addresses = {AREA_START, AREA_START + 16 * PAGE, AREA_START + 100 * PAGE};
+            long[] lengths = {PAGE, 2 * PAGE, 3 * PAGE};
+            MemorySegment contents = Images.contents(arena, 7, 6 * PAGE);
+            CheckpointWriter w = Checkpoints.begin(journal, CheckpointKind.FULL, -1, 1, List.of());
+            assertThrows(IllegalArgumentException.class, () -> w.pages(addresses, lengths, 3, contents.asSlice(0, 5 * PAGE)),
+                    "runs that do not add up to the contents are refused");
+            w.pages(addresses, lengths, 3, contents);
+            Checkpoints.commit(w, 1, 6 * PAGE);
+            w.close();
+
+            List<Run> runs = readRuns(journal, 1);
+            assertEquals(3, runs.size());
+            long at = 0;
+            for (int i = 0; i < 3; i++) {
+                assertEquals(addresses[i], runs.get(i).address());
+                assertEquals(-1, contents.asSlice(at, lengths[i]).mismatch(MemorySegment.ofArray(runs.get(i).contents())),
+                        "run " + i);
+                at += lengths[i];
+            }
+            assertEquals(6, journal.checkpoints().getFirst().pages());
+            assertTrue(journal.verify().clean(), journal.verify().problems().toString());
+        }
+    }
+
+    @Test
     void aFlippedPageByteIsNamedByPagesAndVerify() throws Exception {
         Path dir = tmp.resolve("j");
         try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {

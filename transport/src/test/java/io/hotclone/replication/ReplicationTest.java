@@ -77,8 +77,11 @@ class ReplicationTest {
         Checkpoints.write(j, CheckpointKind.FULL, -1, epoch, List.of(pages(seed, bytes)));
     }
 
+    /** An incremental checkpoint of {@code bytes}: in scattered runs of a page each (one PAGE_RUNS record) up to 2 MiB. */
     private void incremental(Journal j, long epoch, long seed, long bytes) {
-        Checkpoints.write(j, CheckpointKind.INCREMENTAL, j.nextSeq() - 1, epoch, List.of(pages(seed, bytes)));
+        List<MemorySegment> runs = bytes > (2L << 20) ? List.of(pages(seed, bytes))
+                : java.util.stream.LongStream.range(0, bytes / PAGE).mapToObj(i -> pages(seed + i, PAGE)).toList();
+        Checkpoints.write(j, CheckpointKind.INCREMENTAL, j.nextSeq() - 1, epoch, runs);
     }
 
     private static long await(Replication r, long seq) throws Exception {
