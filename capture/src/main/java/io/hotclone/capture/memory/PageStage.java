@@ -17,7 +17,8 @@ public final class PageStage implements PageBatches, AutoCloseable {
     private record Run(long address, long offset, long length) {
     }
 
-    private final Arena arena = Arena.ofConfined();
+    /** The arena of the current buffer alone: a bigger buffer replaces it, and the old one is freed. */
+    private Arena arena = Arena.ofConfined();
     private final List<Run> runs = new ArrayList<>();
     private MemorySegment buffer = MemorySegment.NULL;
     private long used;
@@ -69,9 +70,11 @@ public final class PageStage implements PageBatches, AutoCloseable {
 
     private void grow(long size) {
         if (buffer.byteSize() < size) {
-            // The old buffer lives until close: growth doubles, so at most as much again is wasted.
-            MemorySegment bigger = arena.allocate(Math.max(size, buffer.byteSize() * 2), 4096);
+            Arena next = Arena.ofConfined();
+            MemorySegment bigger = next.allocate(Math.max(size, buffer.byteSize() * 2), 4096);
             MemorySegment.copy(buffer, 0, bigger, 0, used);
+            arena.close();
+            arena = next;
             buffer = bigger;
         }
     }
