@@ -17,6 +17,7 @@ import static io.hotclone.bindings.linux.Mman.MAP_PRIVATE;
 import static io.hotclone.bindings.linux.Mman.PROT_READ;
 import static io.hotclone.bindings.linux.Mman.PROT_WRITE;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_EVENT_FORK;
+import static io.hotclone.bindings.linux.Signal.SIGTRAP;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mmap;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
 
@@ -185,11 +186,23 @@ public final class RemoteSyscalls implements AutoCloseable {
         }
     }
 
-    /** Runs one system call in the thread; returns rax as the kernel left it (-errno on failure). */
+    /**
+     * Runs one system call in the thread; returns rax as the kernel left it (-errno on failure).
+     * The thread single-steps over the gadget's syscall instruction: one stop, after the call,
+     * where stopping at its entry and exit would take two (each a round trip through the
+     * scheduler, the most of an injected call's cost).
+     */
     public long call(int nr, long... args) {
         load(nr, args);
-        step(nr, "entry");
-        step(nr, "exit");
+        tracee.singleStep();
+        WaitStatus s = tracee.await();
+        if (s.gone()) {
+            throw new ProcessGoneException(s, "running injected syscall " + nr);
+        }
+        if (!s.stopped() || s.stopSignal() != SIGTRAP || s.event() != 0) {
+            throw new HotcloneException("process " + tracee.tid() + " " + s + " instead of the trap after injected"
+                    + " syscall " + nr);
+        }
         tracee.getRegs(work);
         return user_regs_struct.rax(work);
     }

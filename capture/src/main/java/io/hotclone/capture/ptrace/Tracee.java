@@ -101,6 +101,11 @@ public final class Tracee implements AutoCloseable {
         ptrace(PTRACE_SYSCALL, NULL, MemorySegment.ofAddress(signal), "PTRACE_SYSCALL");
     }
 
+    /** Resumes for one instruction: the thread stops with SIGTRAP after it (after the whole call, for a syscall instruction). */
+    public void singleStep() {
+        ptrace(PTRACE_SINGLESTEP, NULL, NULL, "PTRACE_SINGLESTEP");
+    }
+
     /** Lets the thread go; it runs on with {@code signal} delivered (0: none). */
     public void detach(int signal) {
         ptrace(PTRACE_DETACH, NULL, MemorySegment.ofAddress(signal), "PTRACE_DETACH");
