@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,10 +32,7 @@ class HotCloneTest {
     @Test
     void aCloneKeptCurrentByIncrementalCheckpointsResumesWhereTheLastLeftTheProgram() {
         Path verify = dir.resolve("verify");
-        List<String> command = List.of(TestPrograms.compile("memstate", dir).toString(), "--verify-file",
-                verify.toString(), "--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(),
-                "--heap-mib", "8");
-        try (Program program = Program.start(dir, command);
+        try (Program program = Program.start(dir, memstate(verify));
              Journal journal = Journal.create(dir.resolve("journal"));
              Chain chain = new Chain(1, true);
              HotClone clone = new HotClone()) {
@@ -50,16 +48,13 @@ class HotCloneTest {
             assertEquals(seq, clone.seq(), "the clone holds the last checkpoint");
             assertEquals(1, clone.builds(), "built once, from the full checkpoint; the incremental ones brought pages");
 
-            long last = program.lastTick();
-            program.kill9();
-            long outputBefore = program.stdoutSize();
-            Restorer.Result resumed = clone.resume();
-            assertEquals(seq, resumed.seq());
-            try (Program restored = Program.adopt(resumed.pid(), program.stdout(), outputBefore)) {
-                long tick = restored.awaitTick(1, WAIT);
-                assertTrue(tick > 1 && tick <= last + 1, "continues from the last checkpoint: tick " + tick
-                        + ", the original had reached tick " + last);
-                restored.awaitTick(tick + 2, WAIT);
+            long lastSeq = seq;
+            try (Program restored = killAndRestore(program, () -> {
+                Restorer.Result resumed = clone.resume();
+                assertEquals(lastSeq, resumed.seq());
+                return resumed;
+            })) {
+                restored.awaitTick(restored.lastTick() + 2, WAIT);
                 restored.signal(Program.SIGUSR1);
                 Verify.assertPasses(restored, verify, WAIT);
             }
@@ -69,10 +64,7 @@ class HotCloneTest {
     @Test
     void aFullCheckpointAskedForMidChainIsABaseTheNextOnesBuildOn() {
         Path verify = dir.resolve("verify");
-        List<String> command = List.of(TestPrograms.compile("memstate", dir).toString(), "--verify-file",
-                verify.toString(), "--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(),
-                "--heap-mib", "8");
-        try (Program program = Program.start(dir, command);
+        try (Program program = Program.start(dir, memstate(verify));
              Journal journal = Journal.create(dir.resolve("journal"));
              Chain chain = new Chain(1, true)) {
             long seq = 0;
@@ -86,13 +78,8 @@ class HotCloneTest {
             assertEquals(List.of(CheckpointKind.FULL, CheckpointKind.INCREMENTAL, CheckpointKind.FULL,
                     CheckpointKind.INCREMENTAL, CheckpointKind.INCREMENTAL),
                     journal.checkpoints().stream().map(CheckpointSummary::kind).toList());
-            long last = program.lastTick();
-            program.kill9();
-            long outputBefore = program.stdoutSize();
-            Restorer.Result restored = new Restorer(journal, seq).restore();
-            try (Program resumed = Program.adopt(restored.pid(), program.stdout(), outputBefore)) {
-                long tick = resumed.awaitTick(1, WAIT);
-                assertTrue(tick > 1 && tick <= last + 1, "continues from the last checkpoint: tick " + tick);
+            long lastSeq = seq;
+            try (Program resumed = killAndRestore(program, () -> new Restorer(journal, lastSeq).restore())) {
                 resumed.signal(Program.SIGUSR1);
                 Verify.assertPasses(resumed, verify, WAIT);
             }
@@ -121,12 +108,7 @@ class HotCloneTest {
             assertTrue(!journal.read(seq).areas().equals(firstAreas), "the program's mappings changed meanwhile");
             assertEquals(1, clone.builds(), "the clone followed the changes without being built again");
 
-            long last = program.lastTick();
-            program.kill9();
-            long outputBefore = program.stdoutSize();
-            try (Program restored = Program.adopt(clone.resume().pid(), program.stdout(), outputBefore)) {
-                long tick = restored.awaitTick(1, WAIT);
-                assertTrue(tick > 1 && tick <= last + 1, "continues from the last checkpoint: tick " + tick);
+            try (Program restored = killAndRestore(program, clone::resume)) {
                 Verify.assertPasses(restored, verify, WAIT);
             }
         }
@@ -145,6 +127,31 @@ class HotCloneTest {
             clone.update(journal, second);
             assertEquals(second, clone.seq());
             assertEquals(2, clone.builds(), "a full checkpoint replaces the clone");
+        }
+    }
+
+    private List<String> memstate(Path verify) {
+        return List.of(TestPrograms.compile("memstate", dir).toString(), "--verify-file", verify.toString(), "--log",
+                dir.resolve("log").toString(), "--data", dir.resolve("data").toString(), "--heap-mib", "8");
+    }
+
+    /**
+     * Kills {@code program}, brings it back with {@code restore}, and returns the restored program
+     * once it has printed a tick that continues from the last checkpoint (not from the start).
+     */
+    private static Program killAndRestore(Program program, Supplier<Restorer.Result> restore) {
+        long last = program.lastTick();
+        program.kill9();
+        long outputBefore = program.stdoutSize();
+        Program restored = Program.adopt(restore.get().pid(), program.stdout(), outputBefore);
+        try {
+            long tick = restored.awaitTick(1, WAIT);
+            assertTrue(tick > 1 && tick <= last + 1, "continues from the last checkpoint: tick " + tick
+                    + ", the original had reached tick " + last);
+            return restored;
+        } catch (RuntimeException | AssertionError e) {
+            restored.close();
+            throw e;
         }
     }
 }
