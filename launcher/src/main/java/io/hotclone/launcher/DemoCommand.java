@@ -3,7 +3,6 @@ package io.hotclone.launcher;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.cluster.Coordinator;
 import io.hotclone.journal.CheckpointSummary;
-import io.hotclone.journal.Journal;
 import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import io.hotclone.testkit.Verify;
@@ -147,32 +146,14 @@ final class DemoCommand implements Callable<Integer> {
                 throw new HotcloneException("the standby's newest checkpoint stayed more than " + FRESH.toMillis()
                         + " ms old for " + WAIT.toSeconds() + " s: the machine is too busy for the demo (see primary.log)");
             }
-            pause();
+            JournalWatch.pause();
         }
     }
 
     /** Waits until the standby's replica holds committed checkpoint {@code seq} or later. */
     private static CheckpointSummary awaitReplica(Path journal, long seq) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        RuntimeException unreadable = null;
-        while (true) {
-            if (Files.exists(journal)) {
-                try (Journal replica = Journal.inspect(journal)) {
-                    List<CheckpointSummary> held = replica.checkpoints();
-                    if (!held.isEmpty() && held.getLast().seq() >= seq) {
-                        return held.getLast();
-                    }
-                } catch (RuntimeException e) {
-                    unreadable = e; // a standby whose history differs from the primary's starts its journal again
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new HotcloneException("the standby did not receive checkpoint seq " + seq + " within " + WAIT
-                        + (unreadable == null ? "" : " (its journal: " + unreadable.getMessage() + ")")
-                        + ": see standby.log and primary.log");
-            }
-            pause();
-        }
+        return JournalWatch.await(journal, c -> c.seq() >= seq, "checkpoint seq " + seq
+                + " (see standby.log and primary.log)", WAIT);
     }
 
     private static String describe(CheckpointSummary c) {
@@ -184,15 +165,5 @@ final class DemoCommand implements Callable<Integer> {
         List<String> all = new ArrayList<>(a);
         all.addAll(b);
         return all;
-    }
-
-    /** Between two looks at another process's journal: there is nothing to wait on. */
-    private static void pause() {
-        try {
-            Thread.sleep(20);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HotcloneException("interrupted");
-        }
     }
 }

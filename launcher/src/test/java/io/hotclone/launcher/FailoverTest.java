@@ -224,7 +224,7 @@ class FailoverTest {
             }
             assertTrue(System.nanoTime() < deadline, "status did not become what was expected within " + WAIT + ": "
                     + status.out() + "\n" + node.log() + ":\n" + String.join("\n", lines(node.log())));
-            pause();
+            JournalWatch.pause();
         }
     }
 
@@ -239,24 +239,7 @@ class FailoverTest {
 
     private CheckpointSummary awaitJournal(Node node, java.util.function.Predicate<CheckpointSummary> wanted,
                                            String what) {
-        Path journal = journal(node);
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        RuntimeException unreadable = null;
-        while (true) {
-            if (Files.exists(journal.resolve("hotclone-journal"))) {
-                try (Journal j = Journal.inspect(journal)) {
-                    List<CheckpointSummary> held = j.checkpoints();
-                    if (!held.isEmpty() && wanted.test(held.getLast())) {
-                        return held.getLast();
-                    }
-                } catch (RuntimeException e) {
-                    unreadable = e; // a standby whose history differs from its primary's empties its journal and starts it again
-                }
-            }
-            assertTrue(System.nanoTime() < deadline, "journal " + journal + " did not get " + what + " within " + WAIT
-                    + (unreadable == null ? "" : "; last read failed: " + unreadable));
-            pause();
-        }
+        return JournalWatch.await(journal(node), wanted, what, WAIT);
     }
 
     /** The program a node's hotclone runs, known there by its pid in the node's PID namespace. */
@@ -282,16 +265,6 @@ class FailoverTest {
             return -1;
         } catch (IOException e) {
             return -1; // it ended meanwhile
-        }
-    }
-
-    /** Between two looks at files other processes write: there is nothing to block on. */
-    private static void pause() {
-        try {
-            Thread.sleep(20);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
         }
     }
 
