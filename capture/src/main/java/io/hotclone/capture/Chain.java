@@ -3,6 +3,7 @@ package io.hotclone.capture;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.dirty.PageRange;
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.memory.PageDumper;
 import io.hotclone.capture.memory.PageStage;
 import io.hotclone.journal.CheckpointWriter;
@@ -30,7 +31,7 @@ public final class Chain implements AutoCloseable {
     private static final int RING_SLOTS = 4;
 
     private final long epoch;
-    private final boolean tracking;
+    private final Tracking tracking;
     private long seq = -1;
     private Map<Long, MemoryArea> areas = Map.of();
     private DirtyTracker tracker;
@@ -43,15 +44,15 @@ public final class Chain implements AutoCloseable {
 
     /**
      * @param epoch    the reign of the primary that writes this chain: every checkpoint carries it
-     * @param tracking whether to track written pages, so that checkpoints after the first are
-     *                 incremental (else every checkpoint is full)
+     * @param tracking how written pages are found, so that checkpoints after the first are
+     *                 incremental ({@link Tracking#NONE}: every checkpoint is full)
      */
-    public Chain(long epoch, boolean tracking) {
+    public Chain(long epoch, Tracking tracking) {
         this(epoch, tracking, UnaryOperator.identity());
     }
 
     /** @param writers applied to each checkpoint's journal writer (tests inject failures) */
-    Chain(long epoch, boolean tracking, UnaryOperator<CheckpointWriter> writers) {
+    Chain(long epoch, Tracking tracking, UnaryOperator<CheckpointWriter> writers) {
         this.epoch = epoch;
         this.tracking = tracking;
         this.writers = writers;
@@ -61,7 +62,7 @@ public final class Chain implements AutoCloseable {
         return epoch;
     }
 
-    boolean tracking() {
+    Tracking tracking() {
         return tracking;
     }
 

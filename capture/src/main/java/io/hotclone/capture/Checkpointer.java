@@ -3,6 +3,8 @@ package io.hotclone.capture;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
+import io.hotclone.capture.dirty.MprotectTracker;
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.fd.FdKind;
 import io.hotclone.capture.memory.AreaClassifier;
 import io.hotclone.capture.memory.PageBatches;
@@ -26,6 +28,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -50,6 +53,12 @@ public final class Checkpointer {
      *  and allocate (touch) no more than needed for one checkpoint. */
     private static final int ONE_SHOT_SLOTS = 2;
 
+    /**
+     * The ptrace options of a program traced for its whole life: it stops at every system call
+     * and dies with its tracer.
+     */
+    static final long LIFELONG = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+
     /** What one checkpoint produced. */
     /** @param copyOnWrite whether the pages were read from a copy-on-write copy after the freeze */
     public record Result(long seq, int areas, long pages, long pageBytes, int fds,
@@ -62,6 +71,10 @@ public final class Checkpointer {
     private final Journal journal;
     private final boolean kill;
     private final Chain chain;
+    /** The program's tracer for its whole life, stopped at the barrier already; null: seized for this checkpoint. */
+    private final Tracee attached;
+    /** Whether {@link #attached} runs again already. */
+    private boolean released;
     /** Whether this checkpoint was asked to be full, whatever it could build on. */
     private boolean full;
     private DumpPhase phase;
@@ -72,7 +85,7 @@ public final class Checkpointer {
      * @param kill whether to kill the program once the checkpoint is committed (else it runs on)
      */
     public Checkpointer(int pid, Journal journal, boolean kill) {
-        this(pid, journal, kill, null);
+        this(pid, journal, kill, null, null);
     }
 
     /**
@@ -80,14 +93,24 @@ public final class Checkpointer {
      * checkpoint and an armed dirty tracker to build on, else full, arming the tracker.
      */
     public Checkpointer(int pid, Journal journal, Chain chain) {
-        this(pid, journal, false, chain);
+        this(pid, journal, false, chain, null);
     }
 
-    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain) {
+    /**
+     * A checkpoint of a protected program traced for its whole life by {@code tracer}, seized
+     * with {@link #LIFELONG} and now in an interrupt stop on this thread; the program runs again
+     * (PTRACE_SYSCALL) once its pages are read or copied, or when the checkpoint fails.
+     */
+    Checkpointer(int pid, Journal journal, Chain chain, Tracee tracer) {
+        this(pid, journal, false, chain, tracer);
+    }
+
+    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain, Tracee attached) {
         this.pid = pid;
         this.journal = journal;
         this.kill = kill;
         this.chain = chain;
+        this.attached = attached;
     }
 
     /** The phase reached; after a failure, the phase that failed. */
@@ -96,6 +119,20 @@ public final class Checkpointer {
     }
 
     public Result checkpoint() {
+        try {
+            return checkpointOnce();
+        } finally {
+            if (attached != null && !released) {
+                try {
+                    release(attached);
+                } catch (RuntimeException gone) {
+                    // The program ended; its tracer learns so from its next wait.
+                }
+            }
+        }
+    }
+
+    private Result checkpointOnce() {
         long begin = System.nanoTime();
         phase = DumpPhase.PRE_DUMP;
         ProcFs proc = new ProcFs(pid);
@@ -126,11 +163,14 @@ public final class Checkpointer {
         // half-restored registers: the journal's last committed checkpoint is where it resumes.
         long options = chain != null ? PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK
                 : PTRACE_O_TRACESYSGOOD;
-        try (Tracee tracee = Tracee.seize(pid, options)) {
+        try (Tracee seized = attached == null ? Tracee.seize(pid, options) : null) {
+            Tracee tracee = attached != null ? attached : seized;
             phase = DumpPhase.DUMP;
             long frozen = System.nanoTime();
-            tracee.interrupt();
-            tracee.awaitInterruptStop();
+            if (seized != null) {
+                tracee.interrupt();
+                tracee.awaitInterruptStop();
+            }
             Frozen image = capture(proc, tracee, seq);
             dirty = image.dirty();
             FrozenCopy copy = image.copy();
@@ -158,7 +198,7 @@ public final class Checkpointer {
                 phase = DumpPhase.POST_DUMP;
                 long freeze = (System.nanoTime() - frozen) / 1000;
                 if (!kill) {
-                    tracee.detach(0);
+                    release(tracee);
                 }
                 if (image.stageShort() > 0) {
                     chain.reserveStage(image.stageShort());
@@ -214,6 +254,16 @@ public final class Checkpointer {
                 throw e;
             }
             throw new HotcloneException("checkpoint of process " + pid + " failed in " + failed + ": " + e, e);
+        }
+    }
+
+    /** Lets the program run again after the freeze: a seized one goes free, a lifelong one goes on being traced. */
+    private void release(Tracee tracee) {
+        released = true;
+        if (tracee == attached) {
+            tracee.syscall(0);
+        } else {
+            tracee.detach(0);
         }
     }
 
@@ -277,8 +327,10 @@ public final class Checkpointer {
     }
 
     private Frozen capture(ProcFs proc, Tracee tracee, long seq) {
-        List<MapsEntry> maps = proc.maps();
-        AreaClassifier classifier = new AreaClassifier(proc, chain == null ? Map.of() : chain.areas());
+        List<MapsEntry> kernelAreas = proc.maps();
+        List<MapsEntry> maps = chain != null && chain.tracker() instanceof MprotectTracker m
+                ? m.view(kernelAreas) : kernelAreas;
+        AreaClassifier classifier = new AreaClassifier(proc, chain == null ? Map.of() : chain.areas(), kernelAreas);
         List<MemoryArea> areas = maps.stream().map(m -> classifier.classify(m, seq)).toList();
         if (chain != null && chain.canBuildOn()) {
             areas = chain.continued(areas);
@@ -286,10 +338,13 @@ public final class Checkpointer {
         List<FdState> fds = FdKind.dumpAll(proc);
         byte[] xstate = tracee.xstate();
         List<byte[]> sharedPending = tracee.pendingSignals(true);
+        if (attached != null) {
+            sharedPending = sharedPending.stream().filter(info -> !SeizedLoop.isWakeUp(info)).toList();
+        }
         try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
             ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
             ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
-            DirtySet dirty = chain == null ? null : track(remote, areas);
+            DirtySet dirty = chain == null ? null : track(remote, areas, thread);
             // Pages are copied into the stage under the freeze when it has room for them already and
             // copying them costs less than a fork (~20 ms per GiB of page tables): a fork beats
             // copying into fresh memory (~13 us a page for its first touch, on top of the copy), and
@@ -299,7 +354,7 @@ public final class Checkpointer {
             boolean cheaper = stageable && Chain.copyCheaperThanFork(bound, proc.statm().residentPages() * Host.PAGE_SIZE);
             boolean copied = !(cheaper && chain.stageHolds(bound)) && forkable(proc);
             boolean staged = stageable && !copied;
-            FrozenCopy copy = copied ? FrozenCopy.fork(remote) : null;
+            FrozenCopy copy = copied ? fork(tracee, remote) : null;
             try {
                 remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
             } catch (RuntimeException e) {
@@ -309,6 +364,22 @@ public final class Checkpointer {
                 throw e;
             }
             return new Frozen(process, thread, areas, fds, dirty, staged, copy, cheaper && copied ? bound : 0);
+        }
+    }
+
+    /**
+     * Forks the frozen program; a lifelong tracee follows forks (PTRACE_O_TRACEFORK) for this one
+     * only, as its tracer waits for the program alone.
+     */
+    private FrozenCopy fork(Tracee tracee, RemoteSyscalls remote) {
+        if (tracee != attached) {
+            return FrozenCopy.fork(remote);
+        }
+        tracee.setOptions(LIFELONG | PTRACE_O_TRACEFORK);
+        try {
+            return FrozenCopy.fork(remote);
+        } finally {
+            tracee.setOptions(LIFELONG);
         }
     }
 
@@ -329,15 +400,17 @@ public final class Checkpointer {
      * which is why it is read from the copy now rather than from the program under the freeze.
      */
     private static void checkFaithful(FrozenCopy copy, List<MemoryArea> areas) {
-        Map<Long, Set<String>> flags = new ProcFs(copy.pid()).vmFlagsByStart();
+        NavigableMap<Long, ProcFs.VmFlags> flags = new ProcFs(copy.pid()).vmFlags();
         for (MemoryArea a : areas) {
             if (!a.hasContents()) {
                 continue; // [vsyscall] is in maps only; the kernel's areas carry nothing
             }
-            Set<String> f = flags.get(a.start());
-            if (f == null || f.contains("wf")) {
+            // The kernel may have joined the area to a neighbour (a protection in common) or split it.
+            Map.Entry<Long, ProcFs.VmFlags> at = flags.floorEntry(a.start());
+            boolean missing = at == null || at.getValue().end() <= a.start();
+            if (missing || at.getValue().flags().contains("wf")) {
                 throw new UnfaithfulCopy("its area 0x" + Long.toHexString(a.start()) + "-0x" + Long.toHexString(a.end())
-                        + (a.path().isEmpty() ? "" : " (" + a.path() + ")") + (f == null
+                        + (a.path().isEmpty() ? "" : " (" + a.path() + ")") + (missing
                         ? " is left out of a fork (MADV_DONTFORK)" : " is emptied in a fork (MADV_WIPEONFORK)"));
             }
         }
@@ -355,12 +428,13 @@ public final class Checkpointer {
      * checkpoint must be full, in which case the tracker is (re)armed here so that every write
      * after it is seen.
      */
-    private DirtySet track(RemoteSyscalls remote, List<MemoryArea> areas) {
-        if (!chain.tracking()) {
+    private DirtySet track(RemoteSyscalls remote, List<MemoryArea> areas, ThreadState thread) {
+        if (chain.tracking() == Tracking.NONE) {
             return null;
         }
         if (!full && chain.canBuildOn()) {
             try {
+                barrier(remote, thread);
                 chain.tracker().track(areas);
                 return chain.tracker().collect();
             } catch (HotcloneException e) {
@@ -369,13 +443,21 @@ public final class Checkpointer {
             }
         }
         if (chain.tracker() == null) {
-            chain.tracker(DirtyTracker.start(pid, remote, areas));
+            chain.tracker(DirtyTracker.start(chain.tracking(), remote, areas, thread));
         } else {
             // This full checkpoint carries whatever was written: the tracker goes on from its barrier.
+            barrier(remote, thread);
             chain.tracker().track(areas);
             chain.tracker().commit(chain.tracker().collect());
         }
         return null;
+    }
+
+    /** What a tracker by page protection must know of the thread at each barrier. */
+    private void barrier(RemoteSyscalls remote, ThreadState thread) {
+        if (chain.tracker() instanceof MprotectTracker m) {
+            m.barrier(remote, thread);
+        }
     }
 
     /**

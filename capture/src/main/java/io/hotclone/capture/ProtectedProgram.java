@@ -4,9 +4,12 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.pollfd;
+import io.hotclone.capture.dirty.MprotectTracker;
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.launch.Spawn;
 import io.hotclone.capture.proc.ProcFs;
 import io.hotclone.capture.ptrace.ProcessGoneException;
+import io.hotclone.capture.ptrace.Tracee;
 import io.hotclone.journal.Journal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +24,7 @@ import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Supplier;
 
 import static io.hotclone.bindings.linux.Errno.EINTR;
 import static io.hotclone.bindings.linux.Fcntl.EFD_CLOEXEC;
@@ -30,11 +34,16 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
 /**
  * A program under protection: checkpointed every interval and on demand, until it exits.
  *
- * <p>The program is not traced between checkpoints, so it runs at full speed and its signals
- * reach it directly. One loop waits, with poll(2), on the program's pidfd (it ended), an
- * eventfd (a checkpoint was asked for) and the interval's deadline; every 20 ms it also asks
- * /proc whether the program ran another program or mapped much more memory, which is worth a
- * checkpoint before the interval ends ({@link ChangeWatch}).
+ * <p>With userfaultfd tracking (or none) the program is not traced between checkpoints, so it
+ * runs at full speed and its signals reach it directly. One loop, the schedule, waits with
+ * poll(2) on the program's pidfd (it ended), an eventfd (a checkpoint was asked for) and the
+ * interval's deadline; every 20 ms it also asks /proc whether the program ran another program
+ * or mapped much more memory, which is worth a checkpoint before the interval ends
+ * ({@link ChangeWatch}).
+ *
+ * <p>With tracking by page protection the program is traced for its whole life by the
+ * {@link SeizedLoop} on the calling thread, and the schedule runs on a thread of its own,
+ * asking that loop for each checkpoint.
  *
  * <p>Thread confinement: {@link #run()} on one platform thread, the program's tracer;
  * {@link #requestCheckpoint()} from any thread.
@@ -66,14 +75,14 @@ public final class ProtectedProgram implements AutoCloseable {
 
     /**
      * @param pid      a child of this process, which must be reaped here when it ends
-     * @param tracking whether to track written pages, so that checkpoints after the first are
-     *                 incremental (else every checkpoint is full)
+     * @param tracking how written pages are found, so that checkpoints after the first are
+     *                 incremental ({@link Tracking#NONE}: every checkpoint is full)
      * @param epoch    the reign of this primary, carried by every checkpoint (0 without a cluster)
      * @param retention page bytes of incremental checkpoints allowed per page byte of the full one
      *                 they build on before the next is full; the journal's roll cycles before a
      *                 committed full checkpoint are dropped (see {@link Retention})
      */
-    public ProtectedProgram(int pid, Journal journal, Duration interval, boolean tracking, long epoch, double retention,
+    public ProtectedProgram(int pid, Journal journal, Duration interval, Tracking tracking, long epoch, double retention,
                             Listener listener) {
         this.pid = pid;
         this.chain = new Chain(epoch, tracking);
@@ -118,6 +127,36 @@ public final class ProtectedProgram implements AutoCloseable {
      * @return its exit status, or 128 + the signal that killed it, as a shell reports it
      */
     public int run() {
+        if (chain.tracking() != Tracking.MPROTECT) {
+            Integer exit = schedule(() -> checkpoint(null));
+            return exit != null ? exit : reap();
+        }
+        try (SeizedLoop loop = new SeizedLoop(pid, () -> chain.tracker() instanceof MprotectTracker m ? m : null,
+                this::checkpoint)) {
+            Thread schedule = Thread.ofPlatform().name("hotclone-schedule-" + pid).daemon().start(() -> {
+                try {
+                    schedule(loop::wake);
+                } catch (RuntimeException e) {
+                    LOG.error("checkpoint schedule of pid {} stopped: {}", pid, e.toString());
+                }
+            });
+            try {
+                int status = loop.run();
+                requested.forEach(r -> r.completeExceptionally(new HotcloneException("process " + pid
+                        + " ended before the checkpoint")));
+                return status;
+            } finally {
+                loop.close();
+                schedule.interrupt();
+            }
+        }
+    }
+
+    /**
+     * Decides when checkpoints are taken, and has {@code checkpoint} take them, until the
+     * program ends (its pidfd reads ready: null) or a checkpoint finds it ended (its status).
+     */
+    private Integer schedule(Supplier<Integer> checkpoint) {
         MemorySegment callState = arena.allocate(Libc.callStateLayout());
         MemorySegment fds = pollfd.allocateArray(2, arena);
         pollfd.fd(pollfd.asSlice(fds, 0), pidfd);
@@ -136,7 +175,7 @@ public final class ProtectedProgram implements AutoCloseable {
                 throw new SyscallException("poll(pidfd of " + pid + ", eventfd)", Libc.errno(callState));
             }
             if ((pollfd.revents(pollfd.asSlice(fds, 0)) & POLLIN) != 0) {
-                return reap();
+                return null;
             }
             boolean asked = (pollfd.revents(pollfd.asSlice(fds, 1)) & POLLIN) != 0;
             if (asked) {
@@ -145,7 +184,7 @@ public final class ProtectedProgram implements AutoCloseable {
             Optional<String> change = asked || System.nanoTime() >= deadline ? Optional.empty() : watch.change();
             change.ifPresent(why -> LOG.info("checkpoint of pid {} now: {}", pid, why));
             if (asked || change.isPresent() || System.nanoTime() >= deadline) {
-                Integer exit = checkpoint();
+                Integer exit = checkpoint.get();
                 if (exit != null) {
                     return exit;
                 }
@@ -157,15 +196,18 @@ public final class ProtectedProgram implements AutoCloseable {
     /**
      * Takes one checkpoint, which answers every request made before it began; returns the
      * program's exit status if it ended meanwhile.
+     *
+     * @param tracer the program's lifelong tracer, stopped at the barrier; null: seize it now
      */
-    private Integer checkpoint() {
+    private Integer checkpoint(Tracee tracer) {
         List<CompletableFuture<Checkpointer.Result>> answered = new ArrayList<>();
         for (CompletableFuture<Checkpointer.Result> r; (r = requested.poll()) != null; ) {
             answered.add(r);
         }
         watch.since(); // the base for the next change, whether this checkpoint is taken or fails
         try {
-            Checkpointer.Result result = new Checkpointer(pid, journal, chain).checkpoint();
+            Checkpointer.Result result = (tracer == null ? new Checkpointer(pid, journal, chain)
+                    : new Checkpointer(pid, journal, chain, tracer)).checkpoint();
             if (retention.committed(journal, result.seq(), residentBytes())) {
                 chain.askFull();
             }
@@ -177,7 +219,7 @@ public final class ProtectedProgram implements AutoCloseable {
             return Spawn.shellStatus(e.status());
         } catch (HotcloneException e) {
             answered.forEach(r -> r.completeExceptionally(e));
-            if (ended()) {
+            if (tracer == null && ended()) {
                 return reap(); // it ended as the checkpoint began (ptrace then answers EPERM, not ESRCH)
             }
             listener.checkpointFailed(e);

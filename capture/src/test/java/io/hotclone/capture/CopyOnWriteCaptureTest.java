@@ -1,5 +1,6 @@
 package io.hotclone.capture;
 
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.journal.Journal;
@@ -35,7 +36,7 @@ class CopyOnWriteCaptureTest {
                 dir.resolve("verify").toString());
              Journal copied = Journal.create(dir.resolve("copied"));
              Journal streamed = Journal.create(dir.resolve("streamed"));
-             Chain chain = new Chain(0, false)) {
+             Chain chain = new Chain(0, Tracking.NONE)) {
             counter.program().awaitTick(3, WAIT);
             Checkpointer.Result viaCopy = new Checkpointer(counter.pid(), copied, chain).checkpoint();
             Checkpointer.Result underFreeze = new Checkpointer(counter.pid(), streamed, false).checkpoint();
@@ -58,7 +59,7 @@ class CopyOnWriteCaptureTest {
                 dir.resolve("data").toString(), "--heap-mib", "4");
              Journal copied = Journal.create(dir.resolve("copied"));
              Journal streamed = Journal.create(dir.resolve("streamed"));
-             Chain chain = new Chain(0, false)) {
+             Chain chain = new Chain(0, Tracking.NONE)) {
             memstate.program().awaitTick(2, WAIT);
             Checkpointer.Result viaCopy = new Checkpointer(memstate.pid(), copied, chain).checkpoint();
             Checkpointer.Result underFreeze = new Checkpointer(memstate.pid(), streamed, false).checkpoint();
@@ -79,7 +80,7 @@ class CopyOnWriteCaptureTest {
                 dir.resolve("verify").toString(), "--fork-advice", advice);
              Journal journal = Journal.create(dir.resolve("journal"));
              Journal streamed = Journal.create(dir.resolve("streamed"));
-             Chain chain = new Chain(0, false)) {
+             Chain chain = new Chain(0, Tracking.NONE)) {
             counter.program().awaitTick(3, WAIT);
             Checkpointer.Result first = new Checkpointer(counter.pid(), journal, chain).checkpoint();
             Checkpointer.Result underFreeze = new Checkpointer(counter.pid(), streamed, false).checkpoint();

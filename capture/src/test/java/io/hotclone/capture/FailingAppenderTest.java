@@ -1,5 +1,6 @@
 package io.hotclone.capture;
 
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.image.Commit;
 import io.hotclone.image.FdState;
@@ -46,7 +47,7 @@ class FailingAppenderTest {
         try (Child hotset = Child.start(dir, TestPrograms.compile("hotset").toString(), "--heap-mib", "96",
                 "--hot-mib", "1", "--seconds", "600");
              Journal journal = Journal.create(dir.resolve("journal"));
-             Chain chain = new Chain(0, false, new FailFirstCheckpoint())) {
+             Chain chain = new Chain(0, Tracking.NONE, new FailFirstCheckpoint())) {
             hotset.program().awaitLine(Pattern.compile("ready pid=\\d+"), WAIT);
             failsThenCommits(hotset.pid(), List.of((long) hotset.pid()), journal, chain, true);
         }
@@ -59,7 +60,7 @@ class FailingAppenderTest {
                 dir.resolve("verify").toString(), "--log", dir.resolve("log").toString(), "--data",
                 dir.resolve("data").toString(), "--heap-mib", "64");
              Journal journal = Journal.create(dir.resolve("journal"));
-             Chain chain = new Chain(0, true, new FailFirstCheckpoint())) {
+             Chain chain = new Chain(0, Tracking.UFFD, new FailFirstCheckpoint())) {
             memstate.awaitTick(2, WAIT);
             failsThenCommits(memstate.pid(), List.of(), journal, chain, false);
             long tick = memstate.lastTick();

@@ -1,5 +1,6 @@
 package io.hotclone.jmh;
 
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.launch.Spawn;
@@ -94,7 +95,7 @@ public class FullCheckpointFreezeBenchmark {
     public Checkpointer.Result checkpoint(Freeze freeze) {
         Checkpointer.Result r;
         if (capture.equals("copy")) {
-            try (Chain chain = new Chain(0, false)) {
+            try (Chain chain = new Chain(0, Tracking.NONE)) {
                 r = new Checkpointer(pid, journal, chain).checkpoint();
             }
             if (!r.copyOnWrite()) {

@@ -1,5 +1,6 @@
 package io.hotclone.jmh;
 
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.ProtectedProgram;
@@ -52,7 +53,8 @@ import java.util.stream.Stream;
  * <p>{@code jmh/run ProtectedRunBenchmark}; the ratio of writesPerSecond with and without
  * protection is the throughput the program keeps. {@code -p standbys=0,1} measures the cost of
  * replication: the same run with every checkpoint shipped to a standby (secondary result
- * wireBytesPerCheckpoint).
+ * wireBytesPerCheckpoint). {@code -p tracking=UFFD,MPROTECT} compares the two ways of finding
+ * written pages; {@code -p thp=0,1} runs hotset's heap in small or transparent huge pages.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -72,8 +74,20 @@ public class ProtectedRunBenchmark {
     @Param({"0", "100"})
     int interval;
 
+    /**
+     * Share of hotset's writes that go to its hot set; the others go anywhere in the heap. At 0
+     * nearly every write is the first to its page since the last checkpoint: writesPerSecond is
+     * then the rate of first writes the tracking serves (its inverse, the cost of one).
+     */
+    @Param({"100"})
+    int hotPercent;
+
     @Param({"5"})
     int seconds;
+
+    /** How written pages are found: uffd (userfaultfd write-protect) or mprotect (page protection and SIGSEGV). */
+    @Param({"UFFD"})
+    Tracking tracking;
 
     /** 1: hotset's heap is backed by transparent huge pages (which write-protection splits). */
     @Param({"0"})
@@ -122,7 +136,7 @@ public class ProtectedRunBenchmark {
         Path out = dir.resolve("hotset.out");
         List<String> argv = List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\"", binary.toString(),
                 "--heap-mib", Integer.toString(heapMib), "--hot-mib", Integer.toString(hotMib),
-                "--hot-percent", "100", "--seconds", Integer.toString(seconds), "--thp", Integer.toString(thp));
+                "--hot-percent", Integer.toString(hotPercent), "--seconds", Integer.toString(seconds), "--thp", Integer.toString(thp));
         int pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + out), Spawn.Group.OWN_GROUP);
         if (interval == 0) {
             Spawn.waitFor(pid);
@@ -132,7 +146,7 @@ public class ProtectedRunBenchmark {
             try (ReplicaServer replica = standbys == 0 ? null
                          : ReplicaServer.listen(new InetSocketAddress("127.0.0.1", 0), replicaDir, "bench", ReplicaListener.NONE);
                  Journal j = Journal.create(journal);
-                 ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), true, 0, 1.0,
+                 ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), tracking, 0, 1.0,
                          new ProtectedProgram.Listener() {
                              @Override
                              public void checkpointed(Checkpointer.Result r) {

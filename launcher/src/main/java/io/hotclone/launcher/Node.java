@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.ProtectedProgram;
@@ -53,7 +54,7 @@ import static io.hotclone.bindings.linux.Signal.SIGKILL;
 final class Node implements AutoCloseable {
     /** What an operator sets for a node. {@code listen} is null for a node that cannot be a standby. */
     record Settings(String service, String name, String zk, Duration lease, Path journal, Duration interval,
-                    boolean tracking, double retention, AckPolicy ack, InetSocketAddress listen, List<InetSocketAddress> standbys) {
+                    Tracking tracking, double retention, AckPolicy ack, InetSocketAddress listen, List<InetSocketAddress> standbys) {
     }
 
     /** The exit status of a primary that lost its lease and cannot become a standby (no --listen). */

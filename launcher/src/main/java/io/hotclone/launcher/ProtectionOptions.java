@@ -1,6 +1,7 @@
 package io.hotclone.launcher;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.replication.AckPolicy;
 import picocli.CommandLine.Option;
 
@@ -21,13 +22,24 @@ final class ProtectionOptions {
             description = "Time between checkpoints: 100ms, 2s, 1m (default: ${DEFAULT-VALUE}).")
     String interval;
 
-    /** How written pages are found between checkpoints. */
-    enum DirtyTracking { uffd, none }
+    /** How written pages are found between checkpoints, as operators write it. */
+    enum DirtyTracking {
+        uffd(Tracking.UFFD), mprotect(Tracking.MPROTECT), none(Tracking.NONE);
+
+        final Tracking tracking;
+
+        DirtyTracking(Tracking tracking) {
+            this.tracking = tracking;
+        }
+    }
 
     @Option(names = "--dirty-tracking", paramLabel = "MODE", defaultValue = "uffd",
-            description = "uffd: userfaultfd write-protect with PAGEMAP_SCAN finds the pages written since the last "
-                    + "checkpoint, so checkpoints after the first carry only those (needs Linux 6.7+); none: every "
-                    + "checkpoint is full (default: ${DEFAULT-VALUE}).")
+            description = "How checkpoints after the first find the pages written since the last one, so that they "
+                    + "carry only those. uffd: userfaultfd write-protect read with PAGEMAP_SCAN; the program runs "
+                    + "untraced between checkpoints (needs Linux 6.7+). mprotect: the fallback for older kernels: "
+                    + "written pages are found by page protection, each first write costs a SIGSEGV served by "
+                    + "hotclone, and the program is traced and stops at every system call. none: every checkpoint "
+                    + "is full (default: ${DEFAULT-VALUE}).")
     DirtyTracking tracking;
 
     @Option(names = "--retention", paramLabel = "FACTOR", defaultValue = "1.0",
@@ -59,8 +71,8 @@ final class ProtectionOptions {
         return parse("--checkpoint-interval", interval);
     }
 
-    boolean tracks() {
-        return tracking == DirtyTracking.uffd;
+    Tracking tracking() {
+        return tracking.tracking;
     }
 
     /** 100ms, 2s, 1m, as a Duration; {@code option} names the option in the error. */

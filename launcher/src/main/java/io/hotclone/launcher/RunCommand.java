@@ -66,7 +66,7 @@ final class RunCommand implements Callable<Integer> {
         List<String> environment = System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
         if (cluster.zk != null) {
             try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
-                    cluster.leaseDuration(), protection.journal, protection.every(), protection.tracks(),
+                    cluster.leaseDuration(), protection.journal, protection.every(), protection.tracking(),
                     protection.retention,
                     protection.ack.policy, listen, standbys))) {
                 return node.runPrimary(command, environment);
@@ -81,7 +81,7 @@ final class RunCommand implements Callable<Integer> {
             LOG.info("protecting {} as pid {}, checkpointed every {} into {}", command.getFirst(), pid,
                     protection.interval, protection.journal);
             Summary summary = new Summary();
-            try (ProtectedProgram program = new ProtectedProgram(pid, j, protection.every(), protection.tracks(), 0,
+            try (ProtectedProgram program = new ProtectedProgram(pid, j, protection.every(), protection.tracking(), 0,
                     protection.retention, summary);
                  ControlSocket control = ControlSocket.serve(protection.journal, program);
                  Signals forwarded = Signals.forwardTo(pid)) {

@@ -45,7 +45,7 @@ final class StandbyCommand implements Callable<Integer> {
                     + " uses; start one with `hotclone coordinator`)");
         }
         try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
-                cluster.leaseDuration(), protection.journal, protection.every(), protection.tracks(),
+                cluster.leaseDuration(), protection.journal, protection.every(), protection.tracking(),
                     protection.retention,
                 protection.ack.policy, listen, List.of()))) {
             return node.runStandby();

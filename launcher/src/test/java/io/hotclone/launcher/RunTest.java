@@ -16,6 +16,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code hotclone run}: a program under protection, checkpointed while it runs. */
@@ -51,12 +54,13 @@ class RunTest {
      * The acceptance's shape, small: a program writing only a hot set runs under protection;
      * checkpoints keep coming and the incremental ones carry the hot set's pages, not the heap.
      */
-    @Test
-    void incrementalCheckpointsOfAHotSetProgramCarryTheWrittenPagesOnly() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd", "mprotect"})
+    void incrementalCheckpointsOfAHotSetProgramCarryTheWrittenPagesOnly(String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         int hotPages = 256; // --hot-mib 1
         HotcloneCli.Run run = HotcloneCli.run(dir, "run", "--journal", journal.toString(), "--checkpoint-interval",
-                "100ms", "--", TestPrograms.compile("hotset").toString(), "--heap-mib", "64", "--hot-mib", "1",
+                "100ms", "--dirty-tracking", tracking, "--", TestPrograms.compile("hotset").toString(), "--heap-mib", "64", "--hot-mib", "1",
                 "--hot-percent", "100", "--seconds", "3");
         assertEquals(0, run.exitCode(), run.toString());
         assertTrue(run.out().contains("writes="), "hotset reports its throughput: " + run);
@@ -155,12 +159,23 @@ class RunTest {
         }
     }
 
-    @Test
-    void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck() throws Exception {
+    /**
+     * memstate holds every kind of state; kernelwrites has the kernel write into its memory
+     * (system call buffers, a signal stack in the heap, forks); mapchurn changes its mappings
+     * every tick: what dirty tracking by page protection must follow.
+     */
+    @ParameterizedTest
+    @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect"})
+    void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck(String name, String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         Path verify = dir.resolve("verify");
-        try (Launched run = launch(journal, TestPrograms.compile("memstate").toString(), "--verify-file", verify.toString(),
-                "--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(), "--heap-mib", "32")) {
+        List<String> command = new ArrayList<>(List.of(TestPrograms.compile(name).toString(), "--verify-file",
+                verify.toString()));
+        if (name.equals("memstate")) {
+            command.addAll(List.of("--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(),
+                    "--heap-mib", "32"));
+        }
+        try (Launched run = launchTracking(journal, tracking, command.toArray(String[]::new))) {
             Program program = Program.adopt(run.awaitCheckpoint(), run.out);
             program.awaitTick(8, WAIT);
             run.process.destroyForcibly();
@@ -180,9 +195,28 @@ class RunTest {
         assertTrue(pid.find(), restore.toString());
         try (Program restored = Program.adopt(Integer.parseInt(pid.group(1)), restore.stdout())) {
             restored.awaitTick(1, WAIT);
-            restored.signal(Program.SIGUSR1);
+            if (name.equals("memstate")) {
+                restored.signal(Program.SIGUSR1); // its handler's run is part of its check
+            }
             Verify.assertPasses(restored, verify, WAIT);
         }
+    }
+
+    @Test
+    void underMprotectTrackingAProgramTheKernelWritesForRunsCorrectlyAndCheckpointsIncrementally() throws Exception {
+        Path journal = dir.resolve("journal");
+        Path verify = dir.resolve("verify");
+        try (Launched run = launchTracking(journal, "mprotect", TestPrograms.compile("kernelwrites").toString(), "--verify-file",
+                verify.toString())) {
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out);
+            program.awaitTick(15, WAIT);
+            Verify.assertPasses(program, verify, WAIT);
+            assertTrue(run.process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone ends with its program");
+            assertEquals(0, run.process.exitValue(), Files.readString(run.err));
+        }
+        HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
+        assertTrue(Pattern.compile("(?m)^seq=\\d+ kind=incremental ").matcher(ls.out()).results().count() >= 5,
+                "1.5 s of ticks: checkpoints after the first are incremental: " + ls);
     }
 
     @Test
@@ -209,8 +243,13 @@ class RunTest {
     }
 
     private Launched launch(Path journal, String... command) throws IOException {
+        return launchTracking(journal, "uffd", command);
+    }
+
+    /** @param tracking the --dirty-tracking mode */
+    private Launched launchTracking(Path journal, String tracking, String... command) throws IOException {
         List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                "run", "--journal", journal.toString(), "--"));
+                "run", "--journal", journal.toString(), "--dirty-tracking", tracking, "--"));
         args.addAll(List.of(command));
         Path out = dir.resolve("run.out");
         Path err = dir.resolve("run.err");

@@ -1,5 +1,6 @@
 package io.hotclone.restore;
 
+import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.image.CheckpointKind;
@@ -34,7 +35,7 @@ class HotCloneTest {
         Path verify = dir.resolve("verify");
         try (Program program = Program.start(dir, memstate(verify));
              Journal journal = Journal.create(dir.resolve("journal"));
-             Chain chain = new Chain(1, true);
+             Chain chain = new Chain(1, Tracking.UFFD);
              HotClone clone = new HotClone()) {
             long seq = 0;
             for (int i = 0; i < 4; i++) {
@@ -66,7 +67,7 @@ class HotCloneTest {
         Path verify = dir.resolve("verify");
         try (Program program = Program.start(dir, memstate(verify));
              Journal journal = Journal.create(dir.resolve("journal"));
-             Chain chain = new Chain(1, true)) {
+             Chain chain = new Chain(1, Tracking.UFFD)) {
             long seq = 0;
             for (int i = 0; i < 5; i++) {
                 if (i == 2) {
@@ -93,7 +94,7 @@ class HotCloneTest {
                 verify.toString());
         try (Program program = Program.start(dir, command);
              Journal journal = Journal.create(dir.resolve("journal"));
-             Chain chain = new Chain(1, true);
+             Chain chain = new Chain(1, Tracking.UFFD);
              HotClone clone = new HotClone()) {
             program.awaitTick(2, WAIT);
             long first = new Checkpointer(program.pid(), journal, chain).checkpoint().seq();

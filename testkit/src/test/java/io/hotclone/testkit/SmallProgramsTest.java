@@ -28,7 +28,7 @@ class SmallProgramsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"counter", "mapchurn"})
+    @ValueSource(strings = {"counter", "mapchurn", "kernelwrites"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -47,7 +47,8 @@ class SmallProgramsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"counter, heap", "counter, counter", "mapchurn, region", "mapchurn, heap", "mapchurn, flip"})
+    @CsvSource({"counter, heap", "counter, counter", "mapchurn, region", "mapchurn, heap", "mapchurn, flip",
+            "kernelwrites, read", "kernelwrites, child", "kernelwrites, stat", "kernelwrites, signal"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

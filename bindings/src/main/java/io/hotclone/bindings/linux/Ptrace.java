@@ -39,6 +39,9 @@ public final class Ptrace {
     public static final int PTRACE_GET_SYSCALL_INFO = 0x420e;
     public static final int PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
     public static final int PTRACE_ARCH_PRCTL = 30;
+    public static final int PTRACE_SYSCALL_INFO_ENTRY = 1;
+    public static final int PTRACE_SYSCALL_INFO_EXIT = 2;
+    public static final long AUDIT_ARCH_X86_64 = 0xc000003eL;
     public static final int PTRACE_O_TRACESYSGOOD = 1;
     public static final int PTRACE_O_TRACEFORK = 2;
     public static final int PTRACE_O_TRACEVFORK = 4;

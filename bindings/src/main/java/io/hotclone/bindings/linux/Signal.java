@@ -58,6 +58,8 @@ public final class Signal {
     public static final int SI_ASYNCIO = -4;
     public static final int SI_SIGIO = -5;
     public static final int SI_TKILL = -6;
+    public static final int SEGV_MAPERR = 1;
+    public static final int SEGV_ACCERR = 2;
     public static final int CLD_EXITED = 1;
     public static final int CLD_KILLED = 2;
     public static final int CLD_DUMPED = 3;

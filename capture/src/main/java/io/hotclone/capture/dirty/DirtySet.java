@@ -89,6 +89,32 @@ public record DirtySet(List<PageRange> ranges) {
         return b.build();
     }
 
+    /** The pages of this set that are not in {@code other}. */
+    public DirtySet minus(DirtySet other) {
+        if (other.isEmpty() || isEmpty()) {
+            return this;
+        }
+        Builder b = new Builder();
+        int j = 0;
+        for (PageRange r : ranges) {
+            long at = r.start();
+            while (j < other.ranges.size() && other.ranges.get(j).end() <= at) {
+                j++;
+            }
+            for (int k = j; k < other.ranges.size() && other.ranges.get(k).start() < r.end(); k++) {
+                PageRange o = other.ranges.get(k);
+                if (o.start() > at) {
+                    b.add(at, o.start());
+                }
+                at = Math.max(at, o.end());
+            }
+            if (at < r.end()) {
+                b.add(at, r.end());
+            }
+        }
+        return b.build();
+    }
+
     /** The part of this set inside {@code [start, end)}. */
     public DirtySet within(long start, long end) {
         Builder b = new Builder();

@@ -3,6 +3,7 @@ package io.hotclone.capture.dirty;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.image.MemoryArea;
+import io.hotclone.image.ThreadState;
 
 import java.util.List;
 
@@ -26,17 +27,21 @@ import java.util.List;
  * <p>Thread confinement: the program's tracer thread. Closing stops tracking and leaves the
  * program as it was.
  */
-public sealed interface DirtyTracker extends AutoCloseable permits UffdWpTracker {
+public sealed interface DirtyTracker extends AutoCloseable permits UffdWpTracker, MprotectTracker {
 
     /**
-     * Arms tracking on {@code areas} of process {@code pid}, frozen and infected by
-     * {@code remote}, with userfaultfd write-protect (the one strategy built so far).
+     * Arms tracking by {@code how} (not {@link Tracking#NONE}) on {@code areas} of a process
+     * frozen and infected by {@code remote}, whose thread's state at this barrier is {@code thread}.
      *
-     * @throws HotcloneException when the kernel offers none (userfaultfd write-protect needs
-     *                           Linux 6.7)
+     * @throws HotcloneException when the kernel offers no such tracking (userfaultfd
+     *                           write-protect needs Linux 6.7)
      */
-    static DirtyTracker start(int pid, RemoteSyscalls remote, List<MemoryArea> areas) {
-        return UffdWpTracker.start(pid, remote, areas);
+    static DirtyTracker start(Tracking how, RemoteSyscalls remote, List<MemoryArea> areas, ThreadState thread) {
+        return switch (how) {
+            case UFFD -> UffdWpTracker.start(remote.tracee().tid(), remote, areas);
+            case MPROTECT -> MprotectTracker.start(remote, areas, thread);
+            case NONE -> throw new IllegalArgumentException("no tracker tracks nothing");
+        };
     }
 
     /**

@@ -77,10 +77,9 @@ public final class UffdWpTracker implements DirtyTracker {
     private final MemorySegment callState = arena.allocate(Libc.callStateLayout());
     private final MemorySegment register = uffdio_register.allocate(arena);
     private final PagemapScan pagemap;
-    private final List<DirtySet> outstanding = new ArrayList<>();
+    private final Ledger ledger = new Ledger();
     private List<MemoryArea> tracked = List.of();
     private List<UntrackedArea> untracked = List.of();
-    private DirtySet pending = DirtySet.empty();
     private DirtySet lastFound = DirtySet.empty();
     private long collects;
     private boolean closed;
@@ -103,7 +102,7 @@ public final class UffdWpTracker implements DirtyTracker {
         } catch (SyscallException e) {
             throw new HotcloneException("cannot track written pages of process " + pid + ": " + e.getMessage()
                     + " (needs a kernel with CONFIG_USERFAULTFD, Linux 5.11+, and no seccomp filter"
-                    + " denying userfaultfd in the program); take full checkpoints instead", e);
+                    + " denying userfaultfd in the program); use --dirty-tracking mprotect or none", e);
         }
         int local;
         try {
@@ -165,7 +164,7 @@ public final class UffdWpTracker implements DirtyTracker {
             uffdio_api.features(api, FEATURES);
             if (Libc.ioctl(cs, uffd, UFFDIO_API, api) < 0) {
                 throw new SyscallException("ioctl(userfaultfd of process " + pid + ", UFFDIO_API, WP_ASYNC | WP_UNPOPULATED)",
-                        Libc.errno(cs), "asynchronous write-protect needs Linux 6.7; take full checkpoints instead");
+                        Libc.errno(cs), "asynchronous write-protect needs Linux 6.7; use --dirty-tracking mprotect or none");
             }
         }
     }
@@ -214,7 +213,8 @@ public final class UffdWpTracker implements DirtyTracker {
         }
         tracked = List.copyOf(nowTracked);
         untracked = List.copyOf(nowUntracked);
-        pending = pending.union(dirty ? armed.build() : DirtySet.empty()).within(tracked);
+        ledger.owe(dirty ? armed.build() : DirtySet.empty());
+        ledger.keepWithin(tracked);
     }
 
     private void register(PageRange r) {
@@ -237,7 +237,7 @@ public final class UffdWpTracker implements DirtyTracker {
                 pagemap.collectWritten(area.start(), area.end(), found);
             } catch (SyscallException e) {
                 // What this walk re-protected is only in `found`: keep it, and the whole area.
-                pending = pending.union(found.build()).union(DirtySet.of(List.of(new PageRange(area.start(), area.end()))));
+                ledger.owe(found.build().union(DirtySet.of(List.of(new PageRange(area.start(), area.end())))));
                 throw new HotcloneException("cannot collect the written pages of process " + pid + " in "
                         + describe(area) + ": " + e.getMessage() + (e.errno() == Errno.EPERM
                         ? " (the area was unmapped or mapped again since track(): call track() with the current maps first)"
@@ -246,10 +246,7 @@ public final class UffdWpTracker implements DirtyTracker {
         }
         DirtySet written = found.build();
         leaveHotPagesUnprotected(written);
-        DirtySet set = pending.within(tracked).union(written);
-        pending = DirtySet.empty();
-        outstanding.add(set);
-        return set;
+        return ledger.collect(written, tracked);
     }
 
     /** Unprotects the pages written in this collect and the one before (see the class comment). */
@@ -272,21 +269,14 @@ public final class UffdWpTracker implements DirtyTracker {
 
     @Override
     public void commit(DirtySet set) {
-        settle(set);
+        ensureOpen();
+        ledger.commit(set);
     }
 
     @Override
     public void abort(DirtySet set) {
-        settle(set);
-        pending = pending.union(set);
-    }
-
-    private void settle(DirtySet set) {
         ensureOpen();
-        if (!outstanding.remove(set)) {
-            throw new IllegalArgumentException("not a dirty set collected and still outstanding: " + set.ranges().size()
-                    + " ranges, " + set.pages() + " pages");
-        }
+        ledger.abort(set);
     }
 
     @Override

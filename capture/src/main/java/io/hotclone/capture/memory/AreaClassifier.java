@@ -8,6 +8,7 @@ import io.hotclone.image.FileIdentity;
 import io.hotclone.image.MemoryArea;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,15 +18,20 @@ import java.util.Map;
 public final class AreaClassifier {
     private final ProcFs proc;
     private final Map<Long, MemoryArea> previous;
+    private final List<MapsEntry> kernelAreas;
 
     /**
-     * @param previous the areas of the checkpoint before, by start address: a file mapping
-     *                 that is still the same (same path and inode) keeps the identity checked
-     *                 then, which spares two stat calls per library under the freeze
+     * @param previous    the areas of the checkpoint before, by start address: a file mapping
+     *                    that is still the same (same path and inode) keeps the identity checked
+     *                    then, which spares two stat calls per library under the freeze
+     * @param kernelAreas /proc/PID/maps as read, when the entries classified are a view of it
+     *                    with areas joined or cut differently (dirty tracking by mprotect): their
+     *                    files are found under the kernel's areas' names in map_files
      */
-    public AreaClassifier(ProcFs proc, Map<Long, MemoryArea> previous) {
+    public AreaClassifier(ProcFs proc, Map<Long, MemoryArea> previous, List<MapsEntry> kernelAreas) {
         this.proc = proc;
         this.previous = previous;
+        this.kernelAreas = kernelAreas;
     }
 
     /** @param seq the checkpoint being taken, from which a mapping seen first now counts */
@@ -76,13 +82,33 @@ public final class AreaClassifier {
                 && before.file().inode() == m.inode()) {
             return before.file();
         }
-        Path mapped = proc.path("map_files/" + Long.toHexString(m.start()) + "-" + Long.toHexString(m.end()));
+        MapsEntry vma = kernelArea(m.start());
+        Path mapped = proc.path("map_files/" + Long.toHexString(vma.start()) + "-" + Long.toHexString(vma.end()));
         FileIdentity actual = FileIdentities.of(mapped);
         FileIdentity named = FileIdentities.of(Path.of(m.name()));
         if (actual.device() != named.device() || actual.inode() != named.inode()) {
             throw refuse(m, "maps a file that is no longer at " + m.name() + " (it was replaced)");
         }
         return actual;
+    }
+
+    /** The kernel's area holding {@code address}. */
+    private MapsEntry kernelArea(long address) {
+        int lo = 0;
+        int hi = kernelAreas.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            MapsEntry e = kernelAreas.get(mid);
+            if (e.end() <= address) {
+                lo = mid + 1;
+            } else if (e.start() > address) {
+                hi = mid - 1;
+            } else {
+                return e;
+            }
+        }
+        throw new HotcloneException("process " + proc.pid() + " has no area at 0x" + Long.toHexString(address)
+                + " in /proc/" + proc.pid() + "/maps any more");
     }
 
     private HotcloneException refuse(MapsEntry m, String why) {

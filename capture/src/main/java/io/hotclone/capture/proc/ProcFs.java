@@ -7,9 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -45,20 +45,26 @@ public final class ProcFs {
         return entries;
     }
 
+    /** One area's VmFlags line of /proc/PID/smaps. */
+    public record VmFlags(long start, long end, Set<String> flags) {
+    }
+
     /**
-     * The VmFlags mnemonics of each area (smaps), by the area's start address. Reading smaps
-     * walks the page tables: ~25 ms per GiB resident here, so never under a freeze.
+     * The VmFlags of every area, by start address (reading smaps walks the page tables: ~25 ms
+     * per GiB).
      */
-    public Map<Long, Set<String>> vmFlagsByStart() {
-        Map<Long, Set<String>> flags = new HashMap<>();
+    public NavigableMap<Long, VmFlags> vmFlags() {
+        NavigableMap<Long, VmFlags> flags = new TreeMap<>();
         long start = -1;
+        long end = -1;
         for (String line : lines("smaps")) {
             int dash = line.indexOf('-');
             int space = line.indexOf(' ');
             if (dash > 0 && space > dash && line.indexOf(':') > space) { // an area's header: its maps line
                 start = Long.parseUnsignedLong(line, 0, dash, 16);
+                end = Long.parseUnsignedLong(line, dash + 1, space, 16);
             } else if (line.startsWith("VmFlags:") && start >= 0) {
-                flags.put(start, Set.of(line.substring("VmFlags:".length()).trim().split("\\s+")));
+                flags.put(start, new VmFlags(start, end, Set.of(line.substring("VmFlags:".length()).trim().split("\\s+"))));
             }
         }
         return flags;

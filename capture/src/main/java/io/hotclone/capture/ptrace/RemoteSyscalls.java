@@ -1,6 +1,8 @@
 package io.hotclone.capture.ptrace;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.bindings.Native;
+import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Errno;
 import io.hotclone.bindings.linux.user_regs_struct;
@@ -17,6 +19,7 @@ import static io.hotclone.bindings.linux.Mman.MAP_PRIVATE;
 import static io.hotclone.bindings.linux.Mman.PROT_READ;
 import static io.hotclone.bindings.linux.Mman.PROT_WRITE;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_EVENT_FORK;
+import static io.hotclone.bindings.linux.Signal.SIGSTOP;
 import static io.hotclone.bindings.linux.Signal.SIGTRAP;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mmap;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
@@ -52,6 +55,8 @@ public final class RemoteSyscalls implements AutoCloseable {
     // The stack bytes the scratch borrowed, written back by cure; null for an mmap'd scratch.
     private byte[] borrowed;
     private boolean cured;
+    /** A SIGSTOP someone sent the thread arrived during a call: it is sent again once cured. */
+    private boolean stopDeferred;
 
     private RemoteSyscalls(Tracee tracee, long gadget) {
         this.tracee = tracee;
@@ -116,7 +121,16 @@ public final class RemoteSyscalls implements AutoCloseable {
         MapsEntry vdso = maps.stream().filter(m -> m.name().equals("[vdso]")).findFirst()
                 .orElseThrow(() -> new HotcloneException("process " + tracee.tid()
                         + " has no [vdso] mapping: hotclone needs the vDSO to run system calls in it"));
-        RemoteSyscalls r = new RemoteSyscalls(tracee, findSyscallInstruction(tracee.tid(), vdso));
+        return borrow(tracee, findSyscallInstruction(tracee.tid(), vdso));
+    }
+
+    /**
+     * Takes over a thread stopped in an interrupt, syscall-exit or signal-delivery stop (whose
+     * signal is then discarded), without scratch, to run calls through {@code gadget}, a syscall
+     * instruction found by an earlier infection ({@link #gadget()}): a few ptrace requests only.
+     */
+    public static RemoteSyscalls borrow(Tracee tracee, long gadget) {
+        RemoteSyscalls r = new RemoteSyscalls(tracee, gadget);
         try {
             tracee.setSigmask(-1L);
             return r;
@@ -144,6 +158,15 @@ public final class RemoteSyscalls implements AutoCloseable {
             }
         }
         throw new HotcloneException("no syscall instruction in the vDSO of process " + pid);
+    }
+
+    public Tracee tracee() {
+        return tracee;
+    }
+
+    /** The address of the syscall instruction the calls go through. */
+    public long gadget() {
+        return gadget;
     }
 
     /** The registers the thread had when infected. */
@@ -196,6 +219,18 @@ public final class RemoteSyscalls implements AutoCloseable {
         load(nr, args);
         tracee.singleStep();
         WaitStatus s = tracee.await();
+        while ((s.signalDeliveryStop() && s.stopSignal() == SIGSTOP) || (s.interruptStop() && s.stopSignal() == SIGTRAP)) {
+            if (s.interruptStop()) {
+                // A PTRACE_INTERRUPT made before the call; it is spent either way (any ptrace stop
+                // clears a pending one), so its tracer asks again after the call.
+            } else {
+                // The one signal blocking cannot hold off: discarded now, sent again by close() unless
+                // hotclone sent it (to wake its tracer, which asks what woke it anyway).
+                stopDeferred |= tracee.siginfo().sender() != ProcessHandle.current().pid();
+            }
+            tracee.singleStep();
+            s = tracee.await();
+        }
         if (s.gone()) {
             throw new ProcessGoneException(s, "running injected syscall " + nr);
         }
@@ -300,6 +335,11 @@ public final class RemoteSyscalls implements AutoCloseable {
         try {
             if (!cured) {
                 cure(saved, savedMask, true);
+            }
+            if (stopDeferred) {
+                stopDeferred = false;
+                MemorySegment cs = Native.callState();
+                Native.check(Libc.kill(cs, tracee.tid(), SIGSTOP), cs, () -> "kill(" + tracee.tid() + ", SIGSTOP)");
             }
         } catch (SyscallException e) {
             if (e.errno() != Errno.ESRCH) {

@@ -6,6 +6,8 @@ import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.iovec;
 import io.hotclone.bindings.linux.ptrace_peeksiginfo_args;
 import io.hotclone.bindings.linux.ptrace_rseq_configuration;
+import io.hotclone.bindings.linux.ptrace_syscall_info;
+import io.hotclone.bindings.linux.siginfo_t;
 import io.hotclone.bindings.linux.user_regs_struct;
 import io.hotclone.image.RseqState;
 
@@ -141,6 +143,37 @@ public final class Tracee implements AutoCloseable {
             }
             cont(s.signalDeliveryStop() ? s.stopSignal() : 0);
         }
+    }
+
+    /** PTRACE_SETOPTIONS: replaces the PTRACE_O_* options given at seize. */
+    public void setOptions(long options) {
+        ptrace(PTRACE_SETOPTIONS, NULL, MemorySegment.ofAddress(options), "PTRACE_SETOPTIONS");
+    }
+
+    /** Leaves a thread in a group stop there, still reporting what happens to it (PTRACE_LISTEN). */
+    public void listen() {
+        ptrace(PTRACE_LISTEN, NULL, NULL, "PTRACE_LISTEN");
+    }
+
+    /** The signal of the signal-delivery stop the thread is in (PTRACE_GETSIGINFO). */
+    public Siginfo siginfo() {
+        MemorySegment info = xstateBuffer.asSlice(0, siginfo_t.sizeof());
+        ptrace(PTRACE_GETSIGINFO, NULL, info, "PTRACE_GETSIGINFO");
+        return new Siginfo(siginfo_t.si_signo(info), siginfo_t.si_code(info), siginfo_t.si_pid(info),
+                siginfo_t.si_addr(info).address());
+    }
+
+    /** The system call of the syscall stop the thread is in (PTRACE_GET_SYSCALL_INFO, Linux 5.3). */
+    public SyscallStop syscallStop() {
+        MemorySegment info = xstateBuffer.asSlice(0, ptrace_syscall_info.sizeof());
+        ptrace(PTRACE_GET_SYSCALL_INFO, MemorySegment.ofAddress(info.byteSize()), info, "PTRACE_GET_SYSCALL_INFO");
+        byte op = ptrace_syscall_info.op(info);
+        boolean native64 = ptrace_syscall_info.arch(info) == (int) AUDIT_ARCH_X86_64;
+        if (op == PTRACE_SYSCALL_INFO_ENTRY) {
+            return new SyscallStop(true, native64, ptrace_syscall_info.nr(info),
+                    ptrace_syscall_info.args(info).toArray(ValueLayout.JAVA_LONG), 0);
+        }
+        return new SyscallStop(false, native64, -1, null, op == PTRACE_SYSCALL_INFO_EXIT ? ptrace_syscall_info.rval(info) : 0);
     }
 
     /** PTRACE_GETREGS into {@code regs} (a user_regs_struct). */

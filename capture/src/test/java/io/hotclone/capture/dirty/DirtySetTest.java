@@ -35,7 +35,7 @@ class DirtySetTest {
         assertThrows(IllegalArgumentException.class, () -> new PageRange(1, PAGE));
     }
 
-    /** of, union and within against a bitmap of pages, on random ranges. */
+    /** of, union, intersect, minus and within against a bitmap of pages, on random ranges. */
     @Test
     void operationsMatchABitmapOracle() {
         long seed = System.nanoTime();
@@ -53,12 +53,40 @@ class DirtySetTest {
             BitSet both = (BitSet) a.clone();
             both.and(b);
             assertEquals(both, bits(setA.intersect(setB)), why);
+            BitSet less = (BitSet) a.clone();
+            less.andNot(b);
+            assertEquals(less, bits(setA.minus(setB)), why);
             int from = random.nextInt(200);
             int to = from + 1 + random.nextInt(200);
             BitSet window = a.get(from, to);
             BitSet clipped = new BitSet();
             window.stream().forEach(i -> clipped.set(i + from));
             assertEquals(clipped, bits(setA.within((long) from * PAGE, (long) to * PAGE)), why);
+        }
+    }
+
+    /** A RangeSet filled a range at a time, as faults fill it, against the same oracle. */
+    @Test
+    void rangeSetAddsCoversAndFindsGapsLikeABitmap() {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        for (int round = 0; round < 500; round++) {
+            BitSet pages = new BitSet();
+            RangeSet set = new RangeSet();
+            for (PageRange r : randomRanges(random, pages)) {
+                set.add(r.start(), r.end());
+            }
+            String why = "round " + round + " of seed " + seed;
+            assertEquals(pages, bits(set.toDirtySet()), why);
+            int from = random.nextInt(300);
+            int to = from + 1 + random.nextInt(40);
+            assertEquals(pages.get(from, to).cardinality() == to - from, set.covers((long) from * PAGE, (long) to * PAGE), why);
+            BitSet gaps = new BitSet();
+            set.gaps((long) from * PAGE, (long) to * PAGE).forEach(r -> gaps.set((int) (r.start() / PAGE), (int) (r.end() / PAGE)));
+            BitSet expected = new BitSet();
+            expected.set(from, to);
+            expected.andNot(pages);
+            assertEquals(expected, gaps, why);
         }
     }
 

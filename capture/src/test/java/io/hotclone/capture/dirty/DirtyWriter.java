@@ -3,6 +3,7 @@ package io.hotclone.capture.dirty;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Errno;
 import io.hotclone.capture.memory.AreaClassifier;
+import io.hotclone.capture.proc.MapsEntry;
 import io.hotclone.capture.proc.ProcFs;
 import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.capture.ptrace.Tracee;
@@ -107,8 +108,9 @@ final class DirtyWriter implements AutoCloseable {
     /** Frozen: the program's areas as the checkpointer classifies them. */
     List<MemoryArea> areas() {
         ProcFs proc = new ProcFs(pid);
-        AreaClassifier classifier = new AreaClassifier(proc, Map.of());
-        return proc.maps().stream().map(m -> classifier.classify(m, 1)).toList();
+        List<MapsEntry> maps = proc.maps();
+        AreaClassifier classifier = new AreaClassifier(proc, Map.of(), maps);
+        return maps.stream().map(m -> classifier.classify(m, 1)).toList();
     }
 
     /** Frozen: arms a tracker the way the checkpointer will, through injected syscalls. */

@@ -1,0 +1,285 @@
+package io.hotclone.capture;
+
+import io.hotclone.bindings.Native;
+import io.hotclone.bindings.linux.Libc;
+import io.hotclone.bindings.linux.siginfo_t;
+import io.hotclone.bindings.linux.user_regs_struct;
+import io.hotclone.capture.dirty.MprotectTracker;
+import io.hotclone.capture.dirty.PageRange;
+import io.hotclone.capture.dirty.SystemCalls;
+import io.hotclone.capture.launch.Spawn;
+import io.hotclone.capture.ptrace.ProcessGoneException;
+import io.hotclone.capture.ptrace.RemoteMemory;
+import io.hotclone.capture.ptrace.Siginfo;
+import io.hotclone.capture.ptrace.SyscallStop;
+import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.capture.ptrace.WaitStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import static io.hotclone.bindings.linux.Errno.EFAULT;
+import static io.hotclone.bindings.linux.Signal.SEGV_ACCERR;
+import static io.hotclone.bindings.linux.Signal.SIGSEGV;
+import static io.hotclone.bindings.linux.Signal.SIGSTOP;
+import static io.hotclone.bindings.linux.Signal.SIGTRAP;
+import static io.hotclone.bindings.linux.Signal.SI_KERNEL;
+
+/**
+ * A protected program traced for its whole life, as dirty tracking by page protection needs
+ * ({@link MprotectTracker}): its tracer thread waits for its stops and serves them: the SIGSEGV
+ * of a first write to a protected page, each system call's entry (buffers to open, forks) and
+ * exit (mappings changed, EFAULT), and the interrupt stop at which a checkpoint is taken.
+ *
+ * <p>The tracer sleeps in waitpid(2), which nothing but the program wakes: a checkpoint is
+ * asked for by {@link #wake()} from the scheduling thread, which sends the program a SIGSTOP
+ * (the one signal it cannot block); the tracer discards it, interrupts the program and takes
+ * the checkpoint at the interrupt stop. Any other ptrace stop (a system call, a fault, the
+ * trap after an injected call) clears a pending PTRACE_INTERRUPT, so the tracer interrupts
+ * again before each resume until the interrupt stop comes. Other signals are delivered as they come, and the
+ * program's own stops are left as they are (PTRACE_LISTEN).
+ *
+ * <p>Thread confinement: {@link #run} on the tracer thread; {@link #wake} and {@link #close}
+ * from others.
+ */
+final class SeizedLoop implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SeizedLoop.class);
+    private static final int SELF = (int) ProcessHandle.current().pid();
+
+    private final int pid;
+    private final Supplier<MprotectTracker> tracker;
+    private final Function<Tracee, Integer> checkpoint;
+    private final Object lock = new Object();
+    /** Completed once the checkpoint asked for is taken (null) or the program ended (its status). */
+    private CompletableFuture<Integer> asked;
+    private Integer ended;
+
+    /**
+     * @param tracker    the program's tracker now, or null (none armed yet, or it broke)
+     * @param checkpoint takes a checkpoint with the tracee stopped at the barrier, lets it run
+     *                   again, and returns the program's status if it ended meanwhile
+     */
+    SeizedLoop(int pid, Supplier<MprotectTracker> tracker, Function<Tracee, Integer> checkpoint) {
+        this.pid = pid;
+        this.tracker = tracker;
+        this.checkpoint = checkpoint;
+    }
+
+    /**
+     * Whether a pending signal (its 128-byte siginfo) is a SIGSTOP of {@link #wake}: the tracer
+     * discards it when it comes, and a checkpoint must not carry it.
+     */
+    static boolean isWakeUp(byte[] siginfo) {
+        MemorySegment info = MemorySegment.ofArray(siginfo);
+        return info.get(ValueLayout.JAVA_INT_UNALIGNED, siginfo_t.si_signo$offset()) == SIGSTOP
+                && info.get(ValueLayout.JAVA_INT_UNALIGNED, siginfo_t.si_pid$offset()) == SELF;
+    }
+
+    /**
+     * Asks for a checkpoint and waits until the tracer took it.
+     *
+     * @return the program's exit status if it ended, else null
+     */
+    Integer wake() {
+        CompletableFuture<Integer> done;
+        synchronized (lock) {
+            if (ended != null) {
+                return ended;
+            }
+            if (asked == null) {
+                asked = new CompletableFuture<>();
+            }
+            done = asked;
+        }
+        MemorySegment cs = Native.callState();
+        if (Libc.kill(cs, pid, SIGSTOP) != 0) {
+            LOG.debug("kill({}, SIGSTOP): errno {}", pid, Libc.errno(cs)); // it ended: the tracer says so
+        }
+        return done.join();
+    }
+
+    private boolean wanted() {
+        synchronized (lock) {
+            return asked != null;
+        }
+    }
+
+    private void taken(Integer status) {
+        CompletableFuture<Integer> done;
+        synchronized (lock) {
+            if (status != null) {
+                ended = status;
+            }
+            done = asked;
+            asked = null;
+        }
+        if (done != null) {
+            done.complete(status);
+        }
+    }
+
+    /**
+     * Seizes the program and serves it until it ends.
+     *
+     * @return its exit status, or 128 + the signal that killed it
+     */
+    int run() {
+        try (Tracee tracee = Tracee.seize(pid, Checkpointer.LIFELONG); RemoteMemory memory = new RemoteMemory(pid)) {
+            tracee.interrupt();
+            tracee.awaitInterruptStop();
+            tracee.syscall(0);
+            SyscallStop entry = null;
+            while (true) {
+                WaitStatus s = tracee.await();
+                if (s.gone()) {
+                    return end(Spawn.shellStatus(s));
+                }
+                int deliver = 0;
+                if (s.syscallStop()) {
+                    SyscallStop stop = tracee.syscallStop();
+                    if (stop.entry()) {
+                        entry = stop;
+                        entered(tracee, stop, memory);
+                    } else {
+                        left(tracee, entry, stop);
+                        entry = null;
+                    }
+                } else if (s.interruptStop() && s.stopSignal() == SIGTRAP && wanted()) {
+                    Integer status = checkpoint.apply(tracee); // lets the program run again itself
+                    taken(status);
+                    if (status != null) {
+                        return status;
+                    }
+                    continue;
+                } else if (s.interruptStop() && s.stopSignal() != SIGTRAP) {
+                    tracee.listen(); // the program's own group stop (SIGSTOP, SIGTSTP ...): it stays stopped
+                    continue;
+                } else if (s.signalDeliveryStop()) {
+                    deliver = signal(tracee.siginfo());
+                }
+                if (wanted()) {
+                    // Again at every stop until the interrupt stop: any ptrace stop spends a pending one.
+                    tracee.interrupt();
+                }
+                tracee.syscall(deliver);
+            }
+        } catch (ProcessGoneException e) {
+            return end(Spawn.shellStatus(e.status()));
+        } catch (RuntimeException e) {
+            taken(null);
+            throw e;
+        }
+    }
+
+    private int end(int status) {
+        taken(status);
+        return status;
+    }
+
+    /** The signal to deliver for the one about to be: 0 for hotclone's own (a page fault it caused, its wake-up). */
+    private int signal(Siginfo info) {
+        MprotectTracker t = tracker.get();
+        if (info.signal() == SIGSEGV && info.code() == SEGV_ACCERR && t != null && t.fault(info.address())) {
+            return 0;
+        }
+        if (info.signal() == SIGSTOP && info.sender() == SELF) {
+            return 0;
+        }
+        if (info.signal() == SIGSEGV && info.code() == SI_KERNEL && t != null && t.protectsAny()) {
+            LOG.error("process {} gets a SIGSEGV from the kernel, which could not write its memory: a signal frame or"
+                    + " its rseq area on a page protected for dirty tracking; run it with --dirty-tracking uffd", pid);
+        } else if (info.signal() == SIGSEGV) {
+            LOG.info("process {}: SIGSEGV (si_code {}) at 0x{}, not from dirty tracking: delivered", pid, info.code(),
+                    Long.toHexString(info.address()));
+        }
+        return info.signal();
+    }
+
+    /** At a system call's entry: opens the buffers it will write; opens everything before a fork. */
+    private void entered(Tracee tracee, SyscallStop stop, RemoteMemory memory) {
+        MprotectTracker t = tracker.get();
+        if (t == null || !stop.native64()) {
+            return;
+        }
+        if (SystemCalls.forks(stop.nr())) {
+            if (t.protectsAny()) {
+                skipAndRetry(tracee, stop.nr(), t::openAll);
+            }
+            return;
+        }
+        List<PageRange> buffers = SystemCalls.buffers(stop.nr(), stop.args(), memory);
+        if (!buffers.isEmpty() && t.protects(buffers)) {
+            skipAndRetry(tracee, stop.nr(), () -> t.open(buffers));
+        }
+    }
+
+    /** At a system call's exit: follows the mappings it changed; runs it again if it met a protected page. */
+    private void left(Tracee tracee, SyscallStop entry, SyscallStop exit) {
+        MprotectTracker t = tracker.get();
+        if (t == null || entry == null || !entry.native64()) {
+            return;
+        }
+        long r = exit.result();
+        if (r == -EFAULT && (t.openAreasOf(entry.args()) || t.openAll())) {
+            rewind(tracee, entry.nr());
+            return;
+        }
+        if (r < 0 && r > -4096) {
+            return;
+        }
+        SystemCalls.returned(entry.nr(), entry.args(), r, t);
+    }
+
+    /**
+     * Runs {@code work} (injected calls) before the system call {@code nr} the tracee is
+     * entering: the call is skipped, so the tracee reaches its exit stop, where calls can be
+     * injected; then it is set to make the same call again, and enters it anew.
+     */
+    private void skipAndRetry(Tracee tracee, long nr, Runnable work) {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment regs = tracee.newRegs(local);
+            tracee.getRegs(regs);
+            user_regs_struct.orig_rax(regs, -1);
+            tracee.setRegs(regs);
+            tracee.syscall(0);
+            WaitStatus s = tracee.await();
+            if (s.gone()) {
+                throw new ProcessGoneException(s, "skipping system call " + nr);
+            }
+            if (!s.syscallStop()) {
+                throw new IllegalStateException("process " + pid + " " + s + " instead of the exit of a skipped call");
+            }
+            work.run();
+        }
+        rewind(tracee, nr);
+    }
+
+    /** Sets the tracee, at a syscall-exit stop, to make system call {@code nr} again. */
+    private static void rewind(Tracee tracee, long nr) {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment regs = tracee.newRegs(local);
+            tracee.getRegs(regs);
+            user_regs_struct.rip(regs, user_regs_struct.rip(regs) - 2);
+            user_regs_struct.rax(regs, nr);
+            tracee.setRegs(regs);
+        }
+    }
+
+    /** Releases every thread waiting in {@link #wake}. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (ended == null) {
+                ended = -1;
+            }
+        }
+        taken(ended);
+    }
+}
