@@ -36,7 +36,7 @@ final class Summary implements ProtectedProgram.Listener {
     public void checkpointFailed(HotcloneException failure) {
         failed++;
         if (!failure.getMessage().equals(lastFailure)) {
-            LOG.warn("checkpoint failed, the program runs on unprotected: {}", failure.getMessage());
+            LOG.warn("checkpoint failed (the program runs on; the next checkpoint is tried as scheduled): {}", failure.getMessage());
             lastFailure = failure.getMessage();
         }
     }

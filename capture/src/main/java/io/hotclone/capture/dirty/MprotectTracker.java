@@ -36,6 +36,11 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mprotect;
  * program that writes more scattered pages than vm.max_map_count allows gets its whole area
  * opened at once instead.
  *
+ * <p>A first write opens one page, or, when it extends a run of pages written since the last
+ * collect, a block as long as that run (up to {@link #MAX_BLOCK}): sequential writing costs
+ * a number of faults that grows with the log of its length; the block's unwritten pages count as
+ * written.
+ *
  * <p>Hot pages, written in two intervals in a row, are left open at a collect (and reported
  * written at every one) rather than protected to fault again at once, as {@link UffdWpTracker}
  * does, and protected again every {@link UffdWpTracker#COOL_DOWN}th collect.
@@ -55,6 +60,8 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mprotect;
 public final class MprotectTracker implements DirtyTracker {
     /** Written page runs of an area re-protected one call each; more re-protect the whole area. */
     static final int RUNS_PER_AREA = 16;
+    /** The most a first write opens, when it continues a run of pages written since the last collect. */
+    static final long MAX_BLOCK = 1L << 20;
     private static final long PAGE = PageRange.PAGE;
 
     /** An address range hotclone answers for, with the protection the program gave it. */
@@ -275,15 +282,24 @@ public final class MprotectTracker implements DirtyTracker {
         if (opened.covers(page, page + PAGE)) {
             return false; // writable already: not a fault of hotclone's making
         }
+        // A program writing on from pages it wrote since the last collect (filling a buffer, its
+        // setup touching a new heap) gets a block as long as that run, up to MAX_BLOCK: the faults
+        // of a sequential sweep grow in number with the log of its length, not the length.
+        long block = Math.min(Math.max(PAGE, opened.runEndingAt(page)), MAX_BLOCK);
+        long end = Math.min(a.end(), page + block);
+        for (PageRange r : opened.gaps(page, end)) {
+            end = r.end(); // up to the first page open already
+            break;
+        }
         try (Calls calls = new Calls()) {
-            if (calls.tryMprotect(page, page + PAGE, a.prot()) == -Errno.ENOMEM) {
+            if (calls.tryMprotect(page, end, a.prot()) == -Errno.ENOMEM) {
                 // One area more would pass vm.max_map_count: open the whole area in one piece.
                 calls.mprotect(a.start(), a.end(), a.prot());
                 opened.add(a.start(), a.end());
                 return true;
             }
         }
-        opened.add(page, page + PAGE);
+        opened.add(page, end);
         return true;
     }
 

@@ -30,6 +30,12 @@ final class RangeSet {
         return e != null && e.getValue() >= to;
     }
 
+    /** The length of the range of the set that ends at {@code address}, 0 if none does. */
+    long runEndingAt(long address) {
+        Map.Entry<Long, Long> e = ends.lowerEntry(address);
+        return e != null && e.getValue() == address ? address - e.getKey() : 0;
+    }
+
     /** The parts of {@code [from, to)} not in the set, in ascending order. */
     List<PageRange> gaps(long from, long to) {
         List<PageRange> gaps = new ArrayList<>();

@@ -67,7 +67,7 @@ class DirtySetTest {
 
     /** A RangeSet filled a range at a time, as faults fill it, against the same oracle. */
     @Test
-    void rangeSetAddsCoversAndFindsGapsLikeABitmap() {
+    void rangeSetAddsCoversFindsGapsAndRunsLikeABitmap() {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         for (int round = 0; round < 500; round++) {
@@ -87,6 +87,11 @@ class DirtySetTest {
             expected.set(from, to);
             expected.andNot(pages);
             assertEquals(expected, gaps, why);
+            int run = 0;
+            while (!pages.get(to) && to - run > 0 && pages.get(to - run - 1)) {
+                run++;
+            }
+            assertEquals((long) run * PAGE, set.runEndingAt((long) to * PAGE), why);
         }
     }
 
