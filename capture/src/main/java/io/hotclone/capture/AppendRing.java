@@ -52,6 +52,8 @@ final class AppendRing implements AutoCloseable {
     private static final long RETRY_NANOS = 50_000;
     /** How often a wait for the appender checks that it still runs. */
     private static final long CHECK_MILLIS = 100;
+    /** How often a wait for the appender runs {@link #whileWaiting}, when there is one. */
+    private static final long SERVE_NANOS = 200_000;
 
     /** One slot: a batch of pages, or a step on the checkpoint's writer. */
     private static final class Slot {
@@ -83,6 +85,17 @@ final class AppendRing implements AutoCloseable {
      * @param slots   a power of two: how many batches can wait for the appender
      * @param writers applied to each checkpoint's writer as it is begun (tests inject failures)
      */
+    /** Run by the capture thread after each batch it hands on and while it waits for the appender, or null. */
+    private Runnable whileWaiting;
+
+    /**
+     * Has the capture thread run {@code work} after each batch it hands on and while it waits
+     * for the appender (a program traced for its whole life is served meanwhile); null: nothing.
+     */
+    void whileWaiting(Runnable work) {
+        whileWaiting = work;
+    }
+
     AppendRing(String name, int slots, UnaryOperator<CheckpointWriter> writers) {
         this.name = name;
         this.writers = writers;
@@ -198,6 +211,7 @@ final class AppendRing implements AutoCloseable {
                 s.used += lengths[i];
             }
             publish();
+            serve();
         }
 
         @Override
@@ -295,6 +309,7 @@ final class AppendRing implements AutoCloseable {
                         throw stopped();
                     }
                     LockSupport.parkNanos(RETRY_NANOS);
+                    serve();
                 }
             }
             Slot s = ring.get(claimed);
@@ -318,14 +333,16 @@ final class AppendRing implements AutoCloseable {
         }
 
         private void await(CompletableFuture<Void> reply) {
+            long timeout = whileWaiting != null ? SERVE_NANOS : TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
             while (true) {
                 try {
-                    reply.get(CHECK_MILLIS, TimeUnit.MILLISECONDS);
+                    reply.get(timeout, TimeUnit.NANOSECONDS);
                     return;
                 } catch (ExecutionException e) {
                     checkFailure();
                     throw failed(e.getCause());
                 } catch (TimeoutException e) {
+                    serve();
                     if (appenderStopped()) {
                         throw stopped();
                     }
@@ -351,6 +368,13 @@ final class AppendRing implements AutoCloseable {
         private HotcloneException stopped() {
             return new HotcloneException("the journal appender thread " + name + " stopped while checkpoint seq "
                     + seq + " was being written: the checkpoint stays uncommitted; report this as a bug");
+        }
+    }
+
+    private void serve() {
+        Runnable work = whileWaiting;
+        if (work != null) {
+            work.run();
         }
     }
 

@@ -75,6 +75,8 @@ public final class Checkpointer {
     private final Tracee attached;
     /** Whether {@link #attached} runs again already. */
     private boolean released;
+    /** Serves {@link #attached} once it runs again, without waiting; nothing for a seized one. */
+    private final Runnable serve;
     /** Whether this checkpoint was asked to be full, whatever it could build on. */
     private boolean full;
     private DumpPhase phase;
@@ -85,7 +87,7 @@ public final class Checkpointer {
      * @param kill whether to kill the program once the checkpoint is committed (else it runs on)
      */
     public Checkpointer(int pid, Journal journal, boolean kill) {
-        this(pid, journal, kill, null, null);
+        this(pid, journal, kill, null, null, null);
     }
 
     /**
@@ -93,24 +95,27 @@ public final class Checkpointer {
      * checkpoint and an armed dirty tracker to build on, else full, arming the tracker.
      */
     public Checkpointer(int pid, Journal journal, Chain chain) {
-        this(pid, journal, false, chain, null);
+        this(pid, journal, false, chain, null, null);
     }
 
     /**
      * A checkpoint of a protected program traced for its whole life by {@code tracer}, seized
      * with {@link #LIFELONG} and now in an interrupt stop on this thread; the program runs again
-     * (PTRACE_SYSCALL) once its pages are read or copied, or when the checkpoint fails.
+     * (PTRACE_SYSCALL) once its pages are read or copied, or when the checkpoint fails. From then
+     * on, this thread runs {@code serve} (the tracer's work, which must not wait) between the
+     * batches of pages it reads and while it waits for the journal.
      */
-    Checkpointer(int pid, Journal journal, Chain chain, Tracee tracer) {
-        this(pid, journal, false, chain, tracer);
+    Checkpointer(int pid, Journal journal, Chain chain, Tracee tracer, Runnable serve) {
+        this(pid, journal, false, chain, tracer, serve);
     }
 
-    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain, Tracee attached) {
+    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain, Tracee attached, Runnable serve) {
         this.pid = pid;
         this.journal = journal;
         this.kill = kill;
         this.chain = chain;
         this.attached = attached;
+        this.serve = serve != null ? serve : () -> { };
     }
 
     /** The phase reached; after a failure, the phase that failed. */
@@ -148,9 +153,13 @@ public final class Checkpointer {
             } catch (UnfaithfulCopy e) {
                 LOG.info("process {}: {}; its pages are read while it is frozen from now on", pid, e.getMessage());
                 chain.forkUnfaithful();
+                if (attached != null) {
+                    throw e; // its lifelong tracer runs it again already: the next checkpoint is taken without
+                }
                 return checkpoint(begin, proc, seq, ring);
             }
         } finally {
+            ring.whileWaiting(null);
             if (chain == null) {
                 ring.close();
             }
@@ -166,7 +175,8 @@ public final class Checkpointer {
         try (Tracee seized = attached == null ? Tracee.seize(pid, options) : null) {
             Tracee tracee = attached != null ? attached : seized;
             phase = DumpPhase.DUMP;
-            long frozen = System.nanoTime();
+            // A lifelong tracee is stopped since before this checkpoint began.
+            long frozen = seized != null ? System.nanoTime() : begin;
             if (seized != null) {
                 tracee.interrupt();
                 tracee.awaitInterruptStop();
@@ -199,12 +209,17 @@ public final class Checkpointer {
                 long freeze = (System.nanoTime() - frozen) / 1000;
                 if (!kill) {
                     release(tracee);
+                    if (tracee == attached) {
+                        ring.whileWaiting(serve);
+                    }
                 }
                 if (image.stageShort() > 0) {
                     chain.reserveStage(image.stageShort());
                 }
                 if (copy != null) {
+                    serve.run();
                     checkFaithful(copy, image.areas());
+                    serve.run();
                 }
                 if (!streamed) {
                     append = begin(ring, header, image);

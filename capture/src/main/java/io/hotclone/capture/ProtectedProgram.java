@@ -128,7 +128,7 @@ public final class ProtectedProgram implements AutoCloseable {
      */
     public int run() {
         if (chain.tracking() != Tracking.MPROTECT) {
-            Integer exit = schedule(() -> checkpoint(null));
+            Integer exit = schedule(() -> checkpoint(null, null));
             return exit != null ? exit : reap();
         }
         try (SeizedLoop loop = new SeizedLoop(pid, () -> chain.tracker() instanceof MprotectTracker m ? m : null,
@@ -198,8 +198,9 @@ public final class ProtectedProgram implements AutoCloseable {
      * program's exit status if it ended meanwhile.
      *
      * @param tracer the program's lifelong tracer, stopped at the barrier; null: seize it now
+     * @param serve  the tracer's work while the checkpoint finishes after the freeze
      */
-    private Integer checkpoint(Tracee tracer) {
+    private Integer checkpoint(Tracee tracer, Runnable serve) {
         List<CompletableFuture<Checkpointer.Result>> answered = new ArrayList<>();
         for (CompletableFuture<Checkpointer.Result> r; (r = requested.poll()) != null; ) {
             answered.add(r);
@@ -207,7 +208,7 @@ public final class ProtectedProgram implements AutoCloseable {
         watch.since(); // the base for the next change, whether this checkpoint is taken or fails
         try {
             Checkpointer.Result result = (tracer == null ? new Checkpointer(pid, journal, chain)
-                    : new Checkpointer(pid, journal, chain, tracer)).checkpoint();
+                    : new Checkpointer(pid, journal, chain, tracer, serve)).checkpoint();
             if (retention.committed(journal, result.seq(), residentBytes())) {
                 chain.askFull();
             }

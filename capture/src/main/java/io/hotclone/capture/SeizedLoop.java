@@ -22,7 +22,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
 import static io.hotclone.bindings.linux.Errno.EFAULT;
@@ -52,10 +52,17 @@ import static io.hotclone.bindings.linux.Signal.SI_KERNEL;
 final class SeizedLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SeizedLoop.class);
     private static final int SELF = (int) ProcessHandle.current().pid();
+    /** How long {@link #serveWaiting} looks for another stop after serving one. */
+    private static final long BURST_NANOS = 100_000;
 
     private final int pid;
     private final Supplier<MprotectTracker> tracker;
-    private final Function<Tracee, Integer> checkpoint;
+    private final BiFunction<Tracee, Runnable, Integer> checkpoint;
+    /** Tracer thread only, from {@link #run}: the program, its memory, its system call entered, its end. */
+    private Tracee tracee;
+    private RemoteMemory memory;
+    private SyscallStop entry;
+    private WaitStatus gone;
     private final Object lock = new Object();
     /** Completed once the checkpoint asked for is taken (null) or the program ended (its status). */
     private CompletableFuture<Integer> asked;
@@ -64,9 +71,10 @@ final class SeizedLoop implements AutoCloseable {
     /**
      * @param tracker    the program's tracker now, or null (none armed yet, or it broke)
      * @param checkpoint takes a checkpoint with the tracee stopped at the barrier, lets it run
-     *                   again, and returns the program's status if it ended meanwhile
+     *                   again and runs the given work (serving it) while it finishes, and returns
+     *                   the program's status if it ended meanwhile
      */
-    SeizedLoop(int pid, Supplier<MprotectTracker> tracker, Function<Tracee, Integer> checkpoint) {
+    SeizedLoop(int pid, Supplier<MprotectTracker> tracker, BiFunction<Tracee, Runnable, Integer> checkpoint) {
         this.pid = pid;
         this.tracker = tracker;
         this.checkpoint = checkpoint;
@@ -131,44 +139,27 @@ final class SeizedLoop implements AutoCloseable {
      * @return its exit status, or 128 + the signal that killed it
      */
     int run() {
-        try (Tracee tracee = Tracee.seize(pid, Checkpointer.LIFELONG); RemoteMemory memory = new RemoteMemory(pid)) {
-            tracee.interrupt();
-            tracee.awaitInterruptStop();
-            tracee.syscall(0);
-            SyscallStop entry = null;
+        try (Tracee t = Tracee.seize(pid, Checkpointer.LIFELONG); RemoteMemory m = new RemoteMemory(pid)) {
+            tracee = t;
+            memory = m;
+            t.interrupt();
+            t.awaitInterruptStop();
+            t.syscall(0);
             while (true) {
-                WaitStatus s = tracee.await();
+                WaitStatus s = gone != null ? gone : t.await();
                 if (s.gone()) {
                     return end(Spawn.shellStatus(s));
                 }
-                int deliver = 0;
-                if (s.syscallStop()) {
-                    SyscallStop stop = tracee.syscallStop();
-                    if (stop.entry()) {
-                        entry = stop;
-                        entered(tracee, stop, memory);
-                    } else {
-                        left(tracee, entry, stop);
-                        entry = null;
-                    }
-                } else if (s.interruptStop() && s.stopSignal() == SIGTRAP && wanted()) {
-                    Integer status = checkpoint.apply(tracee); // lets the program run again itself
+                if (s.interruptStop() && s.stopSignal() == SIGTRAP && wanted()) {
+                    // Lets the program run again itself, and serves it while it finishes the checkpoint.
+                    Integer status = checkpoint.apply(t, this::serveWaiting);
                     taken(status);
                     if (status != null) {
                         return status;
                     }
                     continue;
-                } else if (s.interruptStop() && s.stopSignal() != SIGTRAP) {
-                    tracee.listen(); // the program's own group stop (SIGSTOP, SIGTSTP ...): it stays stopped
-                    continue;
-                } else if (s.signalDeliveryStop()) {
-                    deliver = signal(tracee.siginfo());
                 }
-                if (wanted()) {
-                    // Again at every stop until the interrupt stop: any ptrace stop spends a pending one.
-                    tracee.interrupt();
-                }
-                tracee.syscall(deliver);
+                serve(s, true);
             }
         } catch (ProcessGoneException e) {
             return end(Spawn.shellStatus(e.status()));
@@ -176,6 +167,57 @@ final class SeizedLoop implements AutoCloseable {
             taken(null);
             throw e;
         }
+    }
+
+    /**
+     * Serves the stops the program reported meanwhile, without waiting for more: between the
+     * end of a freeze and the end of its checkpoint (reading its pages, writing the journal).
+     */
+    private void serveWaiting() {
+        long until = 0;
+        while (gone == null) {
+            WaitStatus s = tracee.poll();
+            if (s == null) {
+                if (System.nanoTime() >= until) {
+                    return;
+                }
+                Thread.onSpinWait();
+            } else if (s.gone()) {
+                gone = s; // for run(), which learns it from here
+            } else {
+                serve(s, false);
+                until = System.nanoTime() + BURST_NANOS; // faults come in bursts: the next one is likely near
+            }
+        }
+    }
+
+    /**
+     * Serves one stop and lets the program run on.
+     *
+     * @param interrupt whether to interrupt the program for a checkpoint asked for
+     */
+    private void serve(WaitStatus s, boolean interrupt) {
+        int deliver = 0;
+        if (s.syscallStop()) {
+            SyscallStop stop = tracee.syscallStop();
+            if (stop.entry()) {
+                entry = stop;
+                entered(stop);
+            } else {
+                left(entry, stop);
+                entry = null;
+            }
+        } else if (s.interruptStop() && s.stopSignal() != SIGTRAP) {
+            tracee.listen(); // the program's own group stop (SIGSTOP, SIGTSTP ...): it stays stopped
+            return;
+        } else if (s.signalDeliveryStop()) {
+            deliver = signal(tracee.siginfo());
+        }
+        if (interrupt && wanted()) {
+            // Again at every stop until the interrupt stop: any ptrace stop spends a pending one.
+            tracee.interrupt();
+        }
+        tracee.syscall(deliver);
     }
 
     private int end(int status) {
@@ -203,32 +245,32 @@ final class SeizedLoop implements AutoCloseable {
     }
 
     /** At a system call's entry: opens the buffers it will write; opens everything before a fork. */
-    private void entered(Tracee tracee, SyscallStop stop, RemoteMemory memory) {
+    private void entered(SyscallStop stop) {
         MprotectTracker t = tracker.get();
         if (t == null || !stop.native64()) {
             return;
         }
         if (SystemCalls.forks(stop.nr())) {
             if (t.protectsAny()) {
-                skipAndRetry(tracee, stop.nr(), t::openAll);
+                skipAndRetry(stop.nr(), t::openAll);
             }
             return;
         }
         List<PageRange> buffers = SystemCalls.buffers(stop.nr(), stop.args(), memory);
         if (!buffers.isEmpty() && t.protects(buffers)) {
-            skipAndRetry(tracee, stop.nr(), () -> t.open(buffers));
+            skipAndRetry(stop.nr(), () -> t.open(buffers));
         }
     }
 
     /** At a system call's exit: follows the mappings it changed; runs it again if it met a protected page. */
-    private void left(Tracee tracee, SyscallStop entry, SyscallStop exit) {
+    private void left(SyscallStop entry, SyscallStop exit) {
         MprotectTracker t = tracker.get();
         if (t == null || entry == null || !entry.native64()) {
             return;
         }
         long r = exit.result();
         if (r == -EFAULT && (t.openAreasOf(entry.args()) || t.openAll())) {
-            rewind(tracee, entry.nr());
+            rewind(entry.nr());
             return;
         }
         if (r < 0 && r > -4096) {
@@ -242,7 +284,7 @@ final class SeizedLoop implements AutoCloseable {
      * entering: the call is skipped, so the tracee reaches its exit stop, where calls can be
      * injected; then it is set to make the same call again, and enters it anew.
      */
-    private void skipAndRetry(Tracee tracee, long nr, Runnable work) {
+    private void skipAndRetry(long nr, Runnable work) {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment regs = tracee.newRegs(local);
             tracee.getRegs(regs);
@@ -258,11 +300,11 @@ final class SeizedLoop implements AutoCloseable {
             }
             work.run();
         }
-        rewind(tracee, nr);
+        rewind(nr);
     }
 
     /** Sets the tracee, at a syscall-exit stop, to make system call {@code nr} again. */
-    private static void rewind(Tracee tracee, long nr) {
+    private void rewind(long nr) {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment regs = tracee.newRegs(local);
             tracee.getRegs(regs);

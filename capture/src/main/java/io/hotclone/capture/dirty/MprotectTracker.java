@@ -36,10 +36,12 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mprotect;
  * program that writes more scattered pages than vm.max_map_count allows gets its whole area
  * opened at once instead.
  *
- * <p>A first write opens one page, or, when it extends a run of pages written since the last
- * collect, a block as long as that run (up to {@link #MAX_BLOCK}): sequential writing costs
- * a number of faults that grows with the log of its length; the block's unwritten pages count as
- * written.
+ * <p>A first write opens one page; when it extends a run of pages written since the last
+ * collect, a block as long as that run (up to {@link #MAX_BLOCK}), so that sequential writing
+ * costs a number of faults that grows with the log of its length; when its page was written in
+ * the last interval, or another page of its {@link #HOT_BLOCK} block in this one, that block, so
+ * that a burst of writes over a hot region costs a fault per block, not per page. The unwritten
+ * pages of an opened block count as written.
  *
  * <p>Hot pages, written in two intervals in a row, are left open at a collect (and reported
  * written at every one) rather than protected to fault again at once, as {@link UffdWpTracker}
@@ -62,6 +64,8 @@ public final class MprotectTracker implements DirtyTracker {
     static final int RUNS_PER_AREA = 16;
     /** The most a first write opens, when it continues a run of pages written since the last collect. */
     static final long MAX_BLOCK = 1L << 20;
+    /** What a first write opens in a page written in the last interval too: its aligned block of this size. */
+    static final long HOT_BLOCK = 64L << 10;
     private static final long PAGE = PageRange.PAGE;
 
     /** An address range hotclone answers for, with the protection the program gave it. */
@@ -286,20 +290,31 @@ public final class MprotectTracker implements DirtyTracker {
         // setup touching a new heap) gets a block as long as that run, up to MAX_BLOCK: the faults
         // of a sequential sweep grow in number with the log of its length, not the length.
         long block = Math.min(Math.max(PAGE, opened.runEndingAt(page)), MAX_BLOCK);
+        long from = page;
+        long hotStart = page & -HOT_BLOCK;
+        if (block == PAGE && (!lastOpen.within(page, page + PAGE).isEmpty()
+                || opened.gaps(hotStart, hotStart + HOT_BLOCK).size() != 1
+                || opened.gaps(hotStart, hotStart + HOT_BLOCK).getFirst().length() != HOT_BLOCK)) {
+            // Written in the last interval too (though protected again since: the hot set's cool-down),
+            // or a second page of its block written in this one: its neighbours likely are as well,
+            // and their faults would come in a burst. Open the block together.
+            from = Math.max(a.start(), Math.max(opened.openEndBefore(page), hotStart));
+            block = HOT_BLOCK - (page - (page & -HOT_BLOCK));
+        }
         long end = Math.min(a.end(), page + block);
         for (PageRange r : opened.gaps(page, end)) {
             end = r.end(); // up to the first page open already
             break;
         }
         try (Calls calls = new Calls()) {
-            if (calls.tryMprotect(page, end, a.prot()) == -Errno.ENOMEM) {
+            if (calls.tryMprotect(from, end, a.prot()) == -Errno.ENOMEM) {
                 // One area more would pass vm.max_map_count: open the whole area in one piece.
                 calls.mprotect(a.start(), a.end(), a.prot());
                 opened.add(a.start(), a.end());
                 return true;
             }
         }
-        opened.add(page, end);
+        opened.add(from, end);
         return true;
     }
 

@@ -36,6 +36,12 @@ final class RangeSet {
         return e != null && e.getValue() == address ? address - e.getKey() : 0;
     }
 
+    /** The end of the last range of the set before {@code address} (not containing it), or 0. */
+    long openEndBefore(long address) {
+        Map.Entry<Long, Long> e = ends.lowerEntry(address);
+        return e != null && e.getValue() <= address ? e.getValue() : 0;
+    }
+
     /** The parts of {@code [from, to)} not in the set, in ascending order. */
     List<PageRange> gaps(long from, long to) {
         List<PageRange> gaps = new ArrayList<>();

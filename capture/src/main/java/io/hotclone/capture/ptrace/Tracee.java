@@ -19,6 +19,7 @@ import java.util.List;
 
 import static io.hotclone.bindings.linux.Errno.ESRCH;
 import static io.hotclone.bindings.linux.Ptrace.*;
+import static io.hotclone.bindings.linux.Wait.WNOHANG;
 import static io.hotclone.bindings.linux.Wait.__WALL;
 import static java.lang.foreign.MemorySegment.NULL;
 
@@ -124,6 +125,23 @@ public final class Tracee implements AutoCloseable {
             int errno = Libc.errno(callState);
             if (errno != io.hotclone.bindings.linux.Errno.EINTR) {
                 throw new SyscallException("waitpid(" + tid + ", __WALL)", errno);
+            }
+        }
+    }
+
+    /** The next stop or the end of this thread if one is waiting to be reported, else null. */
+    public WaitStatus poll() {
+        while (true) {
+            int r = Libc.waitpid(callState, tid, status, __WALL | WNOHANG);
+            if (r > 0) {
+                return new WaitStatus(r, status.get(ValueLayout.JAVA_INT, 0));
+            }
+            if (r == 0) {
+                return null;
+            }
+            int errno = Libc.errno(callState);
+            if (errno != io.hotclone.bindings.linux.Errno.EINTR) {
+                throw new SyscallException("waitpid(" + tid + ", __WALL | WNOHANG)", errno);
             }
         }
     }
