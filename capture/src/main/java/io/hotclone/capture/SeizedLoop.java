@@ -43,8 +43,8 @@ import static io.hotclone.bindings.linux.Signal.SI_KERNEL;
  * (the one signal it cannot block); the tracer discards it, interrupts the program and takes
  * the checkpoint at the interrupt stop. Any other ptrace stop (a system call, a fault, the
  * trap after an injected call) clears a pending PTRACE_INTERRUPT, so the tracer interrupts
- * again before each resume until the interrupt stop comes. Other signals are delivered as they come, and the
- * program's own stops are left as they are (PTRACE_LISTEN).
+ * again before each resume until the interrupt stop comes. Other signals are delivered as they
+ * come, and the program's own stops are left as they are (PTRACE_LISTEN).
  *
  * <p>Thread confinement: {@link #run} on the tracer thread; {@link #wake} and {@link #close}
  * from others.
@@ -63,6 +63,7 @@ final class SeizedLoop implements AutoCloseable {
     private RemoteMemory memory;
     private SyscallStop entry;
     private WaitStatus gone;
+    private RuntimeException broken;
     private final Object lock = new Object();
     /** Completed once the checkpoint asked for is taken (null) or the program ended (its status). */
     private CompletableFuture<Integer> asked;
@@ -153,6 +154,9 @@ final class SeizedLoop implements AutoCloseable {
                 if (s.interruptStop() && s.stopSignal() == SIGTRAP && wanted()) {
                     // Lets the program run again itself, and serves it while it finishes the checkpoint.
                     Integer status = checkpoint.apply(t, this::serveWaiting);
+                    if (broken != null) {
+                        throw broken; // not the checkpoint's failure: the program was left in a stop unserved
+                    }
                     taken(status);
                     if (status != null) {
                         return status;
@@ -174,8 +178,16 @@ final class SeizedLoop implements AutoCloseable {
      * end of a freeze and the end of its checkpoint (reading its pages, writing the journal).
      */
     private void serveWaiting() {
+        try {
+            serveBurst();
+        } catch (RuntimeException e) {
+            broken = e; // for run(), past the checkpoint, which must not take it for its own failure
+        }
+    }
+
+    private void serveBurst() {
         long until = 0;
-        while (gone == null) {
+        while (gone == null && broken == null) {
             WaitStatus s = tracee.poll();
             if (s == null) {
                 if (System.nanoTime() >= until) {
