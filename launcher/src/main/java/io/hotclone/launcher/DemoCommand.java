@@ -53,6 +53,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "The nodes' lease: how long a dead primary goes unnoticed (default: ${DEFAULT-VALUE}).")
     String lease;
 
+    @Option(names = "--dirty-tracking", paramLabel = "MODE", defaultValue = "uffd",
+            description = "How both nodes find written pages: uffd or mprotect (see `hotclone help run`; "
+                    + "default: ${DEFAULT-VALUE}).")
+    ProtectionOptions.DirtyTracking tracking;
+
     private final PrintStream out = System.out;
 
     @Override
@@ -72,11 +77,13 @@ final class DemoCommand implements Callable<Integer> {
             String zk = coordinator.connectString();
             out.println("1. coordinator (embedded ZooKeeper) on " + zk);
             DemoNode standby = DemoNode.start(work, "standby", List.of("standby", "--name", "standby", "--lease", lease,
-                    "--listen", "127.0.0.1:0", "--journal", standbyJournal.toString(), "--zk", zk));
+                    "--listen", "127.0.0.1:0", "--journal", standbyJournal.toString(), "--zk", zk,
+                    "--dirty-tracking", tracking.name()));
             nodes.add(standby);
             standby.awaitLog(Pattern.compile(".*standby of service .* listening on .*"), WAIT);
             DemoNode primary = DemoNode.start(work, "primary", concat(List.of("run", "--name", "primary", "--lease", lease,
-                    "--journal", primaryJournal.toString(), "--zk", zk, "--"), program));
+                    "--journal", primaryJournal.toString(), "--zk", zk, "--dirty-tracking", tracking.name(), "--"),
+                    program));
             nodes.add(primary);
             Matcher protectedPid = PROTECTED.matcher(primary.awaitLog(PROTECTED, WAIT));
             protectedPid.matches();
