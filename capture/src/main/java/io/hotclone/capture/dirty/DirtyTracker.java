@@ -27,7 +27,7 @@ import java.util.List;
  * <p>Thread confinement: the program's tracer thread. Closing stops tracking and leaves the
  * program as it was.
  */
-public sealed interface DirtyTracker extends AutoCloseable permits UffdWpTracker, MprotectTracker {
+public sealed interface DirtyTracker extends AutoCloseable permits AbstractDirtyTracker {
 
     /**
      * Arms tracking by {@code how} (not {@link Tracking#NONE}) on {@code areas} of a process

@@ -59,7 +59,7 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mprotect;
  * <p>Thread confinement: the program's tracer thread; every call that changes protections
  * needs the program stopped.
  */
-public final class MprotectTracker implements DirtyTracker {
+public final class MprotectTracker extends AbstractDirtyTracker {
     /** Written page runs of an area re-protected one call each; more re-protect the whole area. */
     static final int RUNS_PER_AREA = 16;
     /** The most a first write opens, when it continues a run of pages written since the last collect. */
@@ -75,7 +75,6 @@ public final class MprotectTracker implements DirtyTracker {
         }
     }
 
-    private final int pid;
     private final Tracee tracee;
     private long gadget;
     private final TreeMap<Long, Armed> armed = new TreeMap<>();
@@ -86,14 +85,10 @@ public final class MprotectTracker implements DirtyTracker {
     /** The pages open at the last collect: those open again at this one are hot. */
     private DirtySet lastOpen = DirtySet.empty();
     private long collects;
-    private final Ledger ledger = new Ledger();
-    private List<MemoryArea> tracked = List.of();
-    private List<UntrackedArea> untracked = List.of();
     private boolean replaced;
-    private boolean closed;
 
     private MprotectTracker(Tracee tracee, long gadget) {
-        this.pid = tracee.tid();
+        super(tracee.tid());
         this.tracee = tracee;
         this.gadget = gadget;
     }
@@ -207,10 +202,8 @@ public final class MprotectTracker implements DirtyTracker {
         }
         armed.clear();
         armed.putAll(next);
-        tracked = List.copyOf(nowTracked);
-        untracked = List.copyOf(nowUntracked);
         ledger.owe(fresh.build());
-        ledger.keepWithin(tracked);
+        areas(nowTracked, nowUntracked);
     }
 
     private void armNew(Calls calls, MemoryArea area, long from, long to, TreeMap<Long, Armed> next,
@@ -267,7 +260,7 @@ public final class MprotectTracker implements DirtyTracker {
         opened.clear();
         hot.ranges().forEach(r -> opened.add(r.start(), r.end())); // left open: written, as far as anyone knows
         lastOpen = open;
-        return ledger.collect(open.union(kept), tracked);
+        return ledger.collect(open.union(kept), tracked());
     }
 
     /**
@@ -511,41 +504,13 @@ public final class MprotectTracker implements DirtyTracker {
         }
     }
 
-    @Override
-    public void commit(DirtySet set) {
-        ensureOpen();
-        ledger.commit(set);
-    }
-
-    @Override
-    public void abort(DirtySet set) {
-        ensureOpen();
-        ledger.abort(set);
-    }
-
-    @Override
-    public List<MemoryArea> tracked() {
-        return tracked;
-    }
-
-    @Override
-    public List<UntrackedArea> untracked() {
-        return untracked;
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("dirty tracker of process " + pid + " is closed");
-        }
-    }
-
     /**
      * Gives every protected area its write permission back, if the program is stopped (else it
      * is ending, and its tracer's end takes it along: PTRACE_O_EXITKILL).
      */
     @Override
     public void close() {
-        if (closed) {
+        if (isClosed()) {
             return;
         }
         try {
@@ -555,7 +520,7 @@ public final class MprotectTracker implements DirtyTracker {
         } catch (RuntimeException e) {
             // Not stopped or gone: nothing to give back to.
         } finally {
-            closed = true;
+            markClosed();
         }
     }
 

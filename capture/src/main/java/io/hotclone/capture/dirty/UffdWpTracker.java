@@ -64,28 +64,23 @@ import static io.hotclone.bindings.linux.Userfaultfd.UFFD_USER_MODE_ONLY;
  *
  * <p>Thread confinement: the program's tracer thread.
  */
-public final class UffdWpTracker implements DirtyTracker {
+public final class UffdWpTracker extends AbstractDirtyTracker {
     /** Every this many collects the hot set is forgotten and learnt again. */
     static final int COOL_DOWN = 16;
 
     /** WP_ASYNC implies WP_UNPOPULATED (the kernel sets it anyway); asked for to say so. */
     private static final long FEATURES = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
 
-    private final int pid;
     private final int uffd;
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment callState = arena.allocate(Libc.callStateLayout());
     private final MemorySegment register = uffdio_register.allocate(arena);
     private final PagemapScan pagemap;
-    private final Ledger ledger = new Ledger();
-    private List<MemoryArea> tracked = List.of();
-    private List<UntrackedArea> untracked = List.of();
     private DirtySet lastFound = DirtySet.empty();
     private long collects;
-    private boolean closed;
 
     private UffdWpTracker(int pid, int uffd, PagemapScan pagemap) {
-        this.pid = pid;
+        super(pid);
         this.uffd = uffd;
         this.pagemap = pagemap;
     }
@@ -211,10 +206,8 @@ public final class UffdWpTracker implements DirtyTracker {
                 nowUntracked.add(new UntrackedArea(area, "cannot arm it: " + e.getMessage()));
             }
         }
-        tracked = List.copyOf(nowTracked);
-        untracked = List.copyOf(nowUntracked);
         ledger.owe(dirty ? armed.build() : DirtySet.empty());
-        ledger.keepWithin(tracked);
+        areas(nowTracked, nowUntracked);
     }
 
     private void register(PageRange r) {
@@ -232,7 +225,7 @@ public final class UffdWpTracker implements DirtyTracker {
     public DirtySet collect() {
         ensureOpen();
         DirtySet.Builder found = new DirtySet.Builder();
-        for (MemoryArea area : tracked) {
+        for (MemoryArea area : tracked()) {
             try {
                 pagemap.collectWritten(area.start(), area.end(), found);
             } catch (SyscallException e) {
@@ -246,7 +239,7 @@ public final class UffdWpTracker implements DirtyTracker {
         }
         DirtySet written = found.build();
         leaveHotPagesUnprotected(written);
-        return ledger.collect(written, tracked);
+        return ledger.collect(written, tracked());
     }
 
     /** Unprotects the pages written in this collect and the one before (see the class comment). */
@@ -267,34 +260,6 @@ public final class UffdWpTracker implements DirtyTracker {
         }
     }
 
-    @Override
-    public void commit(DirtySet set) {
-        ensureOpen();
-        ledger.commit(set);
-    }
-
-    @Override
-    public void abort(DirtySet set) {
-        ensureOpen();
-        ledger.abort(set);
-    }
-
-    @Override
-    public List<MemoryArea> tracked() {
-        return tracked;
-    }
-
-    @Override
-    public List<UntrackedArea> untracked() {
-        return untracked;
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("dirty tracker of process " + pid + " is closed");
-        }
-    }
-
     private static String describe(MemoryArea a) {
         return "area 0x" + Long.toHexString(a.start()) + "-0x" + Long.toHexString(a.end())
                 + (a.path().isEmpty() ? "" : " " + a.path());
@@ -302,10 +267,9 @@ public final class UffdWpTracker implements DirtyTracker {
 
     @Override
     public void close() {
-        if (closed) {
+        if (!markClosed()) {
             return;
         }
-        closed = true;
         pagemap.close();
         Libc.close(callState, uffd);
         arena.close();
