@@ -86,10 +86,11 @@ class RunTest {
         assertTrue(SEQ.matcher(ls.out()).results().count() >= 3, "0.6 s at 50 ms must give several checkpoints: " + ls);
     }
 
-    @Test
-    void sigtermToHotcloneReachesTheProgram() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd", "mprotect"})
+    void sigtermToHotcloneReachesTheProgram(String tracking) throws Exception {
         Path journal = dir.resolve("journal");
-        try (Launched run = launch(journal, TestPrograms.compile("counter").toString(), "--verify-file",
+        try (Launched run = launchTracking(journal, tracking, TestPrograms.compile("counter").toString(), "--verify-file",
                 dir.resolve("verify").toString())) {
             run.awaitCheckpoint();
             run.process.toHandle().destroy();
@@ -219,11 +220,12 @@ class RunTest {
                 "1.5 s of ticks: checkpoints after the first are incremental: " + ls);
     }
 
-    @Test
-    void checkpointNowAsksTheRunningHotcloneForOne() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd", "mprotect"})
+    void checkpointNowAsksTheRunningHotcloneForOne(String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                "run", "--journal", journal.toString(), "--checkpoint-interval", "10m", "--",
+                "run", "--journal", journal.toString(), "--checkpoint-interval", "10m", "--dirty-tracking", tracking, "--",
                 TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString()));
         Path err = dir.resolve("run.err");
         Process process = new ProcessBuilder(args).directory(dir.toFile())
