@@ -117,22 +117,18 @@ public final class Tracee implements AutoCloseable {
 
     /** Waits for the next stop or the end of this thread. */
     public WaitStatus await() {
-        while (true) {
-            int r = Libc.waitpid(callState, tid, status, __WALL);
-            if (r >= 0) {
-                return new WaitStatus(r, status.get(ValueLayout.JAVA_INT, 0));
-            }
-            int errno = Libc.errno(callState);
-            if (errno != io.hotclone.bindings.linux.Errno.EINTR) {
-                throw new SyscallException("waitpid(" + tid + ", __WALL)", errno);
-            }
-        }
+        return waitpid(__WALL, "__WALL");
     }
 
     /** The next stop or the end of this thread if one is waiting to be reported, else null. */
     public WaitStatus poll() {
+        return waitpid(__WALL | WNOHANG, "__WALL | WNOHANG");
+    }
+
+    /** waitpid(2) for this thread, again after EINTR; null when WNOHANG found nothing to report. */
+    private WaitStatus waitpid(int options, String named) {
         while (true) {
-            int r = Libc.waitpid(callState, tid, status, __WALL | WNOHANG);
+            int r = Libc.waitpid(callState, tid, status, options);
             if (r > 0) {
                 return new WaitStatus(r, status.get(ValueLayout.JAVA_INT, 0));
             }
@@ -141,7 +137,7 @@ public final class Tracee implements AutoCloseable {
             }
             int errno = Libc.errno(callState);
             if (errno != io.hotclone.bindings.linux.Errno.EINTR) {
-                throw new SyscallException("waitpid(" + tid + ", __WALL | WNOHANG)", errno);
+                throw new SyscallException("waitpid(" + tid + ", " + named + ")", errno);
             }
         }
     }
