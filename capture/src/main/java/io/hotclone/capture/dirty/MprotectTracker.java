@@ -134,7 +134,11 @@ public final class MprotectTracker extends AbstractDirtyTracker {
     private void keep(DirtySet want) {
         try (Calls calls = new Calls()) {
             for (PageRange r : want.minus(kept).ranges()) {
-                forEachArmed(r.start(), r.end(), (a, from, to) -> calls.mprotect(from, to, a.prot()));
+                for (Armed a : overlapping(r.start(), r.end())) {
+                    if (a.writable()) {
+                        calls.mprotect(Math.max(a.start(), r.start()), Math.min(a.end(), r.end()), a.prot());
+                    }
+                }
             }
         }
         for (PageRange r : kept.ranges()) {
@@ -286,19 +290,15 @@ public final class MprotectTracker extends AbstractDirtyTracker {
         long from = page;
         long hotStart = page & -HOT_BLOCK;
         if (block == PAGE && (!lastOpen.within(page, page + PAGE).isEmpty()
-                || opened.gaps(hotStart, hotStart + HOT_BLOCK).size() != 1
-                || opened.gaps(hotStart, hotStart + HOT_BLOCK).getFirst().length() != HOT_BLOCK)) {
+                || opened.intersects(hotStart, hotStart + HOT_BLOCK))) {
             // Written in the last interval too (though protected again since: the hot set's cool-down),
             // or a second page of its block written in this one: its neighbours likely are as well,
             // and their faults would come in a burst. Open the block together.
             from = Math.max(a.start(), Math.max(opened.openEndBefore(page), hotStart));
-            block = HOT_BLOCK - (page - (page & -HOT_BLOCK));
+            block = hotStart + HOT_BLOCK - page;
         }
-        long end = Math.min(a.end(), page + block);
-        for (PageRange r : opened.gaps(page, end)) {
-            end = r.end(); // up to the first page open already
-            break;
-        }
+        // Up to the first page open already (the page itself is not).
+        long end = opened.gaps(page, Math.min(a.end(), page + block)).getFirst().end();
         try (Calls calls = new Calls()) {
             if (calls.tryMprotect(from, end, a.prot()) == -Errno.ENOMEM) {
                 // One area more would pass vm.max_map_count: open the whole area in one piece.
@@ -319,42 +319,44 @@ public final class MprotectTracker extends AbstractDirtyTracker {
      */
     public boolean open(List<PageRange> ranges) {
         ensureOpen();
-        boolean any = false;
+        List<Protected> parts = protectedParts(ranges);
         try (Calls calls = new Calls()) {
-            for (PageRange r : ranges) {
-                for (Armed a : overlapping(r.start(), r.end())) {
-                    if (!a.writable()) {
-                        continue;
-                    }
-                    for (PageRange gap : opened.gaps(Math.max(a.start(), r.start()), Math.min(a.end(), r.end()))) {
-                        if (kept.within(gap.start(), gap.end()).pages() == gap.pages()) {
-                            continue;
-                        }
-                        calls.mprotect(gap.start(), gap.end(), a.prot());
-                        opened.add(gap.start(), gap.end());
-                        any = true;
-                    }
-                }
+            for (Protected p : parts) {
+                calls.mprotect(p.pages().start(), p.pages().end(), p.area().prot());
+                opened.add(p.pages().start(), p.pages().end());
             }
         }
-        return any;
+        return !parts.isEmpty();
     }
 
     /** Whether a page of {@code ranges} is protected now: {@link #open} would have work to do. */
     public boolean protects(List<PageRange> ranges) {
-        for (PageRange r : ranges) {
+        return !protectedParts(ranges).isEmpty();
+    }
+
+    /** Pages of an armed area taken write permission away from now. */
+    private record Protected(Armed area, PageRange pages) {
+    }
+
+    /**
+     * The runs of {@code ranges} that are protected now, each with its area: in a writable armed
+     * area, not opened since the last collect, and not all kept writable.
+     */
+    private List<Protected> protectedParts(List<PageRange> ranges) {
+        List<Protected> parts = new ArrayList<>();
+        for (PageRange r : DirtySet.of(ranges).ranges()) { // merged: a page opened once
             for (Armed a : overlapping(r.start(), r.end())) {
                 if (!a.writable()) {
                     continue;
                 }
                 for (PageRange gap : opened.gaps(Math.max(a.start(), r.start()), Math.min(a.end(), r.end()))) {
                     if (kept.within(gap.start(), gap.end()).pages() < gap.pages()) {
-                        return true;
+                        parts.add(new Protected(a, gap));
                     }
                 }
             }
         }
-        return false;
+        return parts;
     }
 
     /** Whether any page is protected now. */
@@ -490,18 +492,6 @@ public final class MprotectTracker extends AbstractDirtyTracker {
         Map.Entry<Long, Armed> before = armed.floorEntry(from);
         long start = before != null ? before.getKey() : from;
         return armed.subMap(start, true, to, false).values().stream().filter(a -> a.end() > from).toList();
-    }
-
-    private interface ArmedPart {
-        void accept(Armed a, long from, long to);
-    }
-
-    private void forEachArmed(long from, long to, ArmedPart part) {
-        for (Armed a : overlapping(from, to)) {
-            if (a.writable()) {
-                part.accept(a, Math.max(a.start(), from), Math.min(a.end(), to));
-            }
-        }
     }
 
     /**

@@ -30,6 +30,12 @@ final class RangeSet {
         return e != null && e.getValue() >= to;
     }
 
+    /** Whether any page of {@code [from, to)} is in the set. */
+    boolean intersects(long from, long to) {
+        Map.Entry<Long, Long> e = ends.lowerEntry(to);
+        return e != null && e.getValue() > from;
+    }
+
     /** The length of the range of the set that ends at {@code address}, 0 if none does. */
     long runEndingAt(long address) {
         Map.Entry<Long, Long> e = ends.lowerEntry(address);

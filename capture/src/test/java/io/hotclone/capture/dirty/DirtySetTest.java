@@ -81,6 +81,7 @@ class DirtySetTest {
             int from = random.nextInt(300);
             int to = from + 1 + random.nextInt(40);
             assertEquals(pages.get(from, to).cardinality() == to - from, set.covers((long) from * PAGE, (long) to * PAGE), why);
+            assertEquals(pages.get(from, to).cardinality() > 0, set.intersects((long) from * PAGE, (long) to * PAGE), why);
             BitSet gaps = new BitSet();
             set.gaps((long) from * PAGE, (long) to * PAGE).forEach(r -> gaps.set((int) (r.start() / PAGE), (int) (r.end() / PAGE)));
             BitSet expected = new BitSet();
