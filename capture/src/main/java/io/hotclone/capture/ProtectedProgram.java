@@ -133,7 +133,8 @@ public final class ProtectedProgram implements AutoCloseable {
         }
         try (SeizedLoop loop = new SeizedLoop(pid, () -> chain.tracker() instanceof MprotectTracker m ? m : null,
                 this::checkpoint)) {
-            Thread schedule = Thread.ofPlatform().name("hotclone-schedule-" + pid).daemon().start(() -> {
+            // It ends by itself once the program has: its pidfd reads ready, or the loop's close() answers.
+            Thread.ofPlatform().name("hotclone-schedule-" + pid).daemon().start(() -> {
                 try {
                     schedule(loop::wake);
                 } catch (RuntimeException e) {
@@ -147,7 +148,6 @@ public final class ProtectedProgram implements AutoCloseable {
                 return status;
             } finally {
                 loop.close();
-                schedule.interrupt();
             }
         }
     }

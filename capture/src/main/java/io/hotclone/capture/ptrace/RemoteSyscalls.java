@@ -220,12 +220,11 @@ public final class RemoteSyscalls implements AutoCloseable {
         tracee.singleStep();
         WaitStatus s = tracee.await();
         while ((s.signalDeliveryStop() && s.stopSignal() == SIGSTOP) || (s.interruptStop() && s.stopSignal() == SIGTRAP)) {
-            if (s.interruptStop()) {
-                // A PTRACE_INTERRUPT made before the call; it is spent either way (any ptrace stop
-                // clears a pending one), so its tracer asks again after the call.
-            } else {
-                // The one signal blocking cannot hold off: discarded now, sent again by close() unless
-                // hotclone sent it (to wake its tracer, which asks what woke it anyway).
+            // An interrupt stop is a PTRACE_INTERRUPT made before the call: spent either way (any
+            // ptrace stop clears a pending one), its tracer asks again after the call. A SIGSTOP, the
+            // one signal blocking cannot hold off, is discarded now and sent again by close(), unless
+            // hotclone sent it (to wake its tracer, which asks what woke it anyway).
+            if (!s.interruptStop()) {
                 stopDeferred |= tracee.siginfo().sender() != ProcessHandle.current().pid();
             }
             tracee.singleStep();
