@@ -50,22 +50,22 @@ public final class RecordTailer implements AutoCloseable {
     }
 
     /**
-     * Moves to the header {@code mark} names, past the records before it, all of which must belong
-     * to earlier checkpoints. False, leaving the tailer anywhere, if the journal reaches a later
-     * checkpoint or its end first: then this journal never held that header after where the
-     * tailer started.
+     * Positions this tailer for a journal left inside checkpoint {@code tornSeq} (by a crash or a
+     * cut link): moves past the records of older checkpoints (abandoned ones: the other journal
+     * committed nothing after where this tailer started) to the next checkpoint's header. True if
+     * that checkpoint, or the next this journal will write when none is here yet, is {@code tornSeq}
+     * (its header comes again and the torn copy stays behind, abandoned) or a later one. The torn
+     * copy need not match this journal's record for record: a process killed while appending a
+     * header leaves a copy that no journal holds.
      */
-    public boolean skipToHeader(CheckpointMark mark) {
+    public boolean resumes(long tornSeq) {
         for (RawRecord.Head head = peek(); head != null; head = peek()) {
-            if (head.header() && head.mark().equals(mark)) {
+            if (head.header() && head.seq() >= tornSeq) {
                 return true;
-            }
-            if (head.seq() >= mark.seq()) {
-                return false;
             }
             skip();
         }
-        return false;
+        return journal.nextSeq() >= tornSeq;
     }
 
     @Override

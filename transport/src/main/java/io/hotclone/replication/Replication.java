@@ -27,8 +27,9 @@ import java.util.concurrent.TimeUnit;
  *     {@code refused{why}} (another service, or an epoch older than its journal's or its fence)
  *     and closes, or {@code position{committed, torn}}: the seq, epoch and commit CRC of its
  *     newest committed checkpoint, and the header of the checkpoint its journal was left inside.</li>
- * <li>If the primary's journal holds that commit (and, after it, that torn header), it ships every
- *     record after the commit (from the torn header on). Otherwise the histories differ (an old
+ * <li>If the primary's journal holds that commit, it ships every record after the commit (from
+ *     the header of the torn checkpoint's seq on, if the standby was left inside one: the standby
+ *     leaves its torn copy behind, abandoned, whatever it holds). Otherwise the histories differ (an old
  *     primary rejoining, a standby that holds nothing): it sends {@code reset}, the standby empties
  *     its journal, and the primary ships from the header of the full checkpoint the newest
  *     committed one builds on ({@link Journal#chainBase()}).</li>

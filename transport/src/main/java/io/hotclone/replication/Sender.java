@@ -155,7 +155,7 @@ final class Sender {
         Optional<CheckpointMark> committed = p.committed();
         if (committed.isPresent() && replication.journal.holds(committed.get())) {
             RecordTailer tailer = replication.journal.tailAfter(committed.get().seq());
-            if (p.tornHeader().isEmpty() || tailer.skipToHeader(p.tornHeader().get())) {
+            if (p.tornHeader().isEmpty() || tailer.resumes(p.tornHeader().get().seq())) {
                 acked(committed.get().seq(), false);
                 current = committed.get().seq();
                 return tailer;

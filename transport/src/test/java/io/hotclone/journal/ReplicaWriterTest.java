@@ -74,7 +74,7 @@ class ReplicaWriterTest {
                 assertEquals(records.get(secondHeader).head().mark(), torn);
 
                 try (RecordTailer resume = primary.tailAfter(1)) {
-                    assertTrue(resume.skipToHeader(torn));
+                    assertTrue(resume.resumes(torn.seq()));
                     assertEquals(List.of(primary.lastCommit().orElseThrow()), appendAll(writer, drain(resume)));
                 }
                 Checkpoints.assertReplica(primary, replica, 1);
