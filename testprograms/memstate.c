@@ -6,7 +6,8 @@
  *   sigaction the SIGUSR1 handler, its SA_RESTART|SA_SIGINFO flags and its mask; the test
  *             sends SIGUSR1 before the trigger and the handler must have run
  *   sigmask   SIGUSR2, and only it, blocked
- *   log       an O_APPEND file, one "tick N" line per tick: no gap, no restart from 1
+ *   log       an O_APPEND file, one "tick N" line per tick: no gap, no restart from 1, at most
+ *             --log-steps-back steps back to an earlier tick (default 1: one per restore)
  *   rofile    the data file read-only, read 16 bytes a tick: the offset and bytes are known
  *   private   a MAP_PRIVATE mapping of the data file, written into (copy-on-write pages)
  *             on even pages only; odd pages and the file itself stay as written at setup
@@ -14,7 +15,7 @@
  *   stack     frames of a recursion, each holding a local array checked on the way out
  *
  * usage: memstate --verify-file PATH --log PATH --data PATH [--heap-mib N]
- *                 [--self-test-corrupt KIND]
+ *                 [--log-steps-back N] [--self-test-corrupt KIND]
  * --self-test-corrupt breaks one piece of state just before verifying, to prove its check
  * can fail (KIND: see the corruptions table). */
 #define _GNU_SOURCE
@@ -49,6 +50,7 @@ static struct {
     uint64_t rng;
     const char *log_path;
     int log_fd;
+    unsigned long log_steps_back;
     int ro_fd;
     off_t ro_offset;
     off_t ro_bad_read;
@@ -222,8 +224,9 @@ static void verify_signals(void)
         sc_fail("sigmask: blocked signals are not exactly {SIGUSR2}");
 }
 
-/* Allowed: consecutive lines, and a step back to an earlier tick, which is what a
- * checkpoint leaves when the checkpointed process went on appending to the same file. */
+/* Allowed: consecutive lines, and up to state.log_steps_back steps back to an earlier tick:
+ * one per restore, since the checkpointed process went on appending to the same file after
+ * the checkpoint. Two writers at once show as many steps back, or as gaps. */
 static void verify_log(void)
 {
     int flags = fcntl(state.log_fd, F_GETFL);
@@ -235,7 +238,7 @@ static void verify_log(void)
         sc_fail("log: cannot open %s: %s", state.log_path, strerror(errno));
         return;
     }
-    unsigned long previous = 0, tick, line = 0;
+    unsigned long previous = 0, tick, line = 0, steps_back = 0;
     while (fscanf(log, "tick %lu\n", &tick) == 1) {
         line++;
         if (tick == 1 && previous != 0) {
@@ -244,6 +247,12 @@ static void verify_log(void)
         }
         if (tick > previous + 1 || tick == 0) {
             sc_fail("log: line %lu is tick %lu after tick %lu (a gap)", line, tick, previous);
+            break;
+        }
+        if (tick <= previous && ++steps_back > state.log_steps_back) {
+            sc_fail("log: line %lu is tick %lu after tick %lu, step back %lu of at most %lu"
+                    " (--log-steps-back: one per restore)", line, tick, previous, steps_back,
+                    state.log_steps_back);
             break;
         }
         previous = tick;
@@ -408,6 +417,14 @@ static void corrupt_log(void)
     if (write(state.log_fd, "tick 1\n", 7) != 7)
         sc_die("write log");
 }
+static void corrupt_log_steps(void) /* the last tick twice more: two steps back, one allowed */
+{
+    char line[32];
+    int length = snprintf(line, sizeof line, "tick %lu\n", (unsigned long)state.ticks);
+    for (int i = 0; i < 2; i++)
+        if (write(state.log_fd, line, length) != length)
+            sc_die("write log");
+}
 static void corrupt_log_append(void) { fcntl(state.log_fd, F_SETFL, 0); }
 static void corrupt_rofile(void) { lseek(state.ro_fd, 1, SEEK_CUR); }
 static void corrupt_private(void) { state.priv[PAGE + 5] ^= 0x01; } /* an odd, clean page */
@@ -429,6 +446,7 @@ static const struct corruption {
     { "sigmask", corrupt_sigmask },
     { "log", corrupt_log },
     { "log-append", corrupt_log_append },
+    { "log-steps", corrupt_log_steps },
     { "rofile", corrupt_rofile },
     { "private", corrupt_private },
     { "private-kind", corrupt_private_kind },
@@ -574,8 +592,8 @@ static __attribute__((noipa)) void descend(int depth, const char *verify_file,
 int main(int argc, char **argv)
 {
     static const char *const names[] = { "--verify-file", "--log", "--data", "--heap-mib",
-                                         "--self-test-corrupt", NULL };
-    const char *values[5] = { NULL };
+                                         "--log-steps-back", "--self-test-corrupt", NULL };
+    const char *values[6] = { NULL };
     sc_parse(argc, argv, names, values);
     const char *verify_file = sc_required(values[0], names[0]);
     const char *log_path = sc_required(values[1], names[1]);
@@ -585,7 +603,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "--heap-mib takes a positive number of MiB, not %s\n", values[3]);
         return 2;
     }
-    const struct corruption *corruption = find_corruption(values[4]);
+    char *end = NULL;
+    state.log_steps_back = values[4] ? strtoul(values[4], &end, 10) : 1;
+    if (values[4] && (*values[4] == '\0' || *values[4] == '-' || *end != '\0')) {
+        fprintf(stderr, "--log-steps-back takes a count of restores, not %s\n", values[4]);
+        return 2;
+    }
+    const struct corruption *corruption = find_corruption(values[5]);
 
     setup_memory((size_t)heap_mib);
     setup_files(log_path, data_path);

@@ -55,7 +55,7 @@ class MemstateProgramTest {
 
     /** Each corruption must be caught, and only by the check of the piece it broke. */
     @ParameterizedTest
-    @ValueSource(strings = {"heap", "tls", "sigaction", "sigmask", "log", "log-append", "rofile",
+    @ValueSource(strings = {"heap", "tls", "sigaction", "sigmask", "log", "log-append", "log-steps", "rofile",
             "private", "private-kind", "shared", "shared-kind", "stack"})
     void failsItsSelfCheckWhenOnePieceOfStateIsCorrupted(String kind) {
         String piece = kind.split("-")[0] + ":";
