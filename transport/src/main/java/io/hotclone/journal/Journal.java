@@ -310,10 +310,12 @@ public final class Journal implements AutoCloseable {
      * committed, or the chain is broken.
      */
     public synchronized OptionalLong chainBase() {
-        if (committed.isEmpty()) {
-            return OptionalLong.empty();
-        }
-        ImageHeader h = committed.lastEntry().getValue().header();
+        return committed.isEmpty() ? OptionalLong.empty() : chainBase(committed.lastEntry().getValue());
+    }
+
+    /** The committed full checkpoint {@code entry}'s chain starts at, or empty if the chain is broken. */
+    private OptionalLong chainBase(Entry entry) {
+        ImageHeader h = entry.header();
         while (h.kind() == CheckpointKind.INCREMENTAL) {
             Entry base = committed.get(h.baseSeq());
             if (base == null) {
@@ -361,8 +363,9 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Deletes the queue files that lie wholly before the roll cycle holding the header of
-     * committed full checkpoint {@code fullSeq}, and forgets the checkpoints they held: nothing
-     * from {@code fullSeq} on needs them. A reader already inside a deleted file reads on (its
+     * committed full checkpoint {@code fullSeq}, and forgets the checkpoints they held and those
+     * built on them: nothing from {@code fullSeq} on needs them. Checkpoints before {@code fullSeq}
+     * in the files kept stay readable (a standby left at one resumes from it). A reader already inside a deleted file reads on (its
      * mapping outlives the name); one that seeks a forgotten checkpoint is told it is gone.
      *
      * @return the number of files deleted
@@ -395,8 +398,12 @@ public final class Journal implements AutoCloseable {
             throw new JournalException("cannot drop the queue files of journal " + dir + " before checkpoint seq "
                     + fullSeq + " (" + describe(e) + "): check that the directory is writable");
         }
-        committed.headMap(fullSeq, false).clear();
-        damaged.keySet().removeIf(seq -> seq < fullSeq);
+        // Forgotten: what began in a deleted file, and what builds on it; the rest is still restorable.
+        committed.values().removeIf(e -> rollCycle.toCycle(e.firstIndex()) < keepFrom);
+        List<Long> broken = committed.values().stream().filter(e -> chainBase(e).isEmpty()).map(e -> e.header().seq()).toList();
+        broken.forEach(committed::remove);
+        long oldest = committed.firstKey();
+        damaged.keySet().removeIf(seq -> seq < oldest);
         queue.refreshDirectoryListing();
         return dropped;
     }

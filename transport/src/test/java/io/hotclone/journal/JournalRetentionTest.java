@@ -82,6 +82,24 @@ class JournalRetentionTest {
         }
     }
 
+    /** A standby left at seq 2 resumes from it: the primary must still know it holds it. */
+    @Test
+    void checkpointsBeforeTheFullOneInAKeptCycleStayListedAndHeld() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            nextCycle();
+            write(journal, arena, CheckpointKind.FULL, -1);
+            write(journal, arena, CheckpointKind.INCREMENTAL, 1);
+            CheckpointMark second = journal.lastCommit().orElseThrow();
+            write(journal, arena, CheckpointKind.FULL, -1);
+
+            assertEquals(0, journal.dropCyclesBefore(3));
+
+            assertEquals(List.of(1L, 2L, 3L), seqs(journal));
+            assertTrue(journal.holds(second));
+            assertPagesIntact(journal, arena, 2);
+        }
+    }
+
     @Test
     void onlyACommittedFullCheckpointBoundsADrop() {
         try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
