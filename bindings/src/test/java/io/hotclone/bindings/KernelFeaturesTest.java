@@ -5,12 +5,14 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The facts DESIGN.md records for the machines hotclone is built and tested on. */
+/** The probe against independent evidence of the kernel it runs on, and what hotclone needs of it. */
 class KernelFeaturesTest {
     private static KernelFeatures features;
 
@@ -26,21 +28,27 @@ class KernelFeaturesTest {
         assertEquals(0b11, features.xcr0() & 0b11, "x87 and SSE state are always enabled in XCR0");
     }
 
+    /** UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN came with Linux 6.7: found from it on, and only then. */
     @Test
-    void userfaultfdOffersAsyncWriteProtect() {
+    void asyncWriteProtectAndPagemapScanAreFoundExactlyFromLinux67On() {
         assertTrue(features.userfaultfd());
-        assertTrue(features.uffdWpAsync(), "features 0x" + Long.toHexString(features.uffdFeatures()));
+        boolean since67 = atLeast(features.kernelRelease(), 6, 7);
+        assertEquals(since67, features.uffdWpAsync(), "kernel " + features.kernelRelease() + ", userfaultfd features 0x"
+                + Long.toHexString(features.uffdFeatures()));
+        assertEquals(since67, features.pagemapScan(), "kernel " + features.kernelRelease());
     }
 
+    /** With CONFIG_MEM_SOFT_DIRTY every new area carries the "sd" VmFlag (VM_SOFTDIRTY), without it none does. */
     @Test
-    void pagemapScanWorks() {
-        assertTrue(features.pagemapScan());
+    void softDirtyIsFoundExactlyWhenAreasCarryTheSoftDirtyFlag() throws Exception {
+        boolean flagged = Files.readAllLines(Path.of("/proc/self/smaps")).stream()
+                .anyMatch(l -> l.startsWith("VmFlags:") && List.of(l.substring(8).trim().split(" ")).contains("sd"));
+        assertEquals(flagged, features.softDirty());
     }
 
     @Test
     void theRestMatchesThisMachine() throws Exception {
         assertEquals(4096, features.pageSize());
-        assertFalse(features.softDirty(), "DESIGN.md: CONFIG_MEM_SOFT_DIRTY is off here");
         assertTrue(features.clone3SetTid());
         assertTrue(features.prSetMmMap());
         assertTrue(features.capCheckpointRestore());
@@ -62,15 +70,25 @@ class KernelFeaturesTest {
     void describeSaysOkOrNoForEachFeature() {
         var lines = features.describe();
         assertTrue(lines.stream().allMatch(l -> l.startsWith("ok   ") || l.startsWith("no   ")), lines.toString());
-        assertTrue(lines.contains("ok   userfaultfd write-protect async (dirty tracking)"), lines.toString());
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("no   soft-dirty page bits: ")), lines.toString());
+        assertEquals(features.uffdWpAsync(), lines.contains("ok   userfaultfd write-protect async (dirty tracking)"),
+                lines.toString());
+        assertEquals(!features.softDirty(), lines.stream().anyMatch(l -> l.startsWith("no   soft-dirty page bits: ")),
+                lines.toString());
+    }
+
+    /** "6.18.0-1-amd64" is at least 6.7; "6.1.0" is not. */
+    private static boolean atLeast(String release, int major, int minor) {
+        Matcher m = Pattern.compile("(\\d+)\\.(\\d+).*").matcher(release);
+        assertTrue(m.matches(), "kernel release " + release);
+        int maj = Integer.parseInt(m.group(1));
+        return maj > major || maj == major && Integer.parseInt(m.group(2)) >= minor;
     }
 
     @Test
     void toJsonIsOneObjectWithEveryFeature() {
         String json = features.toJson();
         assertTrue(json.startsWith("{\"kernelRelease\":\"" + features.kernelRelease() + "\""), json);
-        assertTrue(json.contains("\"uffdWpAsync\":true"), json);
+        assertTrue(json.contains("\"uffdWpAsync\":" + features.uffdWpAsync()), json);
         assertTrue(json.contains("\"namespaces\":[\""), json);
         assertTrue(json.endsWith("]}"), json);
     }
