@@ -15,7 +15,11 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -61,16 +65,39 @@ class CheckpointRestoreRefusalTest {
         assertTrue(missing.err().contains(dir.resolve("nothing").toString()), missing.toString());
     }
 
-    @Test
-    void anUnsupportedFdIsNamedAndTheJournalHoldsNoCheckpoint() throws Exception {
-        String holdsAPipe = "import os, time\nr, w = os.pipe()\nprint('tick 1', flush=True)\ntime.sleep(600)\n";
-        try (Program program = Program.start(dir, TestPrograms.python().toString(), "-c", holdsAPipe)) {
+    /**
+     * A Python program that sets up one resource hotclone cannot checkpoint yet, then waits; and
+     * the words the refusal must name it with. A child it forks dies with it (PR_SET_PDEATHSIG).
+     */
+    static Stream<Arguments> unsupportedResources() {
+        return Stream.of(
+                Arguments.of("pipe", "r, w = os.pipe()", "fd \\d+ is a pipe"),
+                Arguments.of("socket", "import socket\ns = socket.socket()", "fd \\d+ is a socket"),
+                Arguments.of("eventfd", "e = os.eventfd(0)", "fd \\d+ is an anonymous-inode file \\(\\[eventfd\\]\\)"),
+                Arguments.of("memfd", "m = os.memfd_create('hc')", "fd \\d+ is a deleted file \\(/memfd:hc"),
+                Arguments.of("deleted file", "f = open('gone', 'w')\nos.unlink('gone')", "fd \\d+ is a deleted file \\(.*/gone \\(deleted\\)"),
+                Arguments.of("thread", "import threading\nthreading.Thread(target=time.sleep, args=(600,), daemon=True).start()",
+                        "it has 2 threads"),
+                Arguments.of("child", "import ctypes\nif os.fork() == 0:\n    ctypes.CDLL(None).prctl(1, 9)\n"
+                        + "    time.sleep(600)\n    os._exit(0)", "it has child processes \\[\\d+\\]"),
+                Arguments.of("System V shared memory", "import ctypes\nlibc = ctypes.CDLL(None)\n"
+                        + "libc.shmat.restype = ctypes.c_void_p\nid = libc.shmget(0, 4096, 0o1600)\n"
+                        + "libc.shmat(id, None, 0)\nlibc.shmctl(id, 0, None)",
+                        "is a System V shared memory segment"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("unsupportedResources")
+    void anUnsupportedResourceIsNamedAndTheJournalHoldsNoCheckpoint(String what, String setUp, String named)
+            throws Exception {
+        String script = "import os, time\n" + setUp + "\nprint('tick 1', flush=True)\ntime.sleep(600)\n";
+        try (Program program = Program.start(dir, TestPrograms.python().toString(), "-c", script)) {
             program.awaitTick(1, WAIT);
             Path journal = dir.resolve("journal");
             HotcloneCli.Run run = HotcloneCli.run(dir, "checkpoint", "--pid", Integer.toString(program.pid()),
                     "--journal", journal.toString());
-            assertEquals(1, run.exitCode(), run.toString());
-            assertTrue(Pattern.compile("fd \\d+ is a pipe").matcher(run.err()).find(), run.toString());
+            assertEquals(1, run.exitCode(), what + ": " + run);
+            assertTrue(Pattern.compile(named).matcher(run.err()).find(), what + " must be named: " + run);
             assertTrue(program.isAlive(), "a refused checkpoint must leave the program running");
             HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
             assertEquals(1, restore.exitCode(), "a refused checkpoint must leave nothing to restore: " + restore);
