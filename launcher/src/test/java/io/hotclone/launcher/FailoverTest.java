@@ -160,6 +160,45 @@ class FailoverTest {
         Verify.assertPasses(adopt(standbyB, Integer.parseInt(switched.group(2))), verify, WAIT);
     }
 
+    /**
+     * A standby killed at random moments of its replication (inside a checkpoint's records, or
+     * between two) and started again resumes after the last checkpoint its journal committed: the
+     * primary never resets it to a full copy. memstate rewrites its heap every tick, so that
+     * full checkpoints come often and the primary's retention runs meanwhile. Seeded
+     * ({@code -Dhotclone.seed}); {@code -Dhotclone.trials} kills (default 3).
+     */
+    @Test
+    void aStandbyKilledAtRandomMomentsResumesFromItsLastCheckpointWithoutAFullCopy() throws Exception {
+        long seed = Long.getLong("hotclone.seed", System.nanoTime());
+        int trials = Integer.getInteger("hotclone.trials", 3);
+        java.util.Random random = new java.util.Random(seed);
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        standby(b);
+        Path verify = dir.resolve("verify");
+        NodeProcess primary = primary(a, List.of(TestPrograms.compile("memstate").toString(), "--verify-file",
+                verify.toString(), "--log", dir.resolve("memstate.log").toString(), "--data",
+                dir.resolve("memstate.data").toString(), "--heap-mib", "16"));
+        awaitSteadyReplication(primary, a, b);
+        for (int trial = 1; trial <= trials; trial++) {
+            String where = "trial " + trial + " of " + trials + ", seed " + seed;
+            awaitReplica(b, awaitReplica(b, 1).seq() + 1 + random.nextInt(4));
+            b.kill();
+            long held;
+            try (Journal replica = Journal.inspect(journal(b))) {
+                held = replica.checkpoints().getLast().seq();
+            }
+            NodeProcess standby = standby(b);
+            awaitReplica(b, held + 2);
+            // A standby left inside its first checkpoint holds nothing to resume from: its reset costs nothing.
+            List<String> resets = lines(primary.log()).stream()
+                    .filter(l -> l.contains("resetting it") && l.contains(" holds checkpoint ")).toList();
+            assertEquals(List.of(), resets, where + ": the standby held seq " + held + "; its log:\n"
+                    + String.join("\n", lines(standby.log()).stream().filter(l -> !TICK.matcher(l).matches()).toList()));
+        }
+        System.out.println("standby restarts: " + trials + " trials, no full copy, seed " + seed);
+    }
+
     /** Node a primary, node b its standby, replicating steadily. */
     private record Pair(Node a, Node b, NodeProcess primary, NodeProcess standby, Path verify) {
     }
@@ -183,10 +222,14 @@ class FailoverTest {
     }
 
     private NodeProcess primary(Node node, Path verify) {
-        return node.start(hotclone("run", "--name", node.name(), "--journal", journal(node).toString(), "--zk", zk,
-                        "--listen", node.address().getHostAddress() + ":" + PORT, "--",
-                        TestPrograms.compile("counter").toString(), "--verify-file", verify.toString()),
-                Map.of(), dir.resolve(node.name() + ".log"));
+        return primary(node, List.of(TestPrograms.compile("counter").toString(), "--verify-file", verify.toString()));
+    }
+
+    private NodeProcess primary(Node node, List<String> program) {
+        List<String> command = new ArrayList<>(List.of("run", "--name", node.name(), "--journal",
+                journal(node).toString(), "--zk", zk, "--listen", node.address().getHostAddress() + ":" + PORT, "--"));
+        command.addAll(program);
+        return node.start(hotclone(command.toArray(String[]::new)), Map.of(), dir.resolve(node.name() + ".log"));
     }
 
     private Path journal(Node node) {
