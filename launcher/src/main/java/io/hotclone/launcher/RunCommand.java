@@ -30,6 +30,11 @@ import java.util.concurrent.Callable;
                         + "SIGTERM and SIGHUP sent to hotclone are passed on to it, and hotclone exits with the "
                         + "program's exit status (128 + N if signal N killed it).",
                 "",
+                "The program never outlives its protection unnoticed: if hotclone ends first, however it ends "
+                        + "(kill -9 included), the kernel kills the program with it (PR_SET_PDEATHSIG, set before "
+                        + "the program's first instruction). --on-hotclone-exit continue leaves it running instead, "
+                        + "unprotected.",
+                "",
                 "With --zk this node becomes the primary of the service (one at a time: the coordinator's lock "
                         + "decides) and ships every checkpoint to each standby of the service: those given with "
                         + "--standby and every `hotclone standby` that joins. If it loses contact with the "
