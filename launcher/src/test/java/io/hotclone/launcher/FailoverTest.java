@@ -1,6 +1,7 @@
 package io.hotclone.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotclone.cluster.Coordinator;
@@ -160,6 +161,38 @@ class FailoverTest {
         Verify.assertPasses(adopt(standbyB, Integer.parseInt(switched.group(2))), verify, WAIT);
     }
 
+    @Test
+    void whenOnlyThePrimarysHotcloneIsKilledItsProgramDiesBeforeTheStandbyResumesIt() throws Exception {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        NodeProcess standby = standby(b);
+        Path verify = dir.resolve("verify");
+        // A shell is the first process of a's PID namespace, so the JVM dies alone, its program reparented.
+        NodeProcess primary = primary(a, verify, List.of("/bin/sh", "-c", "\"$@\"; exit $?", "sh"));
+        awaitSteadyReplication(primary, a, b);
+        Matcher protecting = Pattern.compile(".* as pid (\\d+),.*").matcher(primary.awaitLine(
+                Pattern.compile(".*protecting .* as pid \\d+,.*"), WAIT));
+        assertTrue(protecting.matches());
+        Program old = adopt(primary, Integer.parseInt(protecting.group(1)));
+        ProcessHandle jvm = ProcessHandle.of(primary.pid()).stream().flatMap(ProcessHandle::descendants)
+                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false)).findFirst()
+                .orElseThrow(() -> new AssertionError("no JVM among the processes of node a: " + primary.log()));
+
+        jvm.destroyForcibly();
+        old.awaitExit(Duration.ofSeconds(5));
+        LocalTime oldCopyGone = LocalTime.now();
+        Matcher switched = SWITCHED.matcher(standby.awaitLine(SWITCHED, WAIT));
+        assertTrue(switched.matches());
+        LocalTime newCopyBorn = LocalTime.parse(switched.group(1)).minusNanos(
+                Duration.ofMillis(Long.parseLong(switched.group(4))).toNanos());
+        assertTrue(oldCopyGone.isBefore(newCopyBorn), "never two live copies: the old program was gone at "
+                + oldCopyGone + ", and the standby began its restore at " + newCopyBorn);
+        Program resumed = adopt(standby, Integer.parseInt(switched.group(2)));
+        resumed.awaitTick(1, WAIT);
+        assertFalse(old.isAlive(), "one writer: the old program is gone as the resumed one writes");
+        Verify.assertPasses(resumed, verify, WAIT);
+    }
+
     /** Node a primary, node b its standby, replicating steadily. */
     private record Pair(Node a, Node b, NodeProcess primary, NodeProcess standby, Path verify) {
     }
@@ -183,10 +216,16 @@ class FailoverTest {
     }
 
     private NodeProcess primary(Node node, Path verify) {
-        return node.start(hotclone("run", "--name", node.name(), "--journal", journal(node).toString(), "--zk", zk,
+        return primary(node, verify, List.of());
+    }
+
+    /** @param wrapper what runs the primary's hotclone, e.g. a shell */
+    private NodeProcess primary(Node node, Path verify, List<String> wrapper) {
+        List<String> command = new ArrayList<>(wrapper);
+        command.addAll(hotclone("run", "--name", node.name(), "--journal", journal(node).toString(), "--zk", zk,
                         "--listen", node.address().getHostAddress() + ":" + PORT, "--",
-                        TestPrograms.compile("counter").toString(), "--verify-file", verify.toString()),
-                Map.of(), dir.resolve(node.name() + ".log"));
+                        TestPrograms.compile("counter").toString(), "--verify-file", verify.toString()));
+        return node.start(command, Map.of(), dir.resolve(node.name() + ".log"));
     }
 
     private Path journal(Node node) {
