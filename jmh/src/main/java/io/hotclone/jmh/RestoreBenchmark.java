@@ -1,5 +1,6 @@
 package io.hotclone.jmh;
 
+import io.hotclone.capture.launch.HeldStart;
 import io.hotclone.bindings.CallState;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.capture.Checkpointer;
@@ -66,7 +67,7 @@ public class RestoreBenchmark {
 
     @Benchmark
     public Restorer.Result restore() {
-        result = new Restorer(journal, -1).restore();
+        result = new Restorer(journal, -1, HeldStart.Lifetime.FREE).restore();
         return result;
     }
 
@@ -86,7 +87,7 @@ public class RestoreBenchmark {
     @TearDown(Level.Trial)
     public void checkRestoredAndClean() {
         try (Journal last = Journal.open(journalDir)) {
-            int pid = new Restorer(last, -1).restore().pid();
+            int pid = new Restorer(last, -1, HeldStart.Lifetime.FREE).restore().pid();
             try {
                 program.assertPasses(program.adopt(pid));
             } finally {

@@ -2,6 +2,7 @@ package io.hotclone.launcher;
 
 import io.hotclone.bindings.HotcloneException;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 
 import java.net.InetSocketAddress;
 
@@ -30,6 +31,10 @@ final class Addresses implements ITypeConverter<InetSocketAddress> {
 
     @Override
     public InetSocketAddress convert(String value) {
-        return parse(value, "address");
+        try {
+            return parse(value, "address");
+        } catch (HotcloneException e) {
+            throw new TypeConversionException(e.getMessage());
+        }
     }
 }

@@ -1,7 +1,6 @@
 package io.hotclone.launcher;
 
 import io.hotclone.capture.Checkpointer;
-import io.hotclone.journal.Journal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -26,7 +25,7 @@ import java.util.concurrent.Callable;
                 ""},
         mixinStandardHelpOptions = true)
 final class CheckpointCommand implements Callable<Integer> {
-    @Option(names = "--pid", paramLabel = "PID", description = "The process to checkpoint.")
+    @Option(names = "--pid", paramLabel = "PID", converter = Values.Count.class, description = "The process to checkpoint.")
     Integer pid;
 
     @Option(names = "--now", description = "Instead of --pid: ask the hotclone run that writes the journal for a "
@@ -57,17 +56,15 @@ final class CheckpointCommand implements Callable<Integer> {
             return 0;
         }
         Checkpointer.refuseWhatCannotBeCaptured(pid);
-        try (Journal j = Journal.create(journal)) {
-            Checkpointer.Result r = new Checkpointer(pid, j, kill).checkpoint();
-            if (json) {
-                System.out.printf("{\"seq\":%d,\"pid\":%d,\"areas\":%d,\"pages\":%d,\"bytes\":%d,\"fds\":%d,"
-                                + "\"freeze_us\":%d,\"duration_us\":%d}%n", r.seq(), pid, r.areas(), r.pages(),
-                        r.pageBytes(), r.fds(), r.freezeMicros(), r.durationMicros());
-            } else {
-                System.out.printf("checkpoint seq=%d pid=%d areas=%d pages=%d bytes=%d fds=%d freeze_us=%d"
-                                + " duration_us=%d%n", r.seq(), pid, r.areas(), r.pages(), r.pageBytes(), r.fds(),
-                        r.freezeMicros(), r.durationMicros());
-            }
+        Checkpointer.Result r = CreatedJournal.use(journal, j -> new Checkpointer(pid, j, kill).checkpoint());
+        if (json) {
+            System.out.printf("{\"seq\":%d,\"pid\":%d,\"areas\":%d,\"pages\":%d,\"bytes\":%d,\"fds\":%d,"
+                            + "\"freeze_us\":%d,\"duration_us\":%d}%n", r.seq(), pid, r.areas(), r.pages(),
+                    r.pageBytes(), r.fds(), r.freezeMicros(), r.durationMicros());
+        } else {
+            System.out.printf("checkpoint seq=%d pid=%d areas=%d pages=%d bytes=%d fds=%d freeze_us=%d"
+                            + " duration_us=%d%n", r.seq(), pid, r.areas(), r.pages(), r.pageBytes(), r.fds(),
+                    r.freezeMicros(), r.durationMicros());
         }
         return 0;
     }

@@ -21,11 +21,11 @@ final class ClusterOptions {
             description = "This node's name in the service, unique among its nodes (default: the host name).")
     String name;
 
-    @Option(names = "--lease", paramLabel = "DURATION", defaultValue = "1s",
+    @Option(names = "--lease", paramLabel = "DURATION", defaultValue = "1s", converter = Values.Period.class,
             description = "How long the coordinator waits for a silent node before it counts it gone: a failed "
                     + "primary is replaced after about this long, and a primary cut off from the coordinator "
                     + "stops its program within 2/3 of it (default: ${DEFAULT-VALUE}).")
-    String lease;
+    Duration lease;
 
     String name() {
         if (name != null) {
@@ -36,9 +36,5 @@ final class ClusterOptions {
         } catch (UnknownHostException e) {
             return "node-" + ProcessHandle.current().pid();
         }
-    }
-
-    Duration leaseDuration() {
-        return ProtectionOptions.parse("--lease", lease);
     }
 }

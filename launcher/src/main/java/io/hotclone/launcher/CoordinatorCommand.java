@@ -1,6 +1,5 @@
 package io.hotclone.launcher;
 
-import io.hotclone.bindings.HotcloneException;
 import io.hotclone.cluster.Coordinator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -8,6 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,7 +37,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatorCommand.class);
     private static final List<String> STOPPING = List.of("INT", "TERM");
 
-    @Option(names = "--port", paramLabel = "PORT", defaultValue = "2181",
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "2181", converter = Values.Port.class,
             description = "TCP port the nodes connect to (default: ${DEFAULT-VALUE}; 0: any free port).")
     int port;
 
@@ -45,19 +45,13 @@ final class CoordinatorCommand implements Callable<Integer> {
             description = "Data directory (snapshots and transaction log); created if missing.")
     Path data;
 
-    @Option(names = "--bind", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+    @Option(names = "--bind", paramLabel = "ADDR", defaultValue = "127.0.0.1", converter = Values.Address.class,
             description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine only; 0.0.0.0: every interface).")
-    String bind;
+    InetAddress bind;
 
     @Override
     public Integer call() throws InterruptedException {
-        if (port < 0 || port > 65535) {
-            throw new HotcloneException("--port " + port + " is not a TCP port: give 0 to 65535");
-        }
         InetSocketAddress address = new InetSocketAddress(bind, port);
-        if (address.isUnresolved()) {
-            throw new HotcloneException("--bind " + bind + " is not an address of this machine: give an IP address such as 127.0.0.1 or 0.0.0.0");
-        }
         CountDownLatch stop = new CountDownLatch(1);
         for (String name : STOPPING) {
             Signal.handle(new Signal(name), s -> stop.countDown());

@@ -45,13 +45,13 @@ final class DemoCommand implements Callable<Integer> {
             description = "Where to keep the demo's journals, logs and files (default: a new temporary directory).")
     Path dir;
 
-    @Option(names = "--heap-mib", paramLabel = "N", defaultValue = "64",
+    @Option(names = "--heap-mib", paramLabel = "N", defaultValue = "64", converter = Values.Count.class,
             description = "Heap of the demo program, in MiB (default: ${DEFAULT-VALUE}).")
     int heapMib;
 
-    @Option(names = "--lease", paramLabel = "DURATION", defaultValue = "1s",
+    @Option(names = "--lease", paramLabel = "DURATION", defaultValue = "1s", converter = Values.Period.class,
             description = "The nodes' lease: how long a dead primary goes unnoticed (default: ${DEFAULT-VALUE}).")
-    String lease;
+    Duration lease;
 
     @Option(names = "--dirty-tracking", paramLabel = "MODE", defaultValue = "uffd",
             description = "How both nodes find written pages: uffd or mprotect (see `hotclone help run`; "
@@ -76,12 +76,12 @@ final class DemoCommand implements Callable<Integer> {
         try (Coordinator coordinator = Coordinator.start(new InetSocketAddress("127.0.0.1", 0), work.resolve("coordinator"))) {
             String zk = coordinator.connectString();
             out.println("1. coordinator (embedded ZooKeeper) on " + zk);
-            DemoNode standby = DemoNode.start(work, "standby", List.of("standby", "--name", "standby", "--lease", lease,
+            DemoNode standby = DemoNode.start(work, "standby", List.of("standby", "--name", "standby", "--lease", Values.Period.text(lease),
                     "--listen", "127.0.0.1:0", "--journal", standbyJournal.toString(), "--zk", zk,
                     "--dirty-tracking", tracking.name()));
             nodes.add(standby);
             standby.awaitLog(Pattern.compile(".*standby of service .* listening on .*"), WAIT);
-            DemoNode primary = DemoNode.start(work, "primary", concat(List.of("run", "--name", "primary", "--lease", lease,
+            DemoNode primary = DemoNode.start(work, "primary", concat(List.of("run", "--name", "primary", "--lease", Values.Period.text(lease),
                     "--journal", primaryJournal.toString(), "--zk", zk, "--dirty-tracking", tracking.name(), "--"),
                     program));
             nodes.add(primary);
@@ -99,7 +99,7 @@ final class DemoCommand implements Callable<Integer> {
                         running.lastTick(), held.seq(), describe(held));
                 if (standby.logged(SWITCHED)) {
                     throw new HotcloneException("the standby took over before the crash: the primary lost its lease"
-                            + " (see primary.log); --lease " + lease + " is too short for this machine");
+                            + " (see primary.log); --lease " + Values.Period.text(lease) + " is too short for this machine");
                 }
                 long outputBefore = Files.size(standby.stdout());
                 long crashTick = running.lastTick();

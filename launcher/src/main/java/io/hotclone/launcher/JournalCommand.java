@@ -97,7 +97,7 @@ public final class JournalCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "DIR", description = "the journal directory")
         Path dir;
 
-        @Option(names = "--seq", paramLabel = "N", description = "the checkpoint to show (see `ls`); default: the newest")
+        @Option(names = "--seq", paramLabel = "N", converter = Values.Seq.class, description = "the checkpoint to show (see `ls`); default: the newest")
         Long seq;
 
         @Override

@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.capture.launch.HeldStart;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.Checkpointer;
@@ -121,9 +122,9 @@ final class Node implements AutoCloseable {
      */
     int runPrimary(List<String> command, List<String> environment) {
         long epoch = session.becomePrimary(settings.lease().multipliedBy(2));
-        int pid = Spawn.spawn(command.getFirst(), command, environment, Spawn.Group.OWN_GROUP);
+        int pid = HeldStart.run(command, environment, Spawn.Group.OWN_GROUP, HeldStart.Lifetime.TIED);
         LOG.info("primary of service {} (epoch {}): protecting {} as pid {}, checkpointed every {} into {}",
-                settings.service(), epoch, command.getFirst(), pid, settings.interval(), settings.journal());
+                settings.service(), epoch, command.getFirst(), pid, Values.Period.text(settings.interval()), settings.journal());
         return serve(pid, epoch);
     }
 
@@ -349,7 +350,7 @@ final class Node implements AutoCloseable {
             replica.close();
             if (restored == null) {
                 try (Journal journal = Journal.open(settings.journal())) {
-                    restored = new Restorer(journal, seq).restore();
+                    restored = new Restorer(journal, seq, HeldStart.Lifetime.TIED).restore();
                 }
             }
             long resumed = System.nanoTime();

@@ -1,26 +1,22 @@
 package io.hotclone.launcher;
 
-import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.replication.AckPolicy;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** How a primary protects its program: the options of {@code run}, and of {@code standby} for after a switch. */
 final class ProtectionOptions {
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
-
     @Option(names = "--journal", required = true, paramLabel = "DIR",
             description = "Journal directory; created if missing, appended to if it exists.")
     Path journal;
 
     @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "100ms",
+            converter = Values.Period.class,
             description = "Time between checkpoints: 100ms, 2s, 1m (default: ${DEFAULT-VALUE}).")
-    String interval;
+    Duration interval;
 
     /** How written pages are found between checkpoints, as operators write it. */
     enum DirtyTracking {
@@ -42,7 +38,7 @@ final class ProtectionOptions {
                     + "is full (default: ${DEFAULT-VALUE}).")
     DirtyTracking tracking;
 
-    @Option(names = "--retention", paramLabel = "FACTOR", defaultValue = "1.0",
+    @Option(names = "--retention", paramLabel = "FACTOR", defaultValue = "1.0", converter = Values.Factor.class,
             description = "Keeps the journal bounded: once the incremental checkpoints since the last full one carry "
                     + "FACTOR times the program's size (the larger of that full checkpoint, its resident memory now and "
                     + "64 MiB), the next checkpoint is full, and the journal's five-minute files before a committed full "
@@ -67,25 +63,7 @@ final class ProtectionOptions {
                     + "does (default: ${DEFAULT-VALUE}).")
     Ack ack;
 
-    Duration every() {
-        return parse("--checkpoint-interval", interval);
-    }
-
     Tracking tracking() {
         return tracking.tracking;
-    }
-
-    /** 100ms, 2s, 1m, as a Duration; {@code option} names the option in the error. */
-    static Duration parse(String option, String text) {
-        Matcher m = DURATION.matcher(text);
-        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
-            throw new HotcloneException(option + " " + text + " is not a duration: write it as 100ms, 2s or 1m");
-        }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            default -> Duration.ofMinutes(n);
-        };
     }
 }

@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.capture.launch.HeldStart;
 import io.hotclone.capture.launch.Spawn;
 import io.hotclone.journal.Journal;
 import io.hotclone.restore.Restorer;
@@ -24,18 +25,20 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--journal", required = true, paramLabel = "DIR", description = "Journal directory.")
     Path journal;
 
-    @Option(names = "--seq", paramLabel = "N", defaultValue = "-1",
-            description = "Checkpoint to restore (default: the latest committed one).")
-    long seq;
+    @Option(names = "--seq", paramLabel = "N", converter = Values.Seq.class,
+            description = "Checkpoint to restore, as `hotclone journal ls` lists them (default: the latest committed one).")
+    Long seq;
 
-    @Option(names = "--detach", description = "Return once the program runs, and leave it running.")
+    @Option(names = "--detach", description = "Return once the program runs, and leave it running. Without it the "
+            + "program is killed if hotclone ends before it (kill -9 included).")
     boolean detach;
 
     @Override
     public Integer call() {
         Restorer.Result r;
         try (Journal j = Journal.open(journal)) {
-            r = new Restorer(j, seq).restore();
+            r = new Restorer(j, seq == null ? -1 : seq, detach ? HeldStart.Lifetime.FREE : HeldStart.Lifetime.TIED)
+                    .restore();
         }
         System.out.println("pid " + r.pid());
         System.out.flush();

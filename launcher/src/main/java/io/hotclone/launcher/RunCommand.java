@@ -1,15 +1,20 @@
 package io.hotclone.launcher;
 
-import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.ProtectedProgram;
+import io.hotclone.capture.dirty.Tracking;
+import io.hotclone.capture.launch.HeldStart;
 import io.hotclone.capture.launch.Spawn;
-import io.hotclone.journal.Journal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -24,6 +29,11 @@ import java.util.concurrent.Callable;
                         + "stdio (which a restore hands over again, as the restoring hotclone's stdio). SIGINT, "
                         + "SIGTERM and SIGHUP sent to hotclone are passed on to it, and hotclone exits with the "
                         + "program's exit status (128 + N if signal N killed it).",
+                "",
+                "The program never outlives its protection unnoticed: if hotclone ends first, however it ends "
+                        + "(kill -9 included), the kernel kills the program with it (PR_SET_PDEATHSIG, set before "
+                        + "the program's first instruction). --on-hotclone-exit continue leaves it running instead, "
+                        + "unprotected.",
                 "",
                 "With --zk this node becomes the primary of the service (one at a time: the coordinator's lock "
                         + "decides) and ships every checkpoint to each standby of the service: those given with "
@@ -58,37 +68,79 @@ final class RunCommand implements Callable<Integer> {
             description = "Where this node serves as a standby if it loses its lease (needs --zk).")
     InetSocketAddress listen;
 
+    @Option(names = "--on-hotclone-exit", paramLabel = "ACTION", defaultValue = "kill", converter = OnExit.class,
+            description = "What becomes of the program if hotclone ends before it (killed, crashed, kill -9). kill: "
+                    + "the program is killed with it, at any moment, so that it never runs unprotected unnoticed. "
+                    + "continue: it runs on, untraced and no longer checkpointed (unless hotclone dies in the middle of "
+                    + "a checkpoint, the few ms the program is frozen and hotclone is inside it: then it is killed, "
+                    + "since it could not run on correctly). Not with --zk (a standby would take over and run a "
+                    + "second copy) nor --dirty-tracking mprotect (hotclone traces the program and protects its pages "
+                    + "for its whole life) (default: ${DEFAULT-VALUE}).")
+    HeldStart.Lifetime onExit;
+
     @Parameters(arity = "1..*", paramLabel = "PROGRAM [ARG...]", description = "The program and its arguments.")
     List<String> command;
 
+    @Spec
+    CommandSpec spec;
+
+    /** kill or continue, as --on-hotclone-exit takes it. */
+    static final class OnExit implements ITypeConverter<HeldStart.Lifetime> {
+        @Override
+        public HeldStart.Lifetime convert(String value) {
+            return switch (value) {
+                case "kill" -> HeldStart.Lifetime.TIED;
+                case "continue" -> HeldStart.Lifetime.FREE;
+                default -> throw new TypeConversionException("'" + value + "' is not kill or continue");
+            };
+        }
+    }
+
     @Override
     public Integer call() {
+        refuseWhatCannotWork();
         List<String> environment = System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
         if (cluster.zk != null) {
             try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
-                    cluster.leaseDuration(), protection.journal, protection.every(), protection.tracking(),
+                    cluster.lease, protection.journal, protection.interval, protection.tracking(),
                     protection.retention,
                     protection.ack.policy, listen, standbys))) {
                 return node.runPrimary(command, environment);
             }
         }
-        if (!standbys.isEmpty() || listen != null) {
-            throw new HotcloneException("--standby and --listen need a coordinator: give --zk HOST:PORT (start one"
-                    + " with `hotclone coordinator`), which decides who is primary and fences a replaced one");
-        }
-        try (Journal j = Journal.create(protection.journal)) {
-            int pid = Spawn.spawn(command.getFirst(), command, environment, Spawn.Group.OWN_GROUP);
-            LOG.info("protecting {} as pid {}, checkpointed every {} into {}", command.getFirst(), pid,
-                    protection.interval, protection.journal);
+        return CreatedJournal.use(protection.journal, journal -> {
+            int pid = HeldStart.run(command, environment, Spawn.Group.OWN_GROUP, onExit);
+            LOG.info("protecting {} as pid {}, checkpointed every {} into {}{}", command.getFirst(), pid,
+                    Values.Period.text(protection.interval), protection.journal,
+                    onExit == HeldStart.Lifetime.FREE ? "; it runs on, unprotected, if hotclone ends first" : "");
             Summary summary = new Summary();
-            try (ProtectedProgram program = new ProtectedProgram(pid, j, protection.every(), protection.tracking(), 0,
-                    protection.retention, summary);
+            try (ProtectedProgram program = new ProtectedProgram(pid, journal, protection.interval,
+                    protection.tracking(), 0, protection.retention, summary);
                  ControlSocket control = ControlSocket.serve(protection.journal, program);
                  Signals forwarded = Signals.forwardTo(pid)) {
                 int status = program.run();
                 LOG.info("{} exited with status {}; {}", command.getFirst(), status, summary);
                 return status;
             }
+        });
+    }
+
+    /** Options that do not go together: usage errors, before anything starts or is created. */
+    private void refuseWhatCannotWork() {
+        if (cluster.zk == null && (!standbys.isEmpty() || listen != null)) {
+            throw new ParameterException(spec.commandLine(), "--standby and --listen need a coordinator: give --zk"
+                    + " HOST:PORT (start one with `hotclone coordinator`), which decides who is primary and fences a"
+                    + " replaced one");
+        }
+        if (onExit == HeldStart.Lifetime.FREE && cluster.zk != null) {
+            throw new ParameterException(spec.commandLine(), "--on-hotclone-exit continue cannot go with --zk: once"
+                    + " this node's lease expires a standby resumes the program, and the copy left running here would"
+                    + " be a second one, writing the same files (give --on-hotclone-exit kill, the default)");
+        }
+        if (onExit == HeldStart.Lifetime.FREE && protection.tracking() == Tracking.MPROTECT) {
+            throw new ParameterException(spec.commandLine(), "--on-hotclone-exit continue cannot go with"
+                    + " --dirty-tracking mprotect: hotclone traces the program for its whole life and takes write"
+                    + " permission away from its pages, so it dies with hotclone (give --dirty-tracking uffd or none)");
         }
     }
 }

@@ -1,9 +1,11 @@
 package io.hotclone.launcher;
 
-import io.hotclone.bindings.HotcloneException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -38,14 +40,17 @@ final class StandbyCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
         if (cluster.zk == null) {
-            throw new HotcloneException("a standby needs its coordinator: give --zk HOST:PORT (the one the primary"
+            throw new ParameterException(spec.commandLine(), "a standby needs its coordinator: give --zk HOST:PORT (the one the primary"
                     + " uses; start one with `hotclone coordinator`)");
         }
         try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
-                cluster.leaseDuration(), protection.journal, protection.every(), protection.tracking(),
+                cluster.lease, protection.journal, protection.interval, protection.tracking(),
                     protection.retention,
                 protection.ack.policy, listen, List.of()))) {
             return node.runStandby();

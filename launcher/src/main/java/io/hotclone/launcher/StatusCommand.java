@@ -39,7 +39,7 @@ final class StatusCommand implements Callable<Integer> {
         // An observer: it never publishes itself, so it is no member of the service.
         String observer = "status-" + ProcessHandle.current().pid();
         try (ClusterSession session = ClusterSession.join(cluster.zk, cluster.service, observer,
-                cluster.leaseDuration(), ClusterListener.NONE)) {
+                cluster.lease, ClusterListener.NONE)) {
             long epoch = session.epoch();
             List<Member> members = session.members();
             OptionalInt ended = session.ended();

@@ -1,6 +1,7 @@
 package io.hotclone.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotclone.cluster.Coordinator;
@@ -176,7 +177,7 @@ class FailoverTest {
         Node b = testbed.node("b");
         standby(b);
         Path verify = dir.resolve("verify");
-        NodeProcess primary = primary(a, List.of(TestPrograms.compile("memstate").toString(), "--verify-file",
+        NodeProcess primary = primary(a, List.of(), List.of(TestPrograms.compile("memstate").toString(), "--verify-file",
                 verify.toString(), "--log", dir.resolve("memstate.log").toString(), "--data",
                 dir.resolve("memstate.data").toString(), "--heap-mib", "16"));
         awaitSteadyReplication(primary, a, b);
@@ -197,6 +198,38 @@ class FailoverTest {
                     + String.join("\n", lines(standby.log()).stream().filter(l -> !TICK.matcher(l).matches()).toList()));
         }
         System.out.println("standby restarts: " + trials + " trials, no full copy, seed " + seed);
+    }
+
+    @Test
+    void whenOnlyThePrimarysHotcloneIsKilledItsProgramDiesBeforeTheStandbyResumesIt() throws Exception {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        NodeProcess standby = standby(b);
+        Path verify = dir.resolve("verify");
+        // A shell is the first process of a's PID namespace, so the JVM dies alone, its program reparented.
+        NodeProcess primary = primary(a, List.of("/bin/sh", "-c", "\"$@\"; exit $?", "sh"), counter(verify));
+        awaitSteadyReplication(primary, a, b);
+        Matcher protecting = Pattern.compile(".* as pid (\\d+),.*").matcher(primary.awaitLine(
+                Pattern.compile(".*protecting .* as pid \\d+,.*"), WAIT));
+        assertTrue(protecting.matches());
+        Program old = adopt(primary, Integer.parseInt(protecting.group(1)));
+        ProcessHandle jvm = ProcessHandle.of(primary.pid()).stream().flatMap(ProcessHandle::descendants)
+                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false)).findFirst()
+                .orElseThrow(() -> new AssertionError("no JVM among the processes of node a: " + primary.log()));
+
+        jvm.destroyForcibly();
+        old.awaitExit(Duration.ofSeconds(5));
+        LocalTime oldCopyGone = LocalTime.now();
+        Matcher switched = SWITCHED.matcher(standby.awaitLine(SWITCHED, WAIT));
+        assertTrue(switched.matches());
+        LocalTime newCopyBorn = LocalTime.parse(switched.group(1)).minusNanos(
+                Duration.ofMillis(Long.parseLong(switched.group(4))).toNanos());
+        assertTrue(oldCopyGone.isBefore(newCopyBorn), "never two live copies: the old program was gone at "
+                + oldCopyGone + ", and the standby began its restore at " + newCopyBorn);
+        Program resumed = adopt(standby, Integer.parseInt(switched.group(2)));
+        resumed.awaitTick(1, WAIT);
+        assertFalse(old.isAlive(), "one writer: the old program is gone as the resumed one writes");
+        Verify.assertPasses(resumed, verify, WAIT);
     }
 
     /** Node a primary, node b its standby, replicating steadily. */
@@ -222,14 +255,24 @@ class FailoverTest {
     }
 
     private NodeProcess primary(Node node, Path verify) {
-        return primary(node, List.of(TestPrograms.compile("counter").toString(), "--verify-file", verify.toString()));
+        return primary(node, List.of(), counter(verify));
     }
 
-    private NodeProcess primary(Node node, List<String> program) {
-        List<String> command = new ArrayList<>(List.of("run", "--name", node.name(), "--journal",
-                journal(node).toString(), "--zk", zk, "--listen", node.address().getHostAddress() + ":" + PORT, "--"));
-        command.addAll(program);
-        return node.start(hotclone(command.toArray(String[]::new)), Map.of(), dir.resolve(node.name() + ".log"));
+    private static List<String> counter(Path verify) {
+        return List.of(TestPrograms.compile("counter").toString(), "--verify-file", verify.toString());
+    }
+
+    /**
+     * @param wrapper what runs the primary's hotclone, e.g. a shell
+     * @param program the program it protects, and its arguments
+     */
+    private NodeProcess primary(Node node, List<String> wrapper, List<String> program) {
+        List<String> run = new ArrayList<>(List.of("run", "--name", node.name(), "--journal", journal(node).toString(),
+                "--zk", zk, "--listen", node.address().getHostAddress() + ":" + PORT, "--"));
+        run.addAll(program);
+        List<String> command = new ArrayList<>(wrapper);
+        command.addAll(hotclone(run.toArray(String[]::new)));
+        return node.start(command, Map.of(), dir.resolve(node.name() + ".log"));
     }
 
     private Path journal(Node node) {

@@ -1,6 +1,7 @@
 package io.hotclone.restore;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.launch.HeldStart;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
@@ -20,7 +21,11 @@ import java.util.List;
  * and its pages; anything else (a full checkpoint, a gap in the chain, a vDSO that moved) builds
  * the clone anew from the journal, as a cold restore would.
  *
- * <p>Thread confinement: one thread makes every call (it is the clone's tracer).
+ * <p>The clone dies with this hotclone ({@link HeldStart.Lifetime#TIED}), and so does the
+ * program it resumes as.
+ *
+ * <p>Thread confinement: one thread makes every call (it is the clone's tracer, and its
+ * parent: it must live as long as the program's protection).
  */
 public final class HotClone implements AutoCloseable {
     private ProcessBuild build;
@@ -102,7 +107,7 @@ public final class HotClone implements AutoCloseable {
     private void rebuild(Journal journal, CheckpointImage target) {
         discard();
         Restorer.check(target);
-        ProcessBuild fresh = ProcessBuild.start(target);
+        ProcessBuild fresh = ProcessBuild.start(target, HeldStart.Lifetime.TIED);
         try {
             fresh.fill(journal, Restorer.chain(journal, target.header()), target.areas());
         } catch (RuntimeException e) {

@@ -9,6 +9,8 @@ import io.hotclone.bindings.linux.stack_t;
 import io.hotclone.capture.fd.FdKind;
 import io.hotclone.capture.proc.MapsEntry;
 import io.hotclone.capture.proc.ProcFs;
+import io.hotclone.capture.launch.HeldStart;
+import io.hotclone.capture.launch.Spawn;
 import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.capture.ptrace.Tracee;
 import io.hotclone.image.ImageHeader;
@@ -60,9 +62,13 @@ final class ProcessBuild {
         this.proc = proc;
     }
 
-    /** Starts the host process and gives it the image's mappings, empty. */
-    static ProcessBuild start(CheckpointImage image) {
-        Tracee tracee = HostProcess.start(image.process().exe(), image.process().sessionLeader());
+    /**
+     * Starts the host process (the program's own executable, held at the end of its exec) and
+     * gives it the image's mappings, empty.
+     */
+    static ProcessBuild start(CheckpointImage image, HeldStart.Lifetime lifetime) {
+        Tracee tracee = HeldStart.start(List.of(image.process().exe()), List.of(),
+                image.process().sessionLeader() ? Spawn.Group.OWN_SESSION : Spawn.Group.INHERIT, lifetime);
         int pid = tracee.tid();
         RemoteSyscalls remote = null;
         try {
@@ -82,7 +88,7 @@ final class ProcessBuild {
                 remote.close();
             }
             tracee.close();
-            HostProcess.kill(pid);
+            HeldStart.kill(pid);
             throw e;
         }
     }
@@ -135,7 +141,7 @@ final class ProcessBuild {
             // it is killed below whatever state its registers are in
         }
         tracee.close();
-        HostProcess.kill(pid);
+        HeldStart.kill(pid);
     }
 
     private static void checkXstate(Tracee tracee, ImageHeader h) {

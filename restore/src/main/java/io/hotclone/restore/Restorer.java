@@ -4,6 +4,7 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.linux.hc_kernel_sigaction;
 import io.hotclone.bindings.linux.stack_t;
 import io.hotclone.capture.Host;
+import io.hotclone.capture.launch.HeldStart;
 import io.hotclone.capture.memory.FileIdentities;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.CheckpointKind;
@@ -35,12 +36,18 @@ public final class Restorer {
 
     private final Journal journal;
     private final long seq;
+    private final HeldStart.Lifetime lifetime;
     private RestorePhase phase;
 
-    /** @param seq the checkpoint to restore, or -1 for the latest committed one */
-    public Restorer(Journal journal, long seq) {
+    /**
+     * @param seq      the checkpoint to restore, or -1 for the latest committed one
+     * @param lifetime whether the restored program dies with this hotclone (then restore from a
+     *                 thread that lives as long as the program's protection: see {@link HeldStart})
+     */
+    public Restorer(Journal journal, long seq, HeldStart.Lifetime lifetime) {
         this.journal = journal;
         this.seq = seq;
+        this.lifetime = lifetime;
     }
 
     public RestorePhase phase() {
@@ -52,7 +59,7 @@ public final class Restorer {
         phase = RestorePhase.PRE_RESTORE;
         CheckpointImage image = seq < 0 ? journal.latest() : journal.read(seq);
         check(image);
-        ProcessBuild build = ProcessBuild.start(image);
+        ProcessBuild build = ProcessBuild.start(image, lifetime);
         try {
             phase = RestorePhase.RESTORE;
             build.fill(journal, chain(journal, image.header()), image.areas());

@@ -1,5 +1,6 @@
 package io.hotclone.restore;
 
+import io.hotclone.capture.launch.HeldStart;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;
@@ -80,7 +81,7 @@ class HotCloneTest {
                     CheckpointKind.INCREMENTAL, CheckpointKind.INCREMENTAL),
                     journal.checkpoints().stream().map(CheckpointSummary::kind).toList());
             long lastSeq = seq;
-            try (Program resumed = killAndRestore(program, () -> new Restorer(journal, lastSeq).restore())) {
+            try (Program resumed = killAndRestore(program, () -> new Restorer(journal, lastSeq, HeldStart.Lifetime.FREE).restore())) {
                 resumed.signal(Program.SIGUSR1);
                 Verify.assertPasses(resumed, verify, WAIT);
             }
