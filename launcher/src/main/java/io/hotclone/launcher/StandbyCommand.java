@@ -46,7 +46,7 @@ final class StandbyCommand implements Callable<Integer> {
         }
         try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
                 cluster.leaseDuration(), protection.journal, protection.every(), protection.tracking(),
-                    protection.retention,
+                    protection.retention, protection.journalFailureLimit(),
                 protection.ack.policy, listen, List.of()))) {
             return node.runStandby();
         }
