@@ -1,10 +1,10 @@
-/* A program that runs another program: generation 0 sets up a heap pattern, ticks, and at tick
- * --exec-at runs itself again (execv of /proc/self/exe) as generation 1, which sets up a heap of
+/* A program that runs another program: generation 0 sets up a heap pattern, ticks, and once the
+ * file --exec-file exists runs itself again (execv of /proc/self/exe) as generation 1, which sets up a heap of
  * its own (another size and pattern) and ticks on from where generation 0 stopped. Its check
  * covers the generation it is: the heap pattern of that generation, the tick counter held twice.
  * A checkpoint taken after the exec must restore generation 1 with its own memory.
  *
- * usage: execself --verify-file PATH [--exec-at N] [--self-test-corrupt heap|counter]
+ * usage: execself --verify-file PATH [--exec-file PATH] [--self-test-corrupt heap|counter]
  * (--generation and --from-tick are what generation 0 passes to generation 1) */
 #include "selfcheck.h"
 
@@ -14,12 +14,12 @@ static uint64_t ticks;
 
 int main(int argc, char **argv)
 {
-    static const char *const names[] = { "--verify-file", "--exec-at", "--self-test-corrupt", "--generation",
+    static const char *const names[] = { "--verify-file", "--exec-file", "--self-test-corrupt", "--generation",
                                          "--from-tick", NULL };
     const char *values[5] = { NULL, NULL, NULL, NULL, NULL };
     sc_parse(argc, argv, names, values);
     const char *verify_file = sc_required(values[0], names[0]);
-    long exec_at = values[1] ? atol(values[1]) : 10;
+    const char *exec_file = values[1];
     const char *corruption = values[2];
     int generation = values[3] ? atoi(values[3]) : 0;
     ticks = values[4] ? strtoull(values[4], NULL, 10) : 0;
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
         sc_say("tick %lu", (unsigned long)ticks);
         if (sc_verify_requested(verify_file))
             break;
-        if (generation == 0 && (long)ticks >= exec_at) {
+        if (generation == 0 && exec_file && access(exec_file, F_OK) == 0) {
             char from[32];
             snprintf(from, sizeof from, "%lu", (unsigned long)ticks);
             char *args[16];

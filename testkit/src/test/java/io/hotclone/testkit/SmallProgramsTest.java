@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,8 +51,10 @@ class SmallProgramsTest {
     }
 
     @Test
-    void execselfPassesItsSelfCheckAsTheProgramItRan() {
-        try (Program p = start("execself", "--exec-at", "2")) {
+    void execselfPassesItsSelfCheckAsTheProgramItRan() throws IOException {
+        try (Program p = start("execself", "--exec-file", dir.resolve("exec").toString())) {
+            p.awaitTick(2, TIMEOUT);
+            Files.createFile(dir.resolve("exec"));
             p.awaitLine(Pattern.compile("ready pid=\\d+ generation=1"), TIMEOUT);
             p.awaitTick(4, TIMEOUT);
             Verify.assertPasses(p, dir.resolve("verify"), TIMEOUT);
