@@ -361,13 +361,13 @@ final class AppendRing implements AutoCloseable {
         }
 
         private HotcloneException failed(Throwable cause) {
-            return new HotcloneException("the journal appender failed checkpoint seq " + seq + ", which stays"
+            return new JournalFailure("the journal appender failed checkpoint seq " + seq + ", which stays"
                     + " uncommitted: " + (cause.getMessage() != null ? cause.getMessage() : cause.toString()), cause);
         }
 
         private HotcloneException stopped() {
-            return new HotcloneException("the journal appender thread " + name + " stopped while checkpoint seq "
-                    + seq + " was being written: the checkpoint stays uncommitted; report this as a bug");
+            return new JournalFailure("the journal appender thread " + name + " stopped while checkpoint seq "
+                    + seq + " was being written: the checkpoint stays uncommitted; report this as a bug", null);
         }
     }
 

@@ -41,6 +41,8 @@ public final class Chain implements AutoCloseable {
     private final UnaryOperator<CheckpointWriter> writers;
     private AppendRing ring;
     private volatile boolean fullAsked;
+    /** The program's address space that the chain's tracker and dumper were made for. */
+    private AddressSpace space;
 
     /**
      * @param epoch    the reign of the primary that writes this chain: every checkpoint carries it
@@ -118,6 +120,34 @@ public final class Chain implements AutoCloseable {
             tracker.close();
             tracker = null;
         }
+    }
+
+    /**
+     * At the barrier, before anything is read: whether the program still has the address space
+     * the chain was built on. After an exec it has a new one, on which the tracker, the dumper and
+     * the last checkpoint's areas tell nothing: they are dropped, and this checkpoint is full,
+     * beginning a new chain.
+     *
+     * @return false if the program ran another program since the last checkpoint
+     */
+    boolean follow(int pid) {
+        if (space != null && space.current()) {
+            return true;
+        }
+        boolean first = space == null;
+        if (!first) {
+            space.close();
+            dropTracker();
+            if (dumper != null) {
+                dumper.close();
+                dumper = null;
+            }
+            seq = -1;
+            areas = Map.of();
+            forkFaithful = true;
+        }
+        space = new AddressSpace(pid);
+        return first;
     }
 
     /**
@@ -229,6 +259,9 @@ public final class Chain implements AutoCloseable {
             dumper.close();
         }
         dropTracker();
+        if (space != null) {
+            space.close();
+        }
         stage.close();
     }
 }

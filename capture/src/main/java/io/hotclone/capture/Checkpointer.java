@@ -342,6 +342,10 @@ public final class Checkpointer {
     }
 
     private Frozen capture(ProcFs proc, Tracee tracee, long seq) {
+        if (chain != null && !chain.follow(pid)) {
+            LOG.info("process {} ran another program (exec) since the last checkpoint: its dirty tracking and page"
+                    + " reading are set up anew for its new memory, and checkpoint seq {} is full", pid, seq);
+        }
         List<MapsEntry> kernelAreas = proc.maps();
         List<MapsEntry> maps = chain != null && chain.tracker() instanceof MprotectTracker m
                 ? m.view(kernelAreas) : kernelAreas;
@@ -489,12 +493,12 @@ public final class Checkpointer {
         }
         List<Integer> tasks = proc.tasks();
         if (tasks.size() > 1) {
-            throw new HotcloneException("cannot checkpoint process " + pid + ": it has " + tasks.size()
+            throw new Uncapturable("cannot checkpoint process " + pid + ": it has " + tasks.size()
                     + " threads, and this version of hotclone checkpoints single-threaded programs only");
         }
         List<Integer> children = proc.children();
         if (!children.isEmpty()) {
-            throw new HotcloneException("cannot checkpoint process " + pid + ": it has child processes "
+            throw new Uncapturable("cannot checkpoint process " + pid + ": it has child processes "
                     + children + ", and this version of hotclone checkpoints single processes only");
         }
     }

@@ -29,6 +29,7 @@ import java.util.function.Supplier;
 import static io.hotclone.bindings.linux.Errno.EINTR;
 import static io.hotclone.bindings.linux.Fcntl.EFD_CLOEXEC;
 import static io.hotclone.bindings.linux.Fcntl.POLLIN;
+import static io.hotclone.bindings.linux.Signal.SIGKILL;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
 
 /**
@@ -40,6 +41,13 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
  * interval's deadline; every 20 ms it also asks /proc whether the program ran another program
  * or mapped much more memory, which is worth a checkpoint before the interval ends
  * ({@link ChangeWatch}).
+ *
+ * <p>A checkpoint that fails leaves the program running, and is tried again sooner than the
+ * interval and then less and less often ({@link Failures}); each failure is logged with its
+ * reason. One the journal cannot take ({@link JournalFailure}: its disk full or read-only) is
+ * tried again until the journal takes checkpoints again, for at most the run's journal failure
+ * limit: then the program is killed, rather than run on unprotected, and {@link #run()} throws
+ * {@link JournalOutage}.
  *
  * <p>With tracking by page protection the program is traced for its whole life by the
  * {@link SeizedLoop} on the calling thread, and the schedule runs on a thread of its own,
@@ -72,6 +80,10 @@ public final class ProtectedProgram implements AutoCloseable {
     private final int pidfd;
     private final int requests;
     private final Queue<CompletableFuture<Checkpointer.Result>> requested = new ConcurrentLinkedQueue<>();
+    private final Duration journalFailureLimit;
+    private final Failures failures;
+    /** Set once the journal failed past its limit and the program was killed; thrown by {@link #run()}. */
+    private volatile JournalOutage outage;
 
     /**
      * @param pid      a child of this process, which must be reaped here when it ends
@@ -81,9 +93,11 @@ public final class ProtectedProgram implements AutoCloseable {
      * @param retention page bytes of incremental checkpoints allowed per page byte of the full one
      *                 they build on before the next is full; the journal's roll cycles before a
      *                 committed full checkpoint are dropped (see {@link Retention})
+     * @param journalFailureLimit how long the journal may fail to take checkpoints before
+     *                 protection ends (the program is killed and {@link #run()} throws)
      */
     public ProtectedProgram(int pid, Journal journal, Duration interval, Tracking tracking, long epoch, double retention,
-                            Listener listener) {
+                            Duration journalFailureLimit, Listener listener) {
         this.pid = pid;
         this.chain = new Chain(epoch, tracking);
         this.watch = new ChangeWatch(pid);
@@ -91,6 +105,8 @@ public final class ProtectedProgram implements AutoCloseable {
         this.journal = journal;
         this.intervalNanos = interval.toNanos();
         this.listener = listener;
+        this.journalFailureLimit = journalFailureLimit;
+        this.failures = new Failures(journalFailureLimit.toNanos(), System.nanoTime());
         MemorySegment callState = arena.allocate(Libc.callStateLayout());
         pidfd = (int) check(Libc.syscall(callState, SYS_pidfd_open, pid, 0, 0, 0, 0, 0), callState, "pidfd_open(" + pid + ")");
         requests = (int) check(Libc.eventfd(callState, 0, EFD_CLOEXEC), callState, "eventfd");
@@ -125,8 +141,18 @@ public final class ProtectedProgram implements AutoCloseable {
      * Checkpoints the program until it ends.
      *
      * @return its exit status, or 128 + the signal that killed it, as a shell reports it
+     * @throws JournalOutage if the journal failed for longer than its limit, and the program was
+     *                       killed for it
      */
     public int run() {
+        int status = protect();
+        if (outage != null) {
+            throw outage;
+        }
+        return status;
+    }
+
+    private int protect() {
         if (chain.tracking() != Tracking.MPROTECT) {
             Integer exit = schedule(() -> checkpoint(null, null));
             return exit != null ? exit : reap();
@@ -182,13 +208,17 @@ public final class ProtectedProgram implements AutoCloseable {
                 check(Libc.read(callState, requests, eventCount, 8), callState, "read(eventfd)");
             }
             Optional<String> change = asked || System.nanoTime() >= deadline ? Optional.empty() : watch.change();
+            if (change.isEmpty() && !asked && failures.refused() && capturable()) {
+                change = Optional.of("it can be checkpointed again");
+            }
             change.ifPresent(why -> LOG.info("checkpoint of pid {} now: {}", pid, why));
             if (asked || change.isPresent() || System.nanoTime() >= deadline) {
                 Integer exit = checkpoint.get();
                 if (exit != null) {
                     return exit;
                 }
-                deadline = Math.max(deadline + intervalNanos, System.nanoTime());
+                long retry = failures.retryNanos();
+                deadline = retry > 0 ? System.nanoTime() + retry : Math.max(deadline + intervalNanos, System.nanoTime());
             }
         }
     }
@@ -212,6 +242,11 @@ public final class ProtectedProgram implements AutoCloseable {
             if (retention.committed(journal, result.seq(), residentBytes())) {
                 chain.askFull();
             }
+            long unprotected = failures.committed(System.nanoTime());
+            if (unprotected >= 0) {
+                LOG.info("checkpoint seq {} of pid {} committed: protection resumes after {} ms without a committed"
+                        + " checkpoint", result.seq(), pid, unprotected / 1_000_000);
+            }
             listener.checkpointed(result);
             answered.forEach(r -> r.complete(result));
             return null;
@@ -223,8 +258,39 @@ public final class ProtectedProgram implements AutoCloseable {
             if (tracer == null && ended()) {
                 return reap(); // it ended as the checkpoint began (ptrace then answers EPERM, not ESRCH)
             }
+            failed(e);
             listener.checkpointFailed(e);
             return null;
+        }
+    }
+
+    /** Logs a failed checkpoint; ends protection if the journal has failed past its limit. */
+    private void failed(HotcloneException e) {
+        Failures.Failed f = failures.failed(e, System.nanoTime());
+        String unprotected = f.unprotectedNanos() / 1_000_000 + " ms";
+        if (f.overLimit()) {
+            if (outage == null) {
+                outage = new JournalOutage("journal " + journal.dir() + " took no checkpoint of pid " + pid + " for "
+                        + journalFailureLimit.toMillis() + " ms (--journal-failure-limit), so protection ended and the"
+                        + " program was killed; the last failure: " + e.getMessage() + "; make the journal writable"
+                        + " again and restore the program from it (hotclone restore --journal " + journal.dir() + ")", e);
+                Spawn.kill(pid, SIGKILL);
+            }
+            return;
+        }
+        LOG.warn("checkpoint of pid {} failed ({} in a row, none committed for {}; the program runs on, the next is"
+                + " tried in {} ms{}): {}", pid, f.inRow(), unprotected, f.retryNanos() / 1_000_000,
+                e instanceof JournalFailure ? ", and the run ends if the journal takes none for "
+                        + journalFailureLimit.toMillis() + " ms" : "", e.getMessage());
+    }
+
+    /** Whether the program can be checkpointed now, as far as can be told without stopping it. */
+    private boolean capturable() {
+        try {
+            Checkpointer.refuseWhatCannotBeCaptured(pid);
+            return true;
+        } catch (HotcloneException e) {
+            return false;
         }
     }
 
@@ -264,6 +330,7 @@ public final class ProtectedProgram implements AutoCloseable {
     @Override
     public void close() {
         chain.close();
+        watch.close();
         try (Arena local = Arena.ofConfined()) {
             MemorySegment callState = local.allocate(Libc.callStateLayout());
             Libc.close(callState, pidfd);

@@ -146,7 +146,7 @@ public class ProtectedRunBenchmark {
             try (ReplicaServer replica = standbys == 0 ? null
                          : ReplicaServer.listen(new InetSocketAddress("127.0.0.1", 0), replicaDir, "bench", ReplicaListener.NONE);
                  Journal j = Journal.create(journal);
-                 ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), tracking, 0, 1.0,
+                 ProtectedProgram program = new ProtectedProgram(pid, j, Duration.ofMillis(interval), tracking, 0, 1.0, Duration.ofMinutes(1),
                          new ProtectedProgram.Listener() {
                              @Override
                              public void checkpointed(Checkpointer.Result r) {

@@ -1,6 +1,7 @@
 package io.hotclone.launcher;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.capture.JournalOutage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -22,7 +23,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
 /**
  * The {@code hotclone} command. Exit codes: 0 done, 1 failed (a {@link HotcloneException}: its
  * message alone is printed, the stack trace only with {@code --debug} or HOTCLONE_DEBUG=1),
- * 2 usage error.
+ * 2 usage error, {@value #JOURNAL_FAILED} protection ended because the journal took no checkpoint
+ * for too long ({@link JournalOutage}).
  */
 @Command(
         name = "hotclone",
@@ -44,6 +46,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
         })
 public final class Main implements Callable<Integer> {
     static final String DEBUG_OPTION = "--debug";
+    /** The exit status of a run whose journal failed past --journal-failure-limit (sysexits' EX_IOERR). */
+    static final int JOURNAL_FAILED = 74;
 
     @Spec
     private CommandSpec spec;
@@ -110,7 +114,7 @@ public final class Main implements Callable<Integer> {
             failure.printStackTrace(err);
         }
         err.flush();
-        return ExitCode.SOFTWARE;
+        return failure instanceof JournalOutage ? JOURNAL_FAILED : ExitCode.SOFTWARE;
     }
 
     private static boolean debugRequested(ParseResult parsed) {

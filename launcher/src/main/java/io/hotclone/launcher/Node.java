@@ -55,7 +55,8 @@ import static io.hotclone.bindings.linux.Signal.SIGKILL;
 final class Node implements AutoCloseable {
     /** What an operator sets for a node. {@code listen} is null for a node that cannot be a standby. */
     record Settings(String service, String name, String zk, Duration lease, Path journal, Duration interval,
-                    Tracking tracking, double retention, AckPolicy ack, InetSocketAddress listen, List<InetSocketAddress> standbys) {
+                    Tracking tracking, double retention, Duration journalFailureLimit, AckPolicy ack, InetSocketAddress listen,
+                    List<InetSocketAddress> standbys) {
     }
 
     /** The exit status of a primary that lost its lease and cannot become a standby (no --listen). */
@@ -174,7 +175,7 @@ final class Node implements AutoCloseable {
         Summary summary = new Summary();
         try (Journal journal = Journal.create(settings.journal());
              ProtectedProgram program = new ProtectedProgram(pid, journal, settings.interval(), settings.tracking(),
-                     epoch, settings.retention(), published(summary, epoch));
+                     epoch, settings.retention(), settings.journalFailureLimit(), published(summary, epoch));
              Replication replication = new Replication(journal, settings.service(), epoch, settings.standbys(),
                      settings.ack(), replicationListener(program));
              ControlSocket control = ControlSocket.serve(settings.journal(), program, replication::awaitReplicated);

@@ -47,6 +47,15 @@ final class ProtectionOptions {
                     + "(default: ${DEFAULT-VALUE}).")
     double retention;
 
+    @Option(names = "--journal-failure-limit", paramLabel = "DURATION", defaultValue = "60s",
+            converter = Values.Period.class,
+            description = "How long the journal may fail to take checkpoints (its disk full or read-only, an I/O "
+                    + "error) before protection ends: until then each failed checkpoint is logged and tried again, "
+                    + "and protection resumes once the journal is writable; past it hotclone kills the program, "
+                    + "rather than run it on unprotected, and exits with status 74: 100ms, 30s, 5m "
+                    + "(default: ${DEFAULT-VALUE}).")
+    Duration journalFailureLimit;
+
     /** Acknowledgement policies as operators write them. */
     enum Ack {
         all(AckPolicy.ALL), one(AckPolicy.ONE);

@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.capture.JournalOutage;
 import io.hotclone.capture.ProtectedProgram;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.launch.HeldStart;
@@ -43,6 +44,14 @@ import java.util.concurrent.Callable;
                 "",
                 "Besides every interval, a checkpoint is taken at once when the program runs another program "
                         + "(exec) or maps 64 MiB more memory, and whenever asked: hotclone checkpoint --journal DIR --now.",
+                "",
+                "A checkpoint that fails leaves the program running and is logged with its reason; it is tried again "
+                        + "after 100 ms, then less and less often (up to every 3.2 s), and the log says how long the "
+                        + "program ran without a committed checkpoint once one commits again. After an exec the next "
+                        + "checkpoint is full and tracking starts anew; while the program has threads or child processes "
+                        + "checkpoints fail, and resume once they are gone. If the journal takes no checkpoint (its disk "
+                        + "full or read-only, an I/O error) for --journal-failure-limit, hotclone kills the program and "
+                        + "exits with status 74.",
                 "",
                 "Examples:",
                 "  hotclone run --journal /var/lib/hotclone/app -- ./server --port 8080",
@@ -103,7 +112,7 @@ final class RunCommand implements Callable<Integer> {
         if (cluster.zk != null) {
             try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
                     cluster.lease, protection.journal, protection.interval, protection.tracking(),
-                    protection.retention,
+                    protection.retention, protection.journalFailureLimit,
                     protection.ack.policy, listen, standbys))) {
                 return node.runPrimary(command, environment);
             }
@@ -115,10 +124,16 @@ final class RunCommand implements Callable<Integer> {
                     onExit == HeldStart.Lifetime.FREE ? "; it runs on, unprotected, if hotclone ends first" : "");
             Summary summary = new Summary();
             try (ProtectedProgram program = new ProtectedProgram(pid, journal, protection.interval,
-                    protection.tracking(), 0, protection.retention, summary);
+                    protection.tracking(), 0, protection.retention, protection.journalFailureLimit, summary);
                  ControlSocket control = ControlSocket.serve(protection.journal, program);
                  Signals forwarded = Signals.forwardTo(pid)) {
-                int status = program.run();
+                int status;
+                try {
+                    status = program.run();
+                } catch (JournalOutage e) {
+                    LOG.info("{} was killed; {}", command.getFirst(), summary);
+                    throw e;
+                }
                 LOG.info("{} exited with status {}; {}", command.getFirst(), status, summary);
                 return status;
             }

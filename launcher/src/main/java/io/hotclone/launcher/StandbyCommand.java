@@ -51,7 +51,7 @@ final class StandbyCommand implements Callable<Integer> {
         }
         try (Node node = Node.join(new Node.Settings(cluster.service, cluster.name(), cluster.zk,
                 cluster.lease, protection.journal, protection.interval, protection.tracking(),
-                    protection.retention,
+                    protection.retention, protection.journalFailureLimit,
                 protection.ack.policy, listen, List.of()))) {
             return node.runStandby();
         }

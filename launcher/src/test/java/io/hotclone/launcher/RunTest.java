@@ -1,6 +1,7 @@
 package io.hotclone.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotclone.testkit.Program;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -213,6 +215,53 @@ class RunTest {
                 restored.signal(Program.SIGUSR1); // its handler's run is part of its check
             }
             Verify.assertPasses(restored, verify, WAIT);
+        }
+    }
+
+    /**
+     * After the program runs another program (exec), everything hotclone had opened on its old
+     * memory is set up anew: checkpoints keep committing, a new chain begins, and a checkpoint of
+     * the new program restores it and passes its self-check.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd", "mprotect"})
+    void aProgramThatExecsKeepsGettingCheckpointsAndOneOfTheNewProgramRestores(String tracking) throws Exception {
+        Path journal = dir.resolve("journal");
+        Path verify = dir.resolve("verify");
+        long afterExec;
+        // Built first, with HotcloneCli's patience: a rebuild would eat the wait for the first checkpoint.
+        assertEquals(0, HotcloneCli.run(dir, "--version").exitCode());
+        try (Launched run = launchTracking(journal, tracking, TestPrograms.compile("execself").toString(),
+                "--verify-file", verify.toString(), "--exec-file", dir.resolve("exec").toString())) {
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out);
+            program.awaitTick(program.lastTick() + 3, WAIT);
+            Files.createFile(dir.resolve("exec"));
+            program.awaitLine(Pattern.compile("ready pid=\\d+ generation=1"), WAIT);
+            // The checkpoint being taken as the exec came may be of the old program; those begun after it was committed are not.
+            afterExec = newestSeq(journal) + 2;
+            program.awaitTick(program.lastTick() + 10, WAIT);
+            run.process.destroyForcibly();
+            run.process.waitFor();
+            program.kill9();
+            String err = Files.readString(run.err);
+            assertTrue(err.contains("(exec)") && err.contains("is full"), "the exec is seen and begins a new chain: " + err);
+            assertFalse(err.contains("failed"), "no checkpoint failed: " + err);
+        }
+        HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
+        List<MatchResult> after = SEQ.matcher(ls.out()).results().filter(m -> Long.parseLong(m.group(1)) >= afterExec)
+                .toList();
+        assertTrue(after.size() >= 5 && after.stream().anyMatch(m -> m.group(2).equals("incremental")),
+                "1 s of ticks after the exec: checkpoints go on, incremental again (from seq " + afterExec + "): " + ls);
+        String latest = after.getLast().group(1);
+        HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--seq", latest,
+                "--detach");
+        assertEquals(0, restore.exitCode(), "seq " + latest + ": " + restore);
+        Matcher pid = Pattern.compile("(?m)^pid (\\d+)$").matcher(restore.out());
+        assertTrue(pid.find(), restore.toString());
+        try (Program restored = Program.adopt(Integer.parseInt(pid.group(1)), restore.stdout())) {
+            restored.awaitTick(1, WAIT);
+            Verify.assertPasses(restored, verify, WAIT);
+            assertTrue(restored.lines().contains("generation 1"), "the new program was restored: " + restored.lines());
         }
     }
 

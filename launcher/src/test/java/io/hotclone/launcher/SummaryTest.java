@@ -2,6 +2,7 @@ package io.hotclone.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.Checkpointer;
 import org.junit.jupiter.api.Test;
 
@@ -18,6 +19,23 @@ class SummaryTest {
         }
         assertEquals("100 checkpoints (last seq 100; freeze mean 5652 us, median 5000 us, p99 40100 us, max 40100 us),"
                 + " 0 failed", summary.toString());
+    }
+
+    @Test
+    void namesTheFailuresByKindAndTheLongestTimeWithoutACommittedCheckpoint() {
+        long[] now = {0};
+        Summary summary = new Summary(() -> now[0]);
+        now[0] = 100_000_000L;
+        summary.checkpointed(frozen(1, 1_000));
+        now[0] = 200_000_000L;
+        summary.checkpointFailed(new HotcloneException("cannot checkpoint process 7: it has 2 threads"));
+        now[0] = 300_000_000L;
+        summary.checkpointFailed(new HotcloneException("disk full"));
+        now[0] = 2_300_000_000L;
+        summary.checkpointed(frozen(2, 1_000));
+        now[0] = 2_400_000_000L;
+        assertEquals("2 checkpoints (last seq 2; freeze mean 1000 us, median 1000 us, p99 1000 us, max 1000 us), 2 failed"
+                + " (capture 2, last: disk full); longest without a committed checkpoint 2200 ms", summary.toString());
     }
 
     @Test

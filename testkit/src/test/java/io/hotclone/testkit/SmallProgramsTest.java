@@ -4,10 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -46,8 +50,20 @@ class SmallProgramsTest {
         }
     }
 
+    @Test
+    void execselfPassesItsSelfCheckAsTheProgramItRan() throws IOException {
+        try (Program p = start("execself", "--exec-file", dir.resolve("exec").toString())) {
+            p.awaitTick(2, TIMEOUT);
+            Files.createFile(dir.resolve("exec"));
+            p.awaitLine(Pattern.compile("ready pid=\\d+ generation=1"), TIMEOUT);
+            p.awaitTick(4, TIMEOUT);
+            Verify.assertPasses(p, dir.resolve("verify"), TIMEOUT);
+            assertTrue(p.lines().contains("generation 1"), "the check was generation 1's: " + p.lines());
+        }
+    }
+
     @ParameterizedTest
-    @CsvSource({"counter, heap", "counter, counter", "mapchurn, region", "mapchurn, heap", "mapchurn, flip",
+    @CsvSource({"execself, heap", "execself, counter", "counter, heap", "counter, counter", "mapchurn, region", "mapchurn, heap", "mapchurn, flip",
             "kernelwrites, read", "kernelwrites, child", "kernelwrites, stat", "kernelwrites, signal"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {

@@ -10,7 +10,10 @@ import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.queue.impl.single.TableStoreWriteLock;
+import net.openhft.chronicle.threads.Pauser;
 import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
 import net.openhft.chronicle.wire.DocumentContext;
 
@@ -80,6 +83,13 @@ public final class Journal implements AutoCloseable {
     /** Chronicle maps its files in blocks and caps one record at a quarter of a block: 64 MiB
      *  blocks take records of up to 16 MiB, above an 8 MiB page run and its head. */
     private static final long BLOCK_SIZE = 64L << 20;
+    /**
+     * Space a checkpoint's records leave free on the journal's disk. Chronicle writes its files
+     * through memory mappings of sparse files, where a full disk is not an error but a SIGBUS,
+     * which can crash the JVM (inside Unsafe) as well as fail the write: a record that would
+     * leave less than this fails first, cleanly, and the checkpoint is tried again later.
+     */
+    private static final long KEEP_FREE = 16L << 20;
     /** Returned instead of a queue index at the end of the queue (indices are never negative). */
     private static final long END = -1;
 
@@ -105,6 +115,10 @@ public final class Journal implements AutoCloseable {
     private ReplicaWriter replica;
     /** Whether a {@link #begin} wrote here since opening, which the scan did not see. */
     private boolean begun;
+    /** Whether a checkpoint ended uncommitted since the last {@link #begin}: a failed append may have left the queue locked. */
+    private boolean abandoned;
+    /** Bytes that records may take before the disk's free space is asked again (writer's thread only). */
+    private long room;
 
     private Journal(Path dir, boolean readOnly) {
         this.dir = dir;
@@ -276,7 +290,16 @@ public final class Journal implements AutoCloseable {
             throw new IllegalArgumentException(header.kind() + " checkpoint seq " + header.seq() + " has base seq "
                     + header.baseSeq() + ": a full checkpoint has base -1, an incremental one a committed checkpoint");
         }
-        writer = new QueueCheckpointWriter(this, queue.createAppender(), header);
+        if (abandoned) {
+            releaseLeftoverLock();
+        }
+        room = 0; // the disk's free space is asked afresh for each checkpoint: others write there too
+        try {
+            writer = new QueueCheckpointWriter(this, queue.createAppender(), header);
+        } catch (RuntimeException e) {
+            abandoned = true;
+            throw e;
+        }
         begun = true;
         maxSeq = header.seq();
         maxEpoch = header.epoch();
@@ -515,12 +538,57 @@ public final class Journal implements AutoCloseable {
 
     synchronized void committed(CheckpointWriter done, Entry entry) {
         committed.put(entry.header().seq(), entry);
-        released(done);
+        if (writer == done) {
+            writer = null;
+        }
     }
 
     synchronized void released(CheckpointWriter done) {
         if (writer == done) {
             writer = null;
+            abandoned = true;
+        }
+    }
+
+    /**
+     * Frees the queue's write lock if this process holds it while no checkpoint is being written:
+     * an append that failed inside Chronicle (a full disk met while rolling to a new file) can leave
+     * it held, and every later append would wait for it, then fail, for as long as the journal is open.
+     */
+    /**
+     * Makes sure the disk has room for a record of {@code bytes} (and a page of Chronicle's own
+     * around it) above {@link #KEEP_FREE}, asking it only once the room known runs out.
+     *
+     * @throws JournalException naming the disk's free space, if it has not
+     */
+    void reserve(long bytes, long seq) {
+        long need = bytes + 4096;
+        if (room < need) {
+            long free;
+            try {
+                free = Files.getFileStore(dir).getUsableSpace();
+            } catch (IOException e) {
+                throw new JournalException("cannot ask the free space of journal " + dir + " (" + describe(e)
+                        + "): check that the directory exists and is readable", e);
+            }
+            room = free - KEEP_FREE;
+            if (room < need) {
+                room = 0;
+                throw new JournalException("the disk of journal " + dir + " has " + (free >> 20) + " MiB free, too"
+                        + " little for checkpoint seq " + seq + " (it keeps " + (KEEP_FREE >> 20) + " MiB free):"
+                        + " free some space on it, or give --journal a directory on a larger disk");
+            }
+        }
+        room -= need;
+    }
+
+    private void releaseLeftoverLock() {
+        abandoned = false;
+        try (TableStoreWriteLock lock = new TableStoreWriteLock(((SingleChronicleQueue) queue).metaStore(),
+                Pauser::balanced, 0L)) {
+            if (lock.isLockedByCurrentProcess(tid -> { })) {
+                lock.forceUnlock();
+            }
         }
     }
 

@@ -190,6 +190,7 @@ final class QueueCheckpointWriter implements CheckpointWriter {
     /** Seals {@code head} (envelope + payload, or envelope + page address), appends it with
      *  {@code pages} (maybe empty) and returns its CRC. */
     private int write(RecordType type, byte[] head, MemorySegment pages) {
+        journal.reserve(head.length + pages.byteSize(), header.seq());
         int crc = Envelope.seal(head, type, header.epoch(), header.seq(), pages);
         appendDocument(journal, appender, files, type, header.seq(), head, pages);
         return crc;
@@ -199,19 +200,25 @@ final class QueueCheckpointWriter implements CheckpointWriter {
      *  leaves no document behind. */
     static void appendDocument(Journal journal, ExcerptAppender appender, QueueFileIo files, RecordType type, long seq,
                                byte[] head, MemorySegment pages) {
-        DocumentContext dc = appender.writingDocument();
+        DocumentContext dc = null;
         try {
+            dc = appender.writingDocument();
             Bytes<?> bytes = dc.wire().bytes();
             bytes.write(head);
             if (pages.byteSize() > 0) {
                 files.append(bytes, pages);
             }
-        } catch (RuntimeException | IOException e) {
-            dc.rollbackOnClose();
+        } catch (RuntimeException | IOException | InternalError e) {
+            // InternalError: the JVM's word for a SIGBUS on a mapped file, as when the disk under it is full.
+            if (dc != null) {
+                dc.rollbackOnClose();
+            }
             throw new JournalException("cannot write a " + type.label() + " record of checkpoint seq " + seq
                     + " to journal " + journal.dir() + " (" + e + "): check that its disk has room and is writable", e);
         } finally {
-            dc.close();
+            if (dc != null) {
+                dc.close();
+            }
         }
     }
 }
