@@ -551,11 +551,6 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Frees the queue's write lock if this process holds it while no checkpoint is being written:
-     * an append that failed inside Chronicle (a full disk met while rolling to a new file) can leave
-     * it held, and every later append would wait for it, then fail, for as long as the journal is open.
-     */
-    /**
      * Makes sure the disk has room for a record of {@code bytes} (and a page of Chronicle's own
      * around it) above {@link #KEEP_FREE}, asking it only once the room known runs out.
      *
@@ -582,6 +577,11 @@ public final class Journal implements AutoCloseable {
         room -= need;
     }
 
+    /**
+     * Frees the queue's write lock if this process holds it while no checkpoint is being written:
+     * an append that failed inside Chronicle (a full disk met while rolling to a new file) can leave
+     * it held, and every later append would wait for it, then fail, for as long as the journal is open.
+     */
     private void releaseLeftoverLock() {
         abandoned = false;
         try (TableStoreWriteLock lock = new TableStoreWriteLock(((SingleChronicleQueue) queue).metaStore(),
