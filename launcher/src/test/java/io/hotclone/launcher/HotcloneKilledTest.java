@@ -11,12 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,9 +47,9 @@ class HotcloneKilledTest {
         long slowestMillis = 0;
         for (int trial = 0; trial < TRIALS; trial++) {
             long delay = random.nextInt(1500);
-            try (Launched run = Launched.start(dir.resolve("kill-" + trial), List.of())) {
-                Program program = run.program();
-                boolean traced = run.killAfter(delay);
+            try (Launched run = start(dir.resolve("kill-" + trial), List.of())) {
+                Program program = program(run);
+                boolean traced = killAfter(run, delay);
                 duringCheckpoint += traced ? 1 : 0;
                 long killed = System.nanoTime();
                 program.awaitExit(GONE);
@@ -73,9 +71,9 @@ class HotcloneKilledTest {
         for (int trial = 0; trial < TRIALS; trial++) {
             long delay = random.nextInt(1500);
             Path verify = dir.resolve("verify-" + trial);
-            try (Launched run = Launched.start(dir.resolve("continue-" + trial), List.of("--on-hotclone-exit", "continue"),
-                    verify); Program program = run.program()) {
-                boolean traced = run.killAfter(delay);
+            try (Launched run = start(dir.resolve("continue-" + trial), List.of("--on-hotclone-exit", "continue"),
+                    verify); Program program = program(run)) {
+                boolean traced = killAfter(run, delay);
                 String outcome;
                 if (awaitUntracedOrGone(program)) {
                     assertRunsOnCorrectly(program, verify);
@@ -96,13 +94,13 @@ class HotcloneKilledTest {
     @Test
     void withContinueAProgramKilledBetweenCheckpointsRunsOnUntracedAndPassesItsSelfCheck() throws Exception {
         Path verify = dir.resolve("verify");
-        try (Launched run = Launched.start(dir.resolve("journal"), List.of("--on-hotclone-exit", "continue",
-                "--checkpoint-interval", "10m"), verify); Program program = run.program()) {
+        try (Launched run = start(dir.resolve("journal"), List.of("--on-hotclone-exit", "continue",
+                "--checkpoint-interval", "10m"), verify); Program program = program(run)) {
             program.awaitTick(1, WAIT);
             HotcloneCli.Run now = HotcloneCli.run(dir, "checkpoint", "--journal", dir.resolve("journal").toString(), "--now");
             assertEquals(0, now.exitCode(), "a checkpoint taken, and over: " + now);
-            run.process.destroyForcibly();
-            assertTrue(run.process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone killed");
+            run.process().destroyForcibly();
+            assertTrue(run.process().waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone killed");
             assertTrue(awaitUntracedOrGone(program), "pid " + program.pid() + " died with hotclone although it was not"
                     + " being checkpointed (a 10 minute interval) and --on-hotclone-exit continue was given");
             assertRunsOnCorrectly(program, verify);
@@ -144,61 +142,32 @@ class HotcloneKilledTest {
         return -1;
     }
 
-    /** {@code hotclone run} of counter, in the background: the ./hotclone script execs the JVM, so this is it. */
-    private record Launched(Process process, Path out, Path err) implements AutoCloseable {
-        static Launched start(Path journal, List<String> options) throws IOException {
-            return start(journal, options, journal.resolveSibling(journal.getFileName() + ".verify"));
-        }
+    /** {@code hotclone run OPTIONS -- counter} in the background. */
+    private static Launched start(Path journal, List<String> options) throws IOException {
+        return start(journal, options, journal.resolveSibling(journal.getFileName() + ".verify"));
+    }
 
-        static Launched start(Path journal, List<String> options, Path verify) throws IOException {
-            List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                    "run", "--journal", journal.toString()));
-            args.addAll(options);
-            args.addAll(List.of("--", TestPrograms.compile("counter").toString(), "--verify-file", verify.toString()));
-            Path out = journal.resolveSibling(journal.getFileName() + ".out");
-            Path err = journal.resolveSibling(journal.getFileName() + ".err");
-            Process process = new ProcessBuilder(args).directory(journal.getParent().toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-            return new Launched(process, out, err);
-        }
+    private static Launched start(Path journal, List<String> options, Path verify) throws IOException {
+        return Launched.start(journal, options, List.of(TestPrograms.compile("counter").toString(), "--verify-file",
+                verify.toString()));
+    }
 
-        /** The protected program, once hotclone says it protects it. */
-        Program program() throws Exception {
-            return Program.adopt(awaitLog(PROTECTED_PID), out);
-        }
+    /** The protected program, once hotclone says it protects it. */
+    private static Program program(Launched run) throws Exception {
+        return Program.adopt(run.awaitProtection(), run.out());
+    }
 
-        /**
-         * Lets the program run {@code millis} more, then kills hotclone with SIGKILL and waits for
-         * it to be gone; returns whether the program was traced (in a checkpoint) just before.
-         */
-        boolean killAfter(long millis) throws Exception {
-            int pid = awaitLog(PROTECTED_PID);
-            assertTrue(!process.waitFor(millis, TimeUnit.MILLISECONDS), "hotclone ended by itself: " + Files.readString(err));
-            boolean traced = tracerPid(pid) > 0;
-            process.destroyForcibly();
-            assertTrue(process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "SIGKILL did not end hotclone");
-            return traced;
-        }
-
-        private int awaitLog(Pattern line) throws Exception {
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (System.nanoTime() < deadline && process.isAlive()) {
-                String log = Files.readString(err);
-                Matcher wanted = line.matcher(log);
-                Matcher pid = PROTECTED_PID.matcher(log);
-                if (wanted.find() && pid.find()) {
-                    return Integer.parseInt(pid.group(1));
-                }
-                process.waitFor(10, TimeUnit.MILLISECONDS);
-            }
-            throw new AssertionError("no '" + line + "' within " + WAIT + "; stderr:\n" + Files.readString(err));
-        }
-
-        @Override
-        public void close() {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-        }
+    /**
+     * Lets the program run {@code millis} more, then kills hotclone with SIGKILL and waits for it
+     * to be gone; returns whether the program was traced (in a checkpoint) just before.
+     */
+    private static boolean killAfter(Launched run, long millis) throws Exception {
+        int pid = run.awaitProtection();
+        Process hotclone = run.process();
+        assertTrue(!hotclone.waitFor(millis, TimeUnit.MILLISECONDS), "hotclone ended by itself: " + Files.readString(run.err()));
+        boolean traced = tracerPid(pid) > 0;
+        hotclone.destroyForcibly();
+        assertTrue(hotclone.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "SIGKILL did not end hotclone");
+        return traced;
     }
 }

@@ -26,7 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code hotclone run}: a program under protection, checkpointed while it runs. */
 class RunTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final Pattern PROTECTED_PID = Pattern.compile("as pid (\\d+)");
     private static final Pattern SEQ = Pattern.compile("(?m)^seq=(\\d+) kind=(full|incremental) ");
 
     @TempDir
@@ -95,9 +94,9 @@ class RunTest {
         try (Launched run = launchTracking(journal, tracking, TestPrograms.compile("counter").toString(), "--verify-file",
                 dir.resolve("verify").toString())) {
             run.awaitCheckpoint();
-            run.process.toHandle().destroy();
-            assertTrue(run.process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone must exit once its program has");
-            assertEquals(128 + 15, run.process.exitValue(), "SIGTERM passed on to the program, which it killed");
+            run.process().toHandle().destroy();
+            assertTrue(run.process().waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone must exit once its program has");
+            assertEquals(128 + 15, run.process().exitValue(), "SIGTERM passed on to the program, which it killed");
         }
     }
 
@@ -107,10 +106,10 @@ class RunTest {
         Path verify = dir.resolve("verify");
         try (Launched run = launch(journal, TestPrograms.compile("counter").toString(), "--verify-file", verify.toString())) {
             int pid = run.awaitCheckpoint();
-            Program program = Program.adopt(pid, run.out);
+            Program program = Program.adopt(pid, run.out());
             program.awaitTick(5, WAIT);
-            run.process.destroyForcibly();
-            run.process.waitFor();
+            run.process().destroyForcibly();
+            run.process().waitFor();
             program.kill9();
             long last = program.lastTick();
             // hotclone may have died inside a capture: that checkpoint is a torn tail, not damage.
@@ -136,38 +135,6 @@ class RunTest {
         return SEQ.matcher(ls.out()).results().mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(0);
     }
 
-    /** A {@code hotclone run} in the background, killed with everything it started at the end. */
-    private record Launched(Process process, Path out, Path err) implements AutoCloseable {
-        /** Waits for the first checkpoint; returns the protected program's pid. */
-        int awaitCheckpoint() throws Exception {
-            return await("first checkpoint");
-        }
-
-        /** Waits until hotclone protects its program; returns the program's pid. */
-        int awaitProtection() throws Exception {
-            return await("protecting");
-        }
-
-        private int await(String line) throws Exception {
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (System.nanoTime() < deadline && process.isAlive()) {
-                String log = Files.readString(err);
-                Matcher pid = PROTECTED_PID.matcher(log);
-                if (log.contains(line) && pid.find()) {
-                    return Integer.parseInt(pid.group(1));
-                }
-                process.waitFor(20, TimeUnit.MILLISECONDS);
-            }
-            throw new AssertionError("no '" + line + "' within " + WAIT + "; stderr:\n" + Files.readString(err));
-        }
-
-        @Override
-        public void close() {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-        }
-    }
-
     /**
      * memstate holds every kind of state; kernelwrites has the kernel write into its memory
      * (system call buffers, a signal stack in the heap, forks); mapchurn changes its mappings
@@ -186,15 +153,15 @@ class RunTest {
         }
         long afterSetup;
         try (Launched run = launchTracking(journal, tracking, command.toArray(String[]::new))) {
-            Program program = Program.adopt(run.awaitCheckpoint(), run.out);
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out());
             program.awaitTick(1, WAIT);
             // A program's self-check covers what it set up: checkpoints of its setup (possible where
             // setup is slow, as under mprotect) would rerun part of it. The one being taken when tick 1
             // was seen may be one; those begun after it was committed are not.
             afterSetup = newestSeq(journal) + 2;
             program.awaitTick(Math.max(8, program.lastTick() + 6), WAIT);
-            run.process.destroyForcibly();
-            run.process.waitFor();
+            run.process().destroyForcibly();
+            run.process().waitFor();
             program.kill9();
         }
         HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
@@ -233,17 +200,17 @@ class RunTest {
         assertEquals(0, HotcloneCli.run(dir, "--version").exitCode());
         try (Launched run = launchTracking(journal, tracking, TestPrograms.compile("execself").toString(),
                 "--verify-file", verify.toString(), "--exec-file", dir.resolve("exec").toString())) {
-            Program program = Program.adopt(run.awaitCheckpoint(), run.out);
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out());
             program.awaitTick(program.lastTick() + 3, WAIT);
             Files.createFile(dir.resolve("exec"));
             program.awaitLine(Pattern.compile("ready pid=\\d+ generation=1"), WAIT);
             // The checkpoint being taken as the exec came may be of the old program; those begun after it was committed are not.
             afterExec = newestSeq(journal) + 2;
             program.awaitTick(program.lastTick() + 10, WAIT);
-            run.process.destroyForcibly();
-            run.process.waitFor();
+            run.process().destroyForcibly();
+            run.process().waitFor();
             program.kill9();
-            String err = Files.readString(run.err);
+            String err = Files.readString(run.err());
             assertTrue(err.contains("(exec)") && err.contains("is full"), "the exec is seen and begins a new chain: " + err);
             assertFalse(err.contains("failed"), "no checkpoint failed: " + err);
         }
@@ -271,11 +238,11 @@ class RunTest {
         Path verify = dir.resolve("verify");
         try (Launched run = launchTracking(journal, "mprotect", TestPrograms.compile("kernelwrites").toString(), "--verify-file",
                 verify.toString())) {
-            Program program = Program.adopt(run.awaitCheckpoint(), run.out);
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out());
             program.awaitTick(15, WAIT);
             Verify.assertPasses(program, verify, WAIT);
-            assertTrue(run.process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone ends with its program");
-            assertEquals(0, run.process.exitValue(), Files.readString(run.err));
+            assertTrue(run.process().waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone ends with its program");
+            assertEquals(0, run.process().exitValue(), Files.readString(run.err()));
         }
         HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
         assertTrue(Pattern.compile("(?m)^seq=\\d+ kind=incremental ").matcher(ls.out()).results().count() >= 5,
@@ -286,15 +253,9 @@ class RunTest {
     @ValueSource(strings = {"uffd", "mprotect"})
     void checkpointNowAsksTheRunningHotcloneForOne(String tracking) throws Exception {
         Path journal = dir.resolve("journal");
-        List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                "run", "--journal", journal.toString(), "--checkpoint-interval", "10m", "--dirty-tracking", tracking, "--",
-                TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString()));
-        Path err = dir.resolve("run.err");
-        Process process = new ProcessBuilder(args).directory(dir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(dir.resolve("run.out").toFile()).redirectError(err.toFile()).start();
-        try (Launched run = new Launched(process, dir.resolve("run.out"), err)) {
-            Program.adopt(run.awaitProtection(), run.out).awaitTick(2, WAIT);
+        try (Launched run = Launched.start(journal, List.of("--checkpoint-interval", "10m", "--dirty-tracking", tracking),
+                List.of(TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString()))) {
+            Program.adopt(run.awaitProtection(), run.out()).awaitTick(2, WAIT);
             for (int seq = 1; seq <= 2; seq++) {
                 HotcloneCli.Run now = HotcloneCli.run(dir, "checkpoint", "--journal", journal.toString(), "--now");
                 assertEquals(0, now.exitCode(), now.toString());
@@ -312,14 +273,6 @@ class RunTest {
 
     /** @param tracking the --dirty-tracking mode */
     private Launched launchTracking(Path journal, String tracking, String... command) throws IOException {
-        List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                "run", "--journal", journal.toString(), "--dirty-tracking", tracking, "--"));
-        args.addAll(List.of(command));
-        Path out = dir.resolve("run.out");
-        Path err = dir.resolve("run.err");
-        Process process = new ProcessBuilder(args).directory(dir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        return new Launched(process, out, err);
+        return Launched.start(journal, List.of("--dirty-tracking", tracking), List.of(command));
     }
 }
