@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hotclone.bindings.HotcloneException;
 import io.hotclone.cluster.Coordinator;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
@@ -190,12 +191,16 @@ class FailoverTest {
                 held = replica.checkpoints().getLast().seq();
             }
             NodeProcess standby = standby(b);
-            awaitReplica(b, held + 2);
+            try {
+                awaitReplica(b, held + 2);
+            } catch (HotcloneException e) {
+                throw new AssertionError(where + ": the standby held seq " + held + " and got nothing more: "
+                        + e.getMessage() + "\n" + events(primary) + "\n" + events(standby), e);
+            }
             // A standby left inside its first checkpoint holds nothing to resume from: its reset costs nothing.
             List<String> resets = lines(primary.log()).stream()
                     .filter(l -> l.contains("resetting it") && l.contains(" holds checkpoint ")).toList();
-            assertEquals(List.of(), resets, where + ": the standby held seq " + held + "; its log:\n"
-                    + String.join("\n", lines(standby.log()).stream().filter(l -> !TICK.matcher(l).matches()).toList()));
+            assertEquals(List.of(), resets, where + ": the standby held seq " + held + "\n" + events(standby));
         }
         System.out.println("standby restarts: " + trials + " trials, no full copy, seed " + seed);
     }
@@ -352,6 +357,11 @@ class FailoverTest {
         } catch (IOException e) {
             return -1; // it ended meanwhile
         }
+    }
+
+    /** What a node's hotclone logged, without its program's tick lines, for a failure message. */
+    private static String events(NodeProcess node) {
+        return node.log() + ":\n" + String.join("\n", lines(node.log()).stream().filter(l -> !TICK.matcher(l).find()).toList());
     }
 
     private static List<String> lines(Path file) {
