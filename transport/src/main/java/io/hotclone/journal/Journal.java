@@ -4,7 +4,10 @@ import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.journal.Envelope.BadRecord;
 import io.hotclone.journal.JournalScan.Entry;
+import io.hotclone.journal.VerifyReport.Loss;
 import io.hotclone.journal.VerifyReport.Problem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -20,11 +23,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeFormatterBuilder;
-import java.time.temporal.ChronoField;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +30,7 @@ import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
@@ -76,12 +75,10 @@ public final class Journal implements AutoCloseable {
      *  can produce several cycles in seconds; {@link #TEST_ROLL_CYCLE_ENV} does it for a launched hotclone. */
     static final String TEST_ROLL_CYCLE_PROPERTY = "hotclone.journal.testRollCycle";
     static final String TEST_ROLL_CYCLE_ENV = "HOTCLONE_JOURNAL_TEST_ROLL_CYCLE";
-    private static final String CYCLE_FILE_SUFFIX = ".cq4";
     /** Chronicle maps its files in blocks and caps one record at a quarter of a block: 64 MiB
      *  blocks take records of up to 16 MiB, above an 8 MiB page run and its head. */
     private static final long BLOCK_SIZE = 64L << 20;
-    /** Returned instead of a queue index at the end of the queue (indices are never negative). */
-    private static final long END = -1;
+    private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
 
     static {
         // Chronicle reports usage to an outside host unless told not to, and reads the switch
@@ -91,24 +88,31 @@ public final class Journal implements AutoCloseable {
 
     private final Path dir;
     private final ChronicleQueue queue;
-    private final boolean writable;
+    /** Held by a journal opened for writing, null in one opened for reading. */
+    private final JournalLock lock;
     // The index, guarded by this: built by the opening scan, extended by this journal's writers.
     private final NavigableMap<Long, Entry> committed = new TreeMap<>();
     private final Map<Long, Problem> damaged = new HashMap<>();
+    /** What the opening scan found lost with missing or truncated queue files. */
+    private final List<Loss> losses;
     private long maxSeq;
     private long maxEpoch;
     /** No record or checkpoint of an older epoch is taken from now on (see {@link #fence}). */
     private long fence;
     private CheckpointWriter writer;
+    /** Reads the queue files; Chronicle only appends, and tails a live journal for a sender. */
+    private final CycleFiles files;
+    private final CycleList cycleList;
     /** The opening scan, carried on by a {@link ReplicaWriter}'s records to keep the index live. */
-    private final JournalScan scan = new JournalScan(JournalScan.Depth.INDEX);
+    private final JournalScan scan;
     private ReplicaWriter replica;
     /** Whether a {@link #begin} wrote here since opening, which the scan did not see. */
     private boolean begun;
 
-    private Journal(Path dir, boolean readOnly) {
+    private Journal(Path dir, JournalLock lock) {
         this.dir = dir;
-        this.writable = !readOnly;
+        this.lock = lock;
+        boolean readOnly = lock == null;
         try {
             this.queue = queueBuilder(dir).readOnly(readOnly).build();
         } catch (RuntimeException e) {
@@ -116,10 +120,14 @@ public final class Journal implements AutoCloseable {
                     + "): check that the directory is readable" + (readOnly ? "" : " and writable"), e);
         }
         try {
-            visitAll(scan::accept);
+            files = new CycleFiles(dir, queue.rollCycle());
+            cycleList = CycleList.read(dir);
+            scan = new JournalScan(JournalScan.Depth.INDEX, files);
+            visitAll(scan);
             scan.forgetDroppedHead();
             scan.committed.forEach(e -> committed.put(e.header().seq(), e));
             damaged.putAll(scan.damaged);
+            losses = List.copyOf(scan.losses);
             maxSeq = scan.maxSeq;
             maxEpoch = scan.maxEpoch;
         } catch (RuntimeException e) {
@@ -130,18 +138,23 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Opens the journal in {@code dir} for writing, creating the directory and an empty journal
-     * if needed, or appending to the journal already there.
+     * if needed, or appending to the journal already there. Holds the directory's
+     * {@link JournalLock} until closed.
      *
-     * @throws JournalException if the directory cannot be created or written, or holds something
-     *                          other than a journal
+     * @throws JournalException if the directory cannot be created or written, holds something
+     *                          other than a journal, or another process writes it
      */
     public static Journal create(Path dir) {
+        JournalLock lock = JournalLock.acquire(dir);
         try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new JournalException("cannot create journal directory " + dir + " (" + describe(e)
-                    + "): give a directory path that can be created and written");
+            return create(dir, lock);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
         }
+    }
+
+    private static Journal create(Path dir, JournalLock lock) {
         Path marker = dir.resolve(MARKER);
         if (Files.exists(marker)) {
             checkMarker(dir);
@@ -155,7 +168,7 @@ public final class Journal implements AutoCloseable {
             }
             writeMarker(dir, marker);
         }
-        return new Journal(dir, false);
+        return new Journal(dir, lock);
     }
 
     /**
@@ -212,7 +225,7 @@ public final class Journal implements AutoCloseable {
                     + " file): give the journal directory the checkpoints were written to");
         }
         checkMarker(dir);
-        return new Journal(dir, true);
+        return new Journal(dir, null);
     }
 
     /** How every journal's queue is built. */
@@ -240,7 +253,7 @@ public final class Journal implements AutoCloseable {
      *                          (this primary has been fenced)
      */
     public synchronized CheckpointWriter begin(ImageHeader header) {
-        if (!writable) {
+        if (lock == null) {
             throw new IllegalStateException("journal " + dir + " was opened for reading: use Journal.create to write");
         }
         if (writer != null) {
@@ -375,21 +388,14 @@ public final class Journal implements AutoCloseable {
             throw new IllegalArgumentException("journal " + dir + " has no committed full checkpoint seq " + fullSeq
                     + " to drop the cycles before");
         }
-        RollCycle rollCycle = queue.rollCycle();
-        int keepFrom = rollCycle.toCycle(full.firstIndex());
-        DateTimeFormatter names = new DateTimeFormatterBuilder().appendPattern(rollCycle.format())
-                .parseDefaulting(ChronoField.HOUR_OF_DAY, 0).parseDefaulting(ChronoField.MINUTE_OF_HOUR, 0)
-                .parseDefaulting(ChronoField.SECOND_OF_MINUTE, 0).toFormatter().withZone(ZoneOffset.UTC);
+        int keepFrom = queue.rollCycle().toCycle(full.firstIndex());
         int dropped = 0;
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(CYCLE_FILE_SUFFIX)).toList()) {
-                String name = file.getFileName().toString();
-                long startMillis = Instant.from(names.parse(name.substring(0, name.length() - CYCLE_FILE_SUFFIX.length())))
-                        .toEpochMilli();
-                if (startMillis / rollCycle.lengthInMillis() < keepFrom) {
-                    Files.delete(file);
-                    dropped++;
-                }
+        try {
+            cycleList.remove(name -> files.cycleOf(name) < keepFrom);
+            files.forgetBefore(keepFrom);
+            for (Path file : files.list().headMap(keepFrom).values()) {
+                Files.delete(file);
+                dropped++;
             }
         } catch (IOException e) {
             throw new JournalException("cannot drop the queue files of journal " + dir + " before checkpoint seq "
@@ -403,7 +409,7 @@ public final class Journal implements AutoCloseable {
 
     /** A writer of records shipped from a primary, for the calling thread; one at a time. */
     public synchronized ReplicaWriter replicaWriter() {
-        if (!writable) {
+        if (lock == null) {
             throw new IllegalStateException("journal " + dir + " was opened for reading: use Journal.create to replicate into it");
         }
         if (writer != null || replica != null || begun) {
@@ -493,10 +499,53 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Which checkpoint a restore takes when not told: the newest committed one whose chain is
+     * whole, unless something newer is damaged or lost, which a restore must not pass over
+     * silently: then it is refused, unless {@code newestSound}.
+     *
+     * @throws JournalException naming what is damaged or lost and the checkpoint to restore instead
+     */
+    public synchronized long restoreTarget(boolean newestSound) {
+        OptionalLong sound = committed.descendingKeySet().stream().filter(this::chainWhole).mapToLong(Long::longValue)
+                .findFirst();
+        if (sound.isEmpty()) {
+            throw new JournalException("journal " + dir + " holds no restorable checkpoint: `hotclone journal verify "
+                    + dir + "` says what it holds");
+        }
+        long seq = sound.getAsLong();
+        Optional<String> newer = damaged.entrySet().stream().filter(d -> d.getKey() > seq)
+                .max(Map.Entry.comparingByKey()).map(d -> "the newest checkpoint seq " + d.getKey() + " is damaged ("
+                        + d.getValue() + ")")
+                .or(() -> committed.lastKey() > seq ? Optional.of("the newest checkpoint seq " + committed.lastKey()
+                        + " cannot be restored (the chain of incremental checkpoints it builds on is broken)")
+                        : Optional.empty())
+                .or(() -> losses.stream().filter(l -> l.afterSeq() >= seq).findFirst()
+                        .map(l -> "records after checkpoint seq " + seq + " are lost (" + l + ")"));
+        if (newer.isPresent() && !newestSound) {
+            throw new JournalException("journal " + dir + ": " + newer.get() + ": restore --seq " + seq
+                    + " or --latest-sound (`hotclone journal verify " + dir + "` lists every problem)");
+        }
+        return seq;
+    }
+
+    /** Whether committed checkpoint {@code seq} leads, through committed ones, to a full checkpoint. */
+    private boolean chainWhole(long seq) {
+        ImageHeader h = committed.get(seq).header();
+        while (h.kind() == CheckpointKind.INCREMENTAL) {
+            Entry base = committed.get(h.baseSeq());
+            if (base == null) {
+                return false;
+            }
+            h = base.header();
+        }
+        return true;
+    }
+
     /** Reads every record of the journal and checks every CRC, record version and checkpoint. */
     public VerifyReport verify() {
-        JournalScan scan = new JournalScan(JournalScan.Depth.VERIFY);
-        visitAll(scan::accept);
+        JournalScan scan = new JournalScan(JournalScan.Depth.VERIFY, files);
+        visitAll(scan);
         scan.forgetDroppedHead();
         return scan.report();
     }
@@ -504,11 +553,27 @@ public final class Journal implements AutoCloseable {
     @Override
     public void close() {
         queue.close();
+        if (lock != null) {
+            lock.close();
+        }
     }
 
     synchronized void committed(CheckpointWriter done, Entry entry) {
         committed.put(entry.header().seq(), entry);
         released(done);
+        listCycles(entry);
+    }
+
+    /** Lists the queue files of a new commit's checkpoint, so that a reader notices them missing. */
+    private void listCycles(Entry entry) {
+        try {
+            cycleList.add(files.nameOf(files.rollCycle().toCycle(entry.firstIndex())));
+            cycleList.add(files.nameOf(files.rollCycle().toCycle(entry.lastIndex())));
+        } catch (JournalException e) {
+            // The checkpoint is committed all the same; only the loss of its file would go unnoticed.
+            LOG.warn("{}: a reader will not notice if the queue file of checkpoint seq {} goes missing",
+                    e.getMessage(), entry.header().seq());
+        }
     }
 
     synchronized void released(CheckpointWriter done) {
@@ -545,6 +610,7 @@ public final class Journal implements AutoCloseable {
         }
         Entry entry = scan.committed.getLast();
         committed.put(entry.header().seq(), entry);
+        listCycles(entry);
         return Optional.of(entry.mark());
     }
 
@@ -608,38 +674,49 @@ public final class Journal implements AutoCloseable {
 
     /** Hands the records of one committed checkpoint, header to commit, to {@code visitor}. */
     private void visit(Entry entry, Consumer<Envelope.Stored> visitor) {
-        try (ExcerptTailer tailer = queue.createTailer()) {
-            long seq = entry.header().seq();
-            seek(tailer, entry.firstIndex(), seq);
-            long index = END;
-            while (index < entry.lastIndex()) {
-                index = next(tailer, visitor);
-                if (index == END) {
-                    throw new JournalException("journal " + dir + " ends inside checkpoint seq " + seq
-                            + ", before index " + formatIndex(entry.lastIndex()) + ": were its queue files truncated?");
-                }
+        RollCycle rollCycle = files.rollCycle();
+        int cycle = rollCycle.toCycle(entry.firstIndex());
+        int lastCycle = rollCycle.toCycle(entry.lastIndex());
+        long from = rollCycle.toSequenceNumber(entry.firstIndex());
+        while (true) {
+            long until = cycle == lastCycle ? rollCycle.toSequenceNumber(entry.lastIndex()) : -1;
+            CycleFiles.Stop stop = files.read(cycle, from, until, visitor);
+            if (stop == null) {
+                return;
             }
+            Integer next = stop.end() == CycleFiles.End.TRUNCATED ? null : files.list().higherKey(cycle);
+            if (next == null || next > lastCycle) {
+                throw new JournalException("journal " + dir + " ends inside checkpoint seq " + entry.header().seq()
+                        + ", before index " + formatIndex(entry.lastIndex()) + ": its queue file "
+                        + files.nameOf(cycle) + " was cut short or the next one deleted (`hotclone journal verify "
+                        + dir + "` says what was lost); restore an earlier checkpoint");
+            }
+            cycle = next;
+            from = 0;
         }
     }
 
-    private void visitAll(Consumer<Envelope.Stored> visitor) {
-        try (ExcerptTailer tailer = queue.createTailer()) {
-            tailer.toStart();
-            while (next(tailer, visitor) != END) {
-                // every record goes to the visitor
+    /**
+     * Hands every record of the journal to {@code scan}, file by file, and tells it of every file
+     * {@link CycleList} lists that is missing, and of every file cut short, where the loss lies.
+     */
+    private void visitAll(JournalScan scan) {
+        TreeMap<Integer, Path> present = files.list();
+        TreeSet<Integer> cycles = new TreeSet<>(present.keySet());
+        cycleList.names().forEach(name -> cycles.add(files.cycleOf(name)));
+        for (int cycle : cycles) {
+            String name = files.nameOf(cycle);
+            if (!present.containsKey(cycle)) {
+                scan.lost(name, "is missing, though " + CycleList.FILE + " lists it as holding checkpoints (deleted?)");
+                continue;
             }
-        }
-    }
-
-    /** Hands the next record to {@code visitor} as a view of the mapped file and returns its
-     *  index, or {@link #END} at the end of the queue. */
-    private static long next(ExcerptTailer tailer, Consumer<Envelope.Stored> visitor) {
-        try (DocumentContext dc = tailer.readingDocument()) {
-            if (!dc.isPresent()) {
-                return END;
+            CycleFiles.Stop stop = files.read(cycle, 0, -1, scan::accept);
+            if (stop.end() == CycleFiles.End.TRUNCATED) {
+                scan.lost(name, stop.size() == 0 ? "is empty (0 bytes): it was truncated"
+                        : "ends at byte " + stop.size() + (stop.at() + Integer.BYTES < stop.size()
+                        ? ", inside the record at byte " + stop.at() : ", where a record should begin")
+                        + ": it was truncated");
             }
-            visitor.accept(stored(dc));
-            return dc.index();
         }
     }
 
@@ -670,7 +747,7 @@ public final class Journal implements AutoCloseable {
 
     private static boolean isEmpty(Path dir) {
         try (Stream<Path> entries = Files.list(dir)) {
-            return entries.findAny().isEmpty();
+            return entries.allMatch(JournalLock::isLockFile);
         } catch (IOException e) {
             throw new JournalException("cannot list journal directory " + dir + " (" + describe(e)
                     + "): check its permissions");
@@ -682,7 +759,7 @@ public final class Journal implements AutoCloseable {
                 + "): give a directory this user can write, or fix its permissions (chmod u+w " + dir + ")");
     }
 
-    private static String describe(IOException e) {
+    static String describe(IOException e) {
         return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 }
