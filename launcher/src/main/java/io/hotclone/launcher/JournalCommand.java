@@ -153,10 +153,11 @@ public final class JournalCommand implements Runnable {
         /** Prints the report and returns the exit code. */
         static int print(VerifyReport report, PrintWriter out) {
             report.problems().forEach(p -> out.println("problem: " + p));
+            report.losses().forEach(l -> out.println("problem: " + l));
             report.abandoned().forEach(u -> out.println("abandoned: " + u));
             report.tornTail().ifPresent(u -> out.println("torn tail: " + u));
             out.printf("%d committed checkpoints sound, %d records read, %d problems%n",
-                    report.checkpointsOk(), report.records(), report.problems().size());
+                    report.checkpointsOk(), report.records(), report.problems().size() + report.losses().size());
             out.flush();
             return report.clean() ? 0 : 1;
         }

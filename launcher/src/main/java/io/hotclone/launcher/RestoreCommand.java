@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.launch.Spawn;
 import io.hotclone.journal.Journal;
 import io.hotclone.restore.Restorer;
@@ -25,8 +26,14 @@ final class RestoreCommand implements Callable<Integer> {
     Path journal;
 
     @Option(names = "--seq", paramLabel = "N", defaultValue = "-1",
-            description = "Checkpoint to restore (default: the latest committed one).")
+            description = "Checkpoint to restore (default: the latest committed one, refused if a newer one is "
+                    + "damaged or lost: see --latest-sound).")
     long seq;
+
+    @Option(names = "--latest-sound", description = "Without --seq: restore the newest sound checkpoint even if a "
+            + "newer one is damaged or was lost with a queue file, and say which (`hotclone journal verify` lists "
+            + "every problem).")
+    boolean latestSound;
 
     @Option(names = "--detach", description = "Return once the program runs, and leave it running.")
     boolean detach;
@@ -35,7 +42,7 @@ final class RestoreCommand implements Callable<Integer> {
     public Integer call() {
         Restorer.Result r;
         try (Journal j = Journal.open(journal)) {
-            r = new Restorer(j, seq).restore();
+            r = new Restorer(j, seq >= 0 ? seq : newestSound(j)).restore();
         }
         System.out.println("pid " + r.pid());
         System.out.flush();
@@ -45,5 +52,18 @@ final class RestoreCommand implements Callable<Integer> {
             return 0;
         }
         return Spawn.waitFor(r.pid());
+    }
+
+    /** The checkpoint to restore without --seq: never a silent step back past a damaged or lost one. */
+    private long newestSound(Journal j) {
+        Journal.NewestSound newest = j.newestSound();
+        newest.passedOver().ifPresent(what -> {
+            if (!latestSound) {
+                throw new HotcloneException("journal " + journal + ": " + what + ": restore --seq " + newest.seq()
+                        + " or --latest-sound");
+            }
+            System.err.printf("hotclone: restoring seq %d, the newest sound checkpoint: %s%n", newest.seq(), what);
+        });
+        return newest.seq();
     }
 }

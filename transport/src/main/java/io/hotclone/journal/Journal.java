@@ -14,7 +14,6 @@ import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
-import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
 import net.openhft.chronicle.wire.DocumentContext;
 
 import java.io.IOException;
@@ -69,12 +68,9 @@ public final class Journal implements AutoCloseable {
      *  pages at most, so a cycle never fills): {@link #dropCyclesBefore} deletes whole files, so a
      *  short cycle keeps what a program running for days leaves behind near its chain plus five
      *  minutes of checkpoints. A journal made with another cycle keeps it: Chronicle reads the
-     *  cycle from the queue's metadata file. */
-    private static final RollCycle ROLL_CYCLE = RollCycles.FIVE_MINUTELY;
-    /** Names a {@link TestRollCycles} constant that new journals roll by instead, so that a test
-     *  can produce several cycles in seconds; {@link #TEST_ROLL_CYCLE_ENV} does it for a launched hotclone. */
-    static final String TEST_ROLL_CYCLE_PROPERTY = "hotclone.journal.testRollCycle";
-    static final String TEST_ROLL_CYCLE_ENV = "HOTCLONE_JOURNAL_TEST_ROLL_CYCLE";
+     *  cycle from the queue's metadata file, which is how a test gets several cycles in seconds
+     *  ({@link #create(Path, RollCycle)}): nothing a user sets changes it. */
+    static final RollCycle ROLL_CYCLE = RollCycles.FIVE_MINUTELY;
     /** Chronicle maps its files in blocks and caps one record at a quarter of a block: 64 MiB
      *  blocks take records of up to 16 MiB, above an 8 MiB page run and its head. */
     private static final long BLOCK_SIZE = 64L << 20;
@@ -109,12 +105,12 @@ public final class Journal implements AutoCloseable {
     /** Whether a {@link #begin} wrote here since opening, which the scan did not see. */
     private boolean begun;
 
-    private Journal(Path dir, JournalLock lock) {
+    private Journal(Path dir, JournalLock lock, RollCycle rollCycle) {
         this.dir = dir;
         this.lock = lock;
         boolean readOnly = lock == null;
         try {
-            this.queue = queueBuilder(dir).readOnly(readOnly).build();
+            this.queue = queueBuilder(dir, rollCycle).readOnly(readOnly).build();
         } catch (RuntimeException e) {
             throw new JournalException("cannot open the Chronicle queue of journal " + dir + " (" + e
                     + "): check that the directory is readable" + (readOnly ? "" : " and writable"), e);
@@ -145,16 +141,21 @@ public final class Journal implements AutoCloseable {
      *                          other than a journal, or another process writes it
      */
     public static Journal create(Path dir) {
+        return create(dir, ROLL_CYCLE);
+    }
+
+    /** {@link #create(Path)}, a new journal rolling to a new queue file every {@code rollCycle}: for tests. */
+    static Journal create(Path dir, RollCycle rollCycle) {
         JournalLock lock = JournalLock.acquire(dir);
         try {
-            return create(dir, lock);
+            return create(dir, lock, rollCycle);
         } catch (RuntimeException e) {
             lock.close();
             throw e;
         }
     }
 
-    private static Journal create(Path dir, JournalLock lock) {
+    private static Journal create(Path dir, JournalLock lock, RollCycle rollCycle) {
         Path marker = dir.resolve(MARKER);
         if (Files.exists(marker)) {
             checkMarker(dir);
@@ -168,7 +169,14 @@ public final class Journal implements AutoCloseable {
             }
             writeMarker(dir, marker);
         }
-        return new Journal(dir, lock);
+        Journal journal = new Journal(dir, lock, rollCycle);
+        if (!journal.losses.isEmpty()) {
+            journal.close();
+            throw new JournalException("journal " + dir + " lost records (" + journal.losses.getFirst()
+                    + "): it is not written to any more; restore from it (`hotclone journal verify " + dir
+                    + "` says what is left) and write to another journal directory");
+        }
+        return journal;
     }
 
     /**
@@ -225,14 +233,12 @@ public final class Journal implements AutoCloseable {
                     + " file): give the journal directory the checkpoints were written to");
         }
         checkMarker(dir);
-        return new Journal(dir, null);
+        return new Journal(dir, null, ROLL_CYCLE);
     }
 
-    /** How every journal's queue is built. */
-    static SingleChronicleQueueBuilder queueBuilder(Path dir) {
-        String test = System.getProperty(TEST_ROLL_CYCLE_PROPERTY, System.getenv(TEST_ROLL_CYCLE_ENV));
-        RollCycle cycle = test == null ? ROLL_CYCLE : TestRollCycles.valueOf(test);
-        return ChronicleQueue.singleBuilder(dir).rollCycle(cycle).blockSize(BLOCK_SIZE);
+    /** How every journal's queue is built; an existing queue keeps the roll cycle it was made with. */
+    static SingleChronicleQueueBuilder queueBuilder(Path dir, RollCycle rollCycle) {
+        return ChronicleQueue.singleBuilder(dir).rollCycle(rollCycle).blockSize(BLOCK_SIZE);
     }
 
     /** The directory of this journal. */
@@ -500,13 +506,21 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Which checkpoint a restore takes when not told: the newest committed one whose chain is
-     * whole, unless something newer is damaged or lost, which a restore must not pass over
-     * silently: then it is refused, unless {@code newestSound}.
+     * The newest committed checkpoint whose chain is whole: what a restore takes when not told,
+     * and what newer it passes over, damaged or lost, if anything.
      *
-     * @throws JournalException naming what is damaged or lost and the checkpoint to restore instead
+     * @param passedOver what makes a newer checkpoint unrestorable: a restore must not pass over
+     *                   it without saying so
      */
-    public synchronized long restoreTarget(boolean newestSound) {
+    public record NewestSound(long seq, Optional<String> passedOver) {
+    }
+
+    /**
+     * The newest restorable checkpoint and what newer it passes over.
+     *
+     * @throws JournalException if no committed checkpoint can be restored
+     */
+    public synchronized NewestSound newestSound() {
         OptionalLong sound = committed.descendingKeySet().stream().filter(this::chainWhole).mapToLong(Long::longValue)
                 .findFirst();
         if (sound.isEmpty()) {
@@ -514,7 +528,7 @@ public final class Journal implements AutoCloseable {
                     + dir + "` says what it holds");
         }
         long seq = sound.getAsLong();
-        Optional<String> newer = damaged.entrySet().stream().filter(d -> d.getKey() > seq)
+        Optional<String> passedOver = damaged.entrySet().stream().filter(d -> d.getKey() > seq)
                 .max(Map.Entry.comparingByKey()).map(d -> "the newest checkpoint seq " + d.getKey() + " is damaged ("
                         + d.getValue() + ")")
                 .or(() -> committed.lastKey() > seq ? Optional.of("the newest checkpoint seq " + committed.lastKey()
@@ -522,11 +536,7 @@ public final class Journal implements AutoCloseable {
                         : Optional.empty())
                 .or(() -> losses.stream().filter(l -> l.afterSeq() >= seq).findFirst()
                         .map(l -> "records after checkpoint seq " + seq + " are lost (" + l + ")"));
-        if (newer.isPresent() && !newestSound) {
-            throw new JournalException("journal " + dir + ": " + newer.get() + ": restore --seq " + seq
-                    + " or --latest-sound (`hotclone journal verify " + dir + "` lists every problem)");
-        }
-        return seq;
+        return new NewestSound(seq, passedOver);
     }
 
     /** Whether committed checkpoint {@code seq} leads, through committed ones, to a full checkpoint. */

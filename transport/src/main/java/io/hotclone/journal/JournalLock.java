@@ -93,10 +93,10 @@ public final class JournalLock implements AutoCloseable {
                     StandardOpenOption.WRITE);
             FileLock lock = channel.tryLock();
             if (lock == null) {
-                throw new JournalException("journal " + dir + " is being written by " + holder(file)
+                throw new JournalException("journal " + dir + " is being written by " + holder(channel)
                         + ": stop it first, or use another --journal");
             }
-            String previous = holder(file);
+            String previous = holder(channel);
             if (!previous.isEmpty()) {
                 LOG.warn("journal {}: taking over the writer lock of {}, which is gone", dir, previous);
             }
@@ -114,14 +114,16 @@ public final class JournalLock implements AutoCloseable {
         }
     }
 
-    /** What the lock file says of its holder: empty for a new file or one its holder left. */
-    private static String holder(Path file) {
-        try {
-            String text = Files.readString(file).strip();
-            return text.isEmpty() ? "" : text;
-        } catch (IOException e) {
-            return "another process (its lock file " + file + " cannot be read: " + e.getMessage() + ")";
+    /**
+     * What the lock file says of its holder: empty for a new file or one its holder left. Read
+     * through the lock's own channel: closing another descriptor of the file would drop the lock.
+     */
+    private static String holder(FileChannel channel) throws IOException {
+        ByteBuffer text = ByteBuffer.allocate((int) Math.min(channel.size(), 4096));
+        while (text.hasRemaining() && channel.read(text, text.position()) >= 0) {
+            // read on: a short read is no end of file
         }
+        return new String(text.array(), 0, text.position(), StandardCharsets.UTF_8).strip();
     }
 
     private static String describeThisProcess() {

@@ -228,8 +228,11 @@ final class JournalScan {
     }
 
     private void onPages(Envelope.Stored r, RecordType type) throws BadRecord {
+        if (open.header == null) {
+            return; // its damaged header is the checkpoint's problem: without a page size, nothing to check
+        }
         long length = r.pageContents().byteSize();
-        int pageSize = open.header == null ? 0 : open.header.pageSize();
+        int pageSize = open.header.pageSize();
         if (length > Journal.MAX_RUN_BYTES) {
             throw new BadRecord(type.label(), String.format(
                     "%d bytes of pages at 0x%x, more than the %d of a record this hotclone reads (written by a newer"
@@ -238,7 +241,7 @@ final class JournalScan {
         long runs = 0;
         for (int i = 0; i < r.runCount(); i++) {
             long run = r.runLength(i);
-            if (run <= 0 || pageSize <= 0 || run % pageSize != 0 || r.runAddress(i) % pageSize != 0) {
+            if (run <= 0 || run % pageSize != 0 || r.runAddress(i) % pageSize != 0) {
                 throw new BadRecord(type.label(), String.format(
                         "%d bytes at 0x%x are not whole pages of %d bytes", Math.max(run, 0), r.runAddress(i), pageSize));
             }

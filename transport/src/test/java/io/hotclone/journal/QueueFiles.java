@@ -12,6 +12,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
@@ -46,14 +47,61 @@ final class QueueFiles {
         CRC32C crc = new CRC32C();
         crc.update(head, 4, head.length - 4);
         b.putInt(0, (int) crc.getValue());
-        try (ChronicleQueue queue = Journal.queueBuilder(dir).build();
+        try (ChronicleQueue queue = Journal.queueBuilder(dir, Journal.ROLL_CYCLE).build();
              ExcerptAppender appender = queue.createAppender();
              DocumentContext dc = appender.writingDocument()) {
             dc.wire().bytes().write(head);
         }
     }
 
-    private static List<Path> cycleFiles(Path dir) throws IOException {
+    /** Where one data document (a record) of a queue file lies: its 4-byte header, then {@code length} bytes. */
+    record Doc(long header, int length) {
+        long end() {
+            return header + 4 + length;
+        }
+    }
+
+    /**
+     * The records of queue file {@code file}, found by walking Chronicle's document headers
+     * (length in the low 30 bits, bit 30 metadata, 4-byte aligned; 0 where nothing is written).
+     */
+    static List<Doc> records(Path file) throws IOException {
+        ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        List<Doc> docs = new ArrayList<>();
+        int at = 0;
+        while (at + 4 <= bytes.limit()) {
+            int header = bytes.getInt(at);
+            if (header == 0 || header < 0) {
+                break;
+            }
+            int length = header & ((1 << 30) - 1);
+            if ((header & (1 << 30)) == 0) {
+                docs.add(new Doc(at, length));
+            }
+            at = (at + 4 + length + 3) & ~3;
+        }
+        return docs;
+    }
+
+    /** Cuts {@code file} to {@code size} bytes. */
+    static void truncate(Path file, long size) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(size);
+        }
+    }
+
+    /** Flips one bit of the byte at {@code offset} of {@code file}. */
+    static void flip(Path file, long offset) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, offset);
+            b.put(0, (byte) (b.get(0) ^ 0x10)).rewind();
+            ch.write(b, offset);
+        }
+    }
+
+    /** The queue files of journal {@code dir}, oldest first. */
+    static List<Path> cycleFiles(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(f -> f.getFileName().toString().endsWith(".cq4")).sorted().toList();
         }
