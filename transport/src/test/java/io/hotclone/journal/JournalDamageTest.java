@@ -1,7 +1,8 @@
 package io.hotclone.journal;
 
 import io.hotclone.image.CheckpointKind;
-import io.hotclone.journal.QueueFiles.Doc;
+import io.hotclone.testkit.QueueDocs;
+import io.hotclone.testkit.QueueDocs.Doc;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -76,7 +77,7 @@ class JournalDamageTest {
     @Test
     void theLastFileCutAnywhereIsALossThatVerifyNamesAndNoReadFaults() throws IOException {
         Path original = threeFiles();
-        List<Doc> records = QueueFiles.records(file(original, 2));
+        List<Doc> records = QueueDocs.records(file(original, 2));
         Doc commit5 = records.get(records.size() / 2 - 1);
         Doc last = records.getLast();
         // cut: empty, inside the queue header, mid-record, where a record begins, one byte short of the end
@@ -154,7 +155,7 @@ class JournalDamageTest {
     @Test
     void aFlippedHeaderOrCommitOfTheNewestCheckpointIsNamedAndPassedOverOnlyWhenAsked() throws IOException {
         Path original = threeFiles();
-        List<Doc> records = QueueFiles.records(file(original, 2));
+        List<Doc> records = QueueDocs.records(file(original, 2));
         Doc header6 = records.get(records.size() / 2);
         for (Doc victim : List.of(header6, records.getLast())) {
             Path dir = tmp.resolve("flip-" + victim.header());

@@ -12,7 +12,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
@@ -52,35 +51,6 @@ final class QueueFiles {
              DocumentContext dc = appender.writingDocument()) {
             dc.wire().bytes().write(head);
         }
-    }
-
-    /** Where one data document (a record) of a queue file lies: its 4-byte header, then {@code length} bytes. */
-    record Doc(long header, int length) {
-        long end() {
-            return header + 4 + length;
-        }
-    }
-
-    /**
-     * The records of queue file {@code file}, found by walking Chronicle's document headers
-     * (length in the low 30 bits, bit 30 metadata, 4-byte aligned; 0 where nothing is written).
-     */
-    static List<Doc> records(Path file) throws IOException {
-        ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        List<Doc> docs = new ArrayList<>();
-        int at = 0;
-        while (at + 4 <= bytes.limit()) {
-            int header = bytes.getInt(at);
-            if (header == 0 || header < 0) {
-                break;
-            }
-            int length = header & ((1 << 30) - 1);
-            if ((header & (1 << 30)) == 0) {
-                docs.add(new Doc(at, length));
-            }
-            at = (at + 4 + length + 3) & ~3;
-        }
-        return docs;
     }
 
     /** Cuts {@code file} to {@code size} bytes. */
