@@ -15,7 +15,8 @@ final class ProtectionOptions {
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
 
     @Option(names = "--journal", required = true, paramLabel = "DIR",
-            description = "Journal directory; created if missing, appended to if it exists.")
+            description = "Journal directory; created if missing, appended to if it exists. One writer at a time: a "
+                    + "journal another hotclone is writing is refused, naming it (pid, host, command, since when).")
     Path journal;
 
     @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "100ms",
