@@ -55,7 +55,7 @@ class JournalCommandTest {
     }
 
     /** Checkpoint seq N: one thread, one area of {@code pages} pages, /dev/null on fd 0. */
-    private static void checkpoint(Journal journal, CheckpointKind kind, long baseSeq, int pages, boolean commit) {
+    static void checkpoint(Journal journal, CheckpointKind kind, long baseSeq, int pages, boolean commit) {
         long seq = journal.nextSeq();
         try (Arena arena = Arena.ofConfined();
              CheckpointWriter w = journal.begin(new ImageHeader(Journal.FORMAT_VERSION, seq, 1, kind, baseSeq,

@@ -1,5 +1,6 @@
 package io.hotclone.journal;
 
+import io.hotclone.testkit.Seconds;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.testkit.QueueDocs;
 import io.hotclone.testkit.QueueDocs.Doc;
@@ -35,13 +36,13 @@ class JournalDamageTest {
     private Path threeFiles() {
         Path dir = tmp.resolve("j");
         try (Arena arena = Arena.ofConfined(); Journal journal = TestJournals.secondly(dir)) {
-            TestJournals.nextCycle();
+            Seconds.awaitNext();
             write(journal, arena, CheckpointKind.FULL, -1);
             write(journal, arena, CheckpointKind.INCREMENTAL, 1);
-            TestJournals.nextCycle();
+            Seconds.awaitNext();
             write(journal, arena, CheckpointKind.INCREMENTAL, 2);
             write(journal, arena, CheckpointKind.FULL, -1);
-            TestJournals.nextCycle();
+            Seconds.awaitNext();
             write(journal, arena, CheckpointKind.INCREMENTAL, 4);
             write(journal, arena, CheckpointKind.INCREMENTAL, 5);
         }

@@ -1,5 +1,6 @@
 package io.hotclone.journal;
 
+import io.hotclone.testkit.Seconds;
 import io.hotclone.image.CheckpointKind;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,14 +31,14 @@ class JournalRetentionTest {
         try (Arena arena = Arena.ofConfined(); Journal journal = TestJournals.secondly(dir)) {
             // cycle A: 1 full, 2 on 1; cycle B: 3 on 2, 4 full, 5 on 4; cycle C: 6 full, 7 on 6.
             // Each cycle is written from its start on, well within its second.
-            TestJournals.nextCycle();
+            Seconds.awaitNext();
             write(journal, arena, CheckpointKind.FULL, -1);
             write(journal, arena, CheckpointKind.INCREMENTAL, 1);
-            TestJournals.nextCycle();
+            Seconds.awaitNext();
             write(journal, arena, CheckpointKind.INCREMENTAL, 2);
             write(journal, arena, CheckpointKind.FULL, -1);
             write(journal, arena, CheckpointKind.INCREMENTAL, 4);
-            TestJournals.nextCycle();
+            Seconds.awaitNext();
             write(journal, arena, CheckpointKind.FULL, -1);
             write(journal, arena, CheckpointKind.INCREMENTAL, 6);
             assertEquals(3, cycleFiles(dir), "three roll cycles written");

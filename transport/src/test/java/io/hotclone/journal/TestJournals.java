@@ -13,16 +13,4 @@ public final class TestJournals {
     public static Journal secondly(Path dir) {
         return Journal.create(dir, TestRollCycles.TEST_SECONDLY);
     }
-
-    /** Waits for the wall clock to enter the next second: the next queue file of a {@link #secondly} journal. */
-    public static void nextCycle() {
-        long second = System.currentTimeMillis() / 1000;
-        long deadline = System.nanoTime() + 3_000_000_000L;
-        while (System.currentTimeMillis() / 1000 == second) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the clock did not reach the next second within 3 s");
-            }
-            Thread.onSpinWait();
-        }
-    }
 }

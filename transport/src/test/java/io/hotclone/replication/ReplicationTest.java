@@ -1,5 +1,6 @@
 package io.hotclone.replication;
 
+import io.hotclone.testkit.Seconds;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.CheckpointWriter;
@@ -185,7 +186,7 @@ class ReplicationTest {
         replication.close();
         standby.close(); // the standby stops at seq 2 while the primary goes on
 
-        TestJournals.nextCycle();
+        Seconds.awaitNext();
         incremental(primary, 1, 3, PAGE);
         full(primary, 1, 4, 2 * PAGE);
         incremental(primary, 1, 5, PAGE);
