@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -84,8 +85,13 @@ final class CycleFiles {
 
     /** The cycle queue file {@code name} holds. */
     int cycleOf(String name) {
-        long startMillis = Instant.from(names.parse(name.substring(0, name.length() - SUFFIX.length()))).toEpochMilli();
-        return (int) (startMillis / rollCycle.lengthInMillis());
+        try {
+            long startMillis = Instant.from(names.parse(name.substring(0, name.length() - SUFFIX.length()))).toEpochMilli();
+            return (int) (startMillis / rollCycle.lengthInMillis());
+        } catch (DateTimeException e) {
+            throw new JournalException("journal " + dir + " holds " + name + ", which is not named as its queue files are"
+                    + " (" + rollCycle.format() + SUFFIX + ", " + e.getMessage() + "): move it out of the journal directory");
+        }
     }
 
     /** The name of the queue file of {@code cycle}. */
