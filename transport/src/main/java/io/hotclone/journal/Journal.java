@@ -44,9 +44,14 @@ import java.util.zip.CRC32C;
  * page contents, and keeps an index from seq to queue indices so that {@link #read} and
  * {@link #pages} seek straight to a checkpoint.
  *
+ * <p>Chronicle appends the records, and tails a live journal for a replication sender; every other
+ * read goes through {@link CycleFiles}, which never touches a byte a queue file does not have, so
+ * that a file cut short, emptied or deleted is a loss the scan reports (with {@link CycleList}
+ * telling a deleted file from a gap in time), not a fault.
+ *
  * <p>Thread-safe, except that a {@link CheckpointWriter}, {@link RecordTailer} or {@link ReplicaWriter}
  * is confined to the thread that made it. One writer at a time per journal (a replica takes only a
- * replica writer), and one writing process per directory.
+ * replica writer), and one writing process per directory: {@link JournalLock}.
  */
 public final class Journal implements AutoCloseable {
     /** The journal format this hotclone writes and reads (the {@code formatVersion} of every header). */
