@@ -37,7 +37,8 @@ final class CheckpointCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--journal", required = true, paramLabel = "DIR",
-            description = "Journal directory; created if missing, appended to if it exists.")
+            description = "Journal directory; created if missing, appended to if it exists. One writer at a time: a "
+                    + "journal another hotclone is writing is refused, naming it (pid, host, command, since when).")
     Path journal;
 
     @Option(names = "--kill", description = "Kill the process once the checkpoint is committed.")

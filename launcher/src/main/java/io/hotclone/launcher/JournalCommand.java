@@ -128,14 +128,18 @@ public final class JournalCommand implements Runnable {
     @Command(name = "verify", mixinStandardHelpOptions = true,
             header = "Check every record of the journal; exit 1 if any is corrupt.",
             description = {"Read every record and check its CRC, its type and version, its place in its checkpoint, "
-                    + "and every commit's counts. Prints each problem, then any uncommitted checkpoint:",
+                    + "and every commit's counts, and every queue file: one cut short (even to 0 bytes) or missing "
+                    + "(first, middle or last: hotclone-journal.cycles lists those that hold a commit) is a problem "
+                    + "too. Prints each problem with its queue file and checkpoint seq, then any uncommitted "
+                    + "checkpoint:",
                     "  torn tail: the journal ends in a checkpoint without commit (a crash during a capture: "
                             + "expected, not corruption)",
                     "  abandoned: a checkpoint without commit followed by later ones (a failed capture)",
                     "Neither is ever restored."},
             exitCodeListHeading = "Exit codes:%n",
             exitCodeList = {"0:every committed checkpoint is sound (a torn tail alone is fine)",
-                    "1:corrupt or misplaced records: a checkpoint that has one cannot be restored"})
+                    "1:corrupt, misplaced or lost records: a checkpoint that has one cannot be restored (the ones "
+                            + "before it can: restore --seq N)"})
     static final class Verify implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -153,10 +157,11 @@ public final class JournalCommand implements Runnable {
         /** Prints the report and returns the exit code. */
         static int print(VerifyReport report, PrintWriter out) {
             report.problems().forEach(p -> out.println("problem: " + p));
+            report.losses().forEach(l -> out.println("problem: " + l));
             report.abandoned().forEach(u -> out.println("abandoned: " + u));
             report.tornTail().ifPresent(u -> out.println("torn tail: " + u));
             out.printf("%d committed checkpoints sound, %d records read, %d problems%n",
-                    report.checkpointsOk(), report.records(), report.problems().size());
+                    report.checkpointsOk(), report.records(), report.problems().size() + report.losses().size());
             out.flush();
             return report.clean() ? 0 : 1;
         }

@@ -12,6 +12,7 @@ import io.hotclone.cluster.Member;
 import io.hotclone.cluster.Role;
 import io.hotclone.cluster.Standing;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.JournalLock;
 import io.hotclone.replication.AckPolicy;
 import io.hotclone.replication.ReplicaListener;
 import io.hotclone.replication.ReplicaServer;
@@ -75,6 +76,8 @@ final class Node implements AutoCloseable {
     }
 
     private final Settings settings;
+    /** Held for the node's life, across its roles: one writer per journal, and this node is it. */
+    private final JournalLock lock;
     private final ClusterSession session;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     // What the current role does with the coordinator's news; swapped as the role changes.
@@ -87,8 +90,15 @@ final class Node implements AutoCloseable {
 
     private Node(Settings settings) {
         this.settings = settings;
-        this.session = join();
+        this.lock = JournalLock.acquire(settings.journal());
+        try {
+            this.session = join();
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
     }
+
 
     /** A new session at the coordinator, whose news this node's current role hears. */
     private ClusterSession join() {
@@ -470,6 +480,10 @@ final class Node implements AutoCloseable {
 
     @Override
     public void close() {
-        session.close();
+        try {
+            session.close();
+        } finally {
+            lock.close();
+        }
     }
 }

@@ -10,7 +10,8 @@ import java.time.Duration;
 /** How a primary protects its program: the options of {@code run}, and of {@code standby} for after a switch. */
 final class ProtectionOptions {
     @Option(names = "--journal", required = true, paramLabel = "DIR",
-            description = "Journal directory; created if missing, appended to if it exists.")
+            description = "Journal directory; created if missing, appended to if it exists. One writer at a time: a "
+                    + "journal another hotclone is writing is refused, naming it (pid, host, command, since when).")
     Path journal;
 
     @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "100ms",

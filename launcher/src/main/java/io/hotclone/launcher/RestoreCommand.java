@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.launch.HeldStart;
 import io.hotclone.capture.launch.Spawn;
 import io.hotclone.journal.Journal;
@@ -26,8 +27,14 @@ final class RestoreCommand implements Callable<Integer> {
     Path journal;
 
     @Option(names = "--seq", paramLabel = "N", converter = Values.Seq.class,
-            description = "Checkpoint to restore, as `hotclone journal ls` lists them (default: the latest committed one).")
+            description = "Checkpoint to restore, as `hotclone journal ls` lists them (default: the latest committed one,"
+                    + " refused if a newer one is damaged or lost: see --latest-sound).")
     Long seq;
+
+    @Option(names = "--latest-sound", description = "Without --seq: restore the newest sound checkpoint even if a "
+            + "newer one is damaged or was lost with a queue file, and say which (`hotclone journal verify` lists "
+            + "every problem).")
+    boolean latestSound;
 
     @Option(names = "--detach", description = "Return once the program runs, and leave it running. Without it the "
             + "program is killed if hotclone ends before it (kill -9 included).")
@@ -37,8 +44,8 @@ final class RestoreCommand implements Callable<Integer> {
     public Integer call() {
         Restorer.Result r;
         try (Journal j = Journal.open(journal)) {
-            r = new Restorer(j, seq == null ? -1 : seq, detach ? HeldStart.Lifetime.FREE : HeldStart.Lifetime.TIED)
-                    .restore();
+            r = new Restorer(j, seq != null ? seq : newestSound(j),
+                    detach ? HeldStart.Lifetime.FREE : HeldStart.Lifetime.TIED).restore();
         }
         System.out.println("pid " + r.pid());
         System.out.flush();
@@ -48,5 +55,18 @@ final class RestoreCommand implements Callable<Integer> {
             return 0;
         }
         return Spawn.waitFor(r.pid());
+    }
+
+    /** The checkpoint to restore without --seq: never a silent step back past a damaged or lost one. */
+    private long newestSound(Journal j) {
+        Journal.NewestSound newest = j.newestSound();
+        newest.passedOver().ifPresent(what -> {
+            if (!latestSound) {
+                throw new HotcloneException("journal " + journal + ": " + what + ": restore --seq " + newest.seq()
+                        + " or --latest-sound");
+            }
+            System.err.printf("hotclone: restoring seq %d, the newest sound checkpoint: %s%n", newest.seq(), what);
+        });
+        return newest.seq();
     }
 }

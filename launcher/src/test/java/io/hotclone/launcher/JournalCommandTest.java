@@ -55,7 +55,7 @@ class JournalCommandTest {
     }
 
     /** Checkpoint seq N: one thread, one area of {@code pages} pages, /dev/null on fd 0. */
-    private static void checkpoint(Journal journal, CheckpointKind kind, long baseSeq, int pages, boolean commit) {
+    static void checkpoint(Journal journal, CheckpointKind kind, long baseSeq, int pages, boolean commit) {
         long seq = journal.nextSeq();
         try (Arena arena = Arena.ofConfined();
              CheckpointWriter w = journal.begin(new ImageHeader(Journal.FORMAT_VERSION, seq, 1, kind, baseSeq,
@@ -154,15 +154,20 @@ class JournalCommandTest {
 
     @Test
     void verifyPrintsEachProblemAndExitsOne() {
-        VerifyReport report = new VerifyReport(1, 40, List.of(
-                new VerifyReport.Problem(3, 0x5131_0000_0007L, "pages", "CRC32C mismatch (stored 0x1, computed 0x2)")),
+        VerifyReport report = new VerifyReport(1, 40, List.of(new VerifyReport.Problem(3, 0x5131_0000_0007L,
+                "20261202-1335V.cq4", "pages", "CRC32C mismatch (stored 0x1, computed 0x2)")),
+                List.of(new VerifyReport.Loss("20261202-1340V.cq4", 3, "ends at byte 4096, inside the record at byte"
+                        + " 4000: it was truncated")),
                 List.of(), Optional.of(new VerifyReport.Uncommitted(4, 0x5131_0000_0010L, 5)));
         StringWriter out = new StringWriter();
         assertEquals(1, JournalCommand.Verify.print(report, new PrintWriter(out)));
         assertEquals("""
-                problem: seq 3, index 0x513100000007, pages record: CRC32C mismatch (stored 0x1, computed 0x2)
+                problem: seq 3, index 0x513100000007 in 20261202-1335V.cq4, pages record: CRC32C mismatch \
+                (stored 0x1, computed 0x2)
+                problem: queue file 20261202-1340V.cq4 ends at byte 4096, inside the record at byte 4000: it was \
+                truncated; the records after checkpoint seq 3 in it are lost
                 torn tail: seq 4 (uncommitted, 5 records from index 0x513100000010)
-                1 committed checkpoints sound, 40 records read, 1 problems
+                1 committed checkpoints sound, 40 records read, 2 problems
                 """, out.toString());
     }
 

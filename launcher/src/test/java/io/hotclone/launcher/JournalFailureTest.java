@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hotclone.journal.SecondlyJournals;
 import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import io.hotclone.testkit.Verify;
@@ -30,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JournalFailureTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final Pattern PROTECTED_PID = Pattern.compile("as pid (\\d+)");
     private static final Pattern SEQ = Pattern.compile("(?m)^seq=(\\d+) kind=");
 
     @TempDir
@@ -54,27 +54,23 @@ class JournalFailureTest {
 
     @Test
     void checkpointsCommitAgainOnceTheFullJournalDiskHasRoomAndTheLatestRestores() throws Exception {
-        Process run = launch();
-        try {
-            Program program = Program.adopt(awaitLog(run, "first checkpoint"), dir.resolve("run.out"));
+        try (Launched run = launch()) {
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out());
             Path fill = fill();
             // 100 + 200 + 400 + 800 ms of tries: the queue rolled to new files meanwhile.
-            awaitLog(run, "failed (5 in a row");
+            run.awaitLine(Pattern.compile(Pattern.quote("failed (5 in a row")));
             long before = newestSeq();
             Files.delete(fill);
-            awaitLog(run, "protection resumes after");
+            run.awaitLine(Pattern.compile("protection resumes after"));
             long deadline = System.nanoTime() + WAIT.toNanos();
             while (newestSeq() <= before + 2) {
                 assertTrue(System.nanoTime() < deadline, "no checkpoint after seq " + before + " within " + WAIT);
                 program.awaitTick(program.lastTick() + 1, WAIT);
             }
-            run.destroyForcibly().waitFor();
+            run.process().destroyForcibly().waitFor();
             program.kill9();
-            assertTrue(Files.readString(dir.resolve("run.err")).contains("has 0 MiB free"),
-                    "each failure says why: " + Files.readString(dir.resolve("run.err")));
-        } finally {
-            run.descendants().forEach(ProcessHandle::destroyForcibly);
-            run.destroyForcibly();
+            assertTrue(Files.readString(run.err()).contains("has 0 MiB free"),
+                    "each failure says why: " + Files.readString(run.err()));
         }
         HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
         assertEquals(0, restore.exitCode(), restore.toString());
@@ -88,36 +84,27 @@ class JournalFailureTest {
 
     @Test
     void aJournalFullPastTheLimitEndsTheRunWithStatus74AndKillsTheProgram() throws Exception {
-        Process run = launch("--journal-failure-limit", "2s");
-        try {
-            Program program = Program.adopt(awaitLog(run, "first checkpoint"), dir.resolve("run.out"));
+        try (Launched run = launch("--journal-failure-limit", "2s")) {
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out());
             fill();
-            assertTrue(run.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone ends the run past the limit");
-            assertEquals(Main.JOURNAL_FAILED, run.exitValue());
-            List<String> err = Files.readAllLines(dir.resolve("run.err"));
-            String last = err.getLast();
+            assertTrue(run.process().waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "hotclone ends the run past the limit");
+            assertEquals(Main.JOURNAL_FAILED, run.process().exitValue());
+            String last = Files.readAllLines(run.err()).getLast();
             assertTrue(last.startsWith("hotclone: journal " + journal) && last.contains("--journal-failure-limit")
                     && last.contains("has 0 MiB free"), "the last line says why: " + last);
             assertFalse(program.isAlive(), "the program was killed rather than run on unprotected");
-        } finally {
-            run.descendants().forEach(ProcessHandle::destroyForcibly);
-            run.destroyForcibly();
         }
     }
 
     /** {@code hotclone run} of counter, its journal on the small disk rolling to a new file each second. */
-    private Process launch(String... options) throws Exception {
+    private Launched launch(String... options) throws Exception {
         // Built first, with HotcloneCli's patience: a rebuild would eat the wait for the first checkpoint.
         assertEquals(0, HotcloneCli.run(dir, "--version").exitCode());
-        List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                "run", "--journal", journal.toString(), "--checkpoint-interval", "100ms"));
-        args.addAll(List.of(options));
-        args.addAll(List.of("--", TestPrograms.compile("counter").toString(), "--verify-file", verify.toString()));
-        ProcessBuilder builder = new ProcessBuilder(args).directory(dir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(dir.resolve("run.out").toFile()).redirectError(dir.resolve("run.err").toFile());
-        builder.environment().put("HOTCLONE_JOURNAL_TEST_ROLL_CYCLE", "TEST_SECONDLY");
-        return builder.start();
+        SecondlyJournals.make(journal);
+        List<String> all = new ArrayList<>(List.of("--checkpoint-interval", "100ms"));
+        all.addAll(List.of(options));
+        return Launched.start(dir, journal, all, List.of(TestPrograms.compile("counter").toString(), "--verify-file",
+                verify.toString()));
     }
 
     /** Writes a file on the small disk until it is full; returns it. */
@@ -132,21 +119,6 @@ class JournalFailureTest {
             assertTrue(full.getMessage().contains("No space left"), full.toString());
         }
         return fill;
-    }
-
-    /** Waits until hotclone's log holds {@code text}; returns the protected program's pid. */
-    private int awaitLog(Process run, String text) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline && run.isAlive()) {
-            String log = Files.readString(dir.resolve("run.err"));
-            Matcher pid = PROTECTED_PID.matcher(log);
-            if (log.contains(text) && pid.find()) {
-                return Integer.parseInt(pid.group(1));
-            }
-            run.waitFor(20, TimeUnit.MILLISECONDS);
-        }
-        throw new AssertionError("no '" + text + "' within " + WAIT + "; stderr:\n"
-                + Files.readString(dir.resolve("run.err")));
     }
 
     private long newestSeq() throws Exception {

@@ -24,14 +24,19 @@ record Launched(Process process, Path out, Path err) implements AutoCloseable {
      * directory, its stdout and stderr in JOURNAL.out and JOURNAL.err there.
      */
     static Launched start(Path journal, List<String> options, List<String> command) throws IOException {
+        return start(journal.getParent(), journal, options, command);
+    }
+
+    /** As {@link #start(Path, List, List)}, in {@code dir}, which holds JOURNAL.out and JOURNAL.err. */
+    static Launched start(Path dir, Path journal, List<String> options, List<String> command) throws IOException {
         List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
                 "run", "--journal", journal.toString()));
         args.addAll(options);
         args.add("--");
         args.addAll(command);
-        Path out = journal.resolveSibling(journal.getFileName() + ".out");
-        Path err = journal.resolveSibling(journal.getFileName() + ".err");
-        Process process = new ProcessBuilder(args).directory(journal.getParent().toFile())
+        Path out = dir.resolve(journal.getFileName() + ".out");
+        Path err = dir.resolve(journal.getFileName() + ".err");
+        Process process = new ProcessBuilder(args).directory(dir.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         return new Launched(process, out, err);
@@ -48,7 +53,7 @@ record Launched(Process process, Path out, Path err) implements AutoCloseable {
     }
 
     /** Waits until hotclone's log holds {@code line} and names its program; returns the program's pid. */
-    private int awaitLine(Pattern line) throws Exception {
+    int awaitLine(Pattern line) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline && process.isAlive()) {
             String log = Files.readString(err);

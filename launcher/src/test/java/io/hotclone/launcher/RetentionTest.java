@@ -3,6 +3,7 @@ package io.hotclone.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hotclone.journal.SecondlyJournals;
 import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import java.io.IOException;
@@ -28,13 +29,13 @@ class RetentionTest {
     void aLongRunKeepsFewRollCyclesAndItsLastCheckpointRestores() throws Exception {
         Path journal = dir.resolve("journal");
         Path err = dir.resolve("run.err");
+        SecondlyJournals.make(journal); // a file a second
         ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
                 "run", "--journal", journal.toString(), "--checkpoint-interval", "20ms", "--retention", "0.001", "--",
                 TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString())
                 .directory(dir.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .redirectOutput(dir.resolve("run.out").toFile()).redirectError(err.toFile());
-        builder.environment().put("HOTCLONE_JOURNAL_TEST_ROLL_CYCLE", "TEST_SECONDLY"); // a file a second
         Process run = builder.start();
         try {
             int pid = awaitProtection(run, err);
@@ -44,6 +45,10 @@ class RetentionTest {
             while (System.nanoTime() < deadline) { // six cycles of checkpoints, the cycle files counted meanwhile
                 assertTrue(run.isAlive(), "hotclone must protect its program on: " + Files.readString(err));
                 mostFiles = Math.max(mostFiles, cycleFiles(journal));
+            try (Stream<Path> files = Files.list(journal)) {
+                files.map(f -> f.getFileName().toString()).filter(f -> f.endsWith(".cq4")).forEach(f -> assertTrue(
+                        f.matches("\\d{8}-\\d{6}T\\.cq4"), "the journal keeps the one-second cycle it was made with: " + f));
+            }
                 run.waitFor(50, TimeUnit.MILLISECONDS);
             }
             run.destroyForcibly();

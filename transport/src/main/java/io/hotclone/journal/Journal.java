@@ -4,7 +4,10 @@ import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.journal.Envelope.BadRecord;
 import io.hotclone.journal.JournalScan.Entry;
+import io.hotclone.journal.VerifyReport.Loss;
 import io.hotclone.journal.VerifyReport.Problem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -14,7 +17,6 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.queue.impl.single.TableStoreWriteLock;
 import net.openhft.chronicle.threads.Pauser;
-import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
 import net.openhft.chronicle.wire.DocumentContext;
 
 import java.io.IOException;
@@ -23,11 +25,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeFormatterBuilder;
-import java.time.temporal.ChronoField;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +32,7 @@ import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
@@ -49,9 +47,14 @@ import java.util.zip.CRC32C;
  * page contents, and keeps an index from seq to queue indices so that {@link #read} and
  * {@link #pages} seek straight to a checkpoint.
  *
+ * <p>Chronicle appends the records, and tails a live journal for a replication sender; every other
+ * read goes through {@link CycleFiles}, which never touches a byte a queue file does not have, so
+ * that a file cut short, emptied or deleted is a loss the scan reports (with {@link CycleList}
+ * telling a deleted file from a gap in time), not a fault.
+ *
  * <p>Thread-safe, except that a {@link CheckpointWriter}, {@link RecordTailer} or {@link ReplicaWriter}
  * is confined to the thread that made it. One writer at a time per journal (a replica takes only a
- * replica writer), and one writing process per directory.
+ * replica writer), and one writing process per directory: {@link JournalLock}.
  */
 public final class Journal implements AutoCloseable {
     /** The journal format this hotclone writes and reads (the {@code formatVersion} of every header). */
@@ -73,13 +76,9 @@ public final class Journal implements AutoCloseable {
      *  pages at most, so a cycle never fills): {@link #dropCyclesBefore} deletes whole files, so a
      *  short cycle keeps what a program running for days leaves behind near its chain plus five
      *  minutes of checkpoints. A journal made with another cycle keeps it: Chronicle reads the
-     *  cycle from the queue's metadata file. */
-    private static final RollCycle ROLL_CYCLE = RollCycles.FIVE_MINUTELY;
-    /** Names a {@link TestRollCycles} constant that new journals roll by instead, so that a test
-     *  can produce several cycles in seconds; {@link #TEST_ROLL_CYCLE_ENV} does it for a launched hotclone. */
-    static final String TEST_ROLL_CYCLE_PROPERTY = "hotclone.journal.testRollCycle";
-    static final String TEST_ROLL_CYCLE_ENV = "HOTCLONE_JOURNAL_TEST_ROLL_CYCLE";
-    private static final String CYCLE_FILE_SUFFIX = ".cq4";
+     *  cycle from the queue's metadata file, which is how a test gets several cycles in seconds
+     *  ({@link #create(Path, RollCycle)}): nothing a user sets changes it. */
+    static final RollCycle ROLL_CYCLE = RollCycles.FIVE_MINUTELY;
     /** Chronicle maps its files in blocks and caps one record at a quarter of a block: 64 MiB
      *  blocks take records of up to 16 MiB, above an 8 MiB page run and its head. */
     private static final long BLOCK_SIZE = 64L << 20;
@@ -90,8 +89,7 @@ public final class Journal implements AutoCloseable {
      * leave less than this fails first, cleanly, and the checkpoint is tried again later.
      */
     private static final long KEEP_FREE = 16L << 20;
-    /** Returned instead of a queue index at the end of the queue (indices are never negative). */
-    private static final long END = -1;
+    private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
 
     static {
         // Chronicle reports usage to an outside host unless told not to, and reads the switch
@@ -101,17 +99,23 @@ public final class Journal implements AutoCloseable {
 
     private final Path dir;
     private final ChronicleQueue queue;
-    private final boolean writable;
+    /** Held by a journal opened for writing, null in one opened for reading. */
+    private final JournalLock lock;
     // The index, guarded by this: built by the opening scan, extended by this journal's writers.
     private final NavigableMap<Long, Entry> committed = new TreeMap<>();
     private final Map<Long, Problem> damaged = new HashMap<>();
+    /** What the opening scan found lost with missing or truncated queue files. */
+    private final List<Loss> losses;
     private long maxSeq;
     private long maxEpoch;
     /** No record or checkpoint of an older epoch is taken from now on (see {@link #fence}). */
     private long fence;
     private CheckpointWriter writer;
+    /** Reads the queue files; Chronicle only appends, and tails a live journal for a sender. */
+    private final CycleFiles files;
+    private final CycleList cycleList;
     /** The opening scan, carried on by a {@link ReplicaWriter}'s records to keep the index live. */
-    private final JournalScan scan = new JournalScan(JournalScan.Depth.INDEX);
+    private final JournalScan scan;
     private ReplicaWriter replica;
     /** Whether a {@link #begin} wrote here since opening, which the scan did not see. */
     private boolean begun;
@@ -120,20 +124,25 @@ public final class Journal implements AutoCloseable {
     /** Bytes that records may take before the disk's free space is asked again (writer's thread only). */
     private long room;
 
-    private Journal(Path dir, boolean readOnly) {
+    private Journal(Path dir, JournalLock lock, RollCycle rollCycle) {
         this.dir = dir;
-        this.writable = !readOnly;
+        this.lock = lock;
+        boolean readOnly = lock == null;
         try {
-            this.queue = queueBuilder(dir).readOnly(readOnly).build();
+            this.queue = queueBuilder(dir, rollCycle).readOnly(readOnly).build();
         } catch (RuntimeException e) {
             throw new JournalException("cannot open the Chronicle queue of journal " + dir + " (" + e
                     + "): check that the directory is readable" + (readOnly ? "" : " and writable"), e);
         }
         try {
-            visitAll(scan::accept);
+            files = new CycleFiles(dir, queue.rollCycle());
+            cycleList = CycleList.read(dir);
+            scan = new JournalScan(JournalScan.Depth.INDEX, files);
+            visitAll(scan);
             scan.forgetDroppedHead();
             scan.committed.forEach(e -> committed.put(e.header().seq(), e));
             damaged.putAll(scan.damaged);
+            losses = List.copyOf(scan.losses);
             maxSeq = scan.maxSeq;
             maxEpoch = scan.maxEpoch;
         } catch (RuntimeException e) {
@@ -144,18 +153,28 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Opens the journal in {@code dir} for writing, creating the directory and an empty journal
-     * if needed, or appending to the journal already there.
+     * if needed, or appending to the journal already there. Holds the directory's
+     * {@link JournalLock} until closed.
      *
-     * @throws JournalException if the directory cannot be created or written, or holds something
-     *                          other than a journal
+     * @throws JournalException if the directory cannot be created or written, holds something
+     *                          other than a journal, or another process writes it
      */
     public static Journal create(Path dir) {
+        return create(dir, ROLL_CYCLE);
+    }
+
+    /** {@link #create(Path)}, a new journal rolling to a new queue file every {@code rollCycle}: for tests. */
+    static Journal create(Path dir, RollCycle rollCycle) {
+        JournalLock lock = JournalLock.acquire(dir);
         try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new JournalException("cannot create journal directory " + dir + " (" + describe(e)
-                    + "): give a directory path that can be created and written");
+            return create(dir, lock, rollCycle);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
         }
+    }
+
+    private static Journal create(Path dir, JournalLock lock, RollCycle rollCycle) {
         Path marker = dir.resolve(MARKER);
         if (Files.exists(marker)) {
             checkMarker(dir);
@@ -169,7 +188,14 @@ public final class Journal implements AutoCloseable {
             }
             writeMarker(dir, marker);
         }
-        return new Journal(dir, false);
+        Journal journal = new Journal(dir, lock, rollCycle);
+        if (!journal.losses.isEmpty()) {
+            journal.close();
+            throw new JournalException("journal " + dir + " lost records (" + journal.losses.getFirst()
+                    + "): it is not written to any more; restore from it (`hotclone journal verify " + dir
+                    + "` says what is left) and write to another journal directory");
+        }
+        return journal;
     }
 
     /**
@@ -226,14 +252,12 @@ public final class Journal implements AutoCloseable {
                     + " file): give the journal directory the checkpoints were written to");
         }
         checkMarker(dir);
-        return new Journal(dir, true);
+        return new Journal(dir, null, ROLL_CYCLE);
     }
 
-    /** How every journal's queue is built. */
-    static SingleChronicleQueueBuilder queueBuilder(Path dir) {
-        String test = System.getProperty(TEST_ROLL_CYCLE_PROPERTY, System.getenv(TEST_ROLL_CYCLE_ENV));
-        RollCycle cycle = test == null ? ROLL_CYCLE : TestRollCycles.valueOf(test);
-        return ChronicleQueue.singleBuilder(dir).rollCycle(cycle).blockSize(BLOCK_SIZE);
+    /** How every journal's queue is built; an existing queue keeps the roll cycle it was made with. */
+    static SingleChronicleQueueBuilder queueBuilder(Path dir, RollCycle rollCycle) {
+        return ChronicleQueue.singleBuilder(dir).rollCycle(rollCycle).blockSize(BLOCK_SIZE);
     }
 
     /** The directory of this journal. */
@@ -254,7 +278,7 @@ public final class Journal implements AutoCloseable {
      *                          (this primary has been fenced)
      */
     public synchronized CheckpointWriter begin(ImageHeader header) {
-        if (!writable) {
+        if (lock == null) {
             throw new IllegalStateException("journal " + dir + " was opened for reading: use Journal.create to write");
         }
         if (writer != null) {
@@ -401,28 +425,21 @@ public final class Journal implements AutoCloseable {
             throw new IllegalArgumentException("journal " + dir + " has no committed full checkpoint seq " + fullSeq
                     + " to drop the cycles before");
         }
-        RollCycle rollCycle = queue.rollCycle();
-        int keepFrom = rollCycle.toCycle(full.firstIndex());
-        DateTimeFormatter names = new DateTimeFormatterBuilder().appendPattern(rollCycle.format())
-                .parseDefaulting(ChronoField.HOUR_OF_DAY, 0).parseDefaulting(ChronoField.MINUTE_OF_HOUR, 0)
-                .parseDefaulting(ChronoField.SECOND_OF_MINUTE, 0).toFormatter().withZone(ZoneOffset.UTC);
+        int keepFrom = queue.rollCycle().toCycle(full.firstIndex());
         int dropped = 0;
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(CYCLE_FILE_SUFFIX)).toList()) {
-                String name = file.getFileName().toString();
-                long startMillis = Instant.from(names.parse(name.substring(0, name.length() - CYCLE_FILE_SUFFIX.length())))
-                        .toEpochMilli();
-                if (startMillis / rollCycle.lengthInMillis() < keepFrom) {
-                    Files.delete(file);
-                    dropped++;
-                }
+        try {
+            cycleList.remove(name -> files.cycleOf(name) < keepFrom);
+            files.forgetBefore(keepFrom);
+            for (Path file : files.list().headMap(keepFrom).values()) {
+                Files.delete(file);
+                dropped++;
             }
         } catch (IOException e) {
             throw new JournalException("cannot drop the queue files of journal " + dir + " before checkpoint seq "
                     + fullSeq + " (" + describe(e) + "): check that the directory is writable");
         }
         // Forgotten: what began in a deleted file, and what builds on it; the rest is still restorable.
-        committed.values().removeIf(e -> rollCycle.toCycle(e.firstIndex()) < keepFrom);
+        committed.values().removeIf(e -> queue.rollCycle().toCycle(e.firstIndex()) < keepFrom);
         List<Long> broken = committed.values().stream().filter(e -> chainBase(e).isEmpty()).map(e -> e.header().seq()).toList();
         broken.forEach(committed::remove);
         long oldest = committed.firstKey();
@@ -433,7 +450,7 @@ public final class Journal implements AutoCloseable {
 
     /** A writer of records shipped from a primary, for the calling thread; one at a time. */
     public synchronized ReplicaWriter replicaWriter() {
-        if (!writable) {
+        if (lock == null) {
             throw new IllegalStateException("journal " + dir + " was opened for reading: use Journal.create to replicate into it");
         }
         if (writer != null || replica != null || begun) {
@@ -523,10 +540,57 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * The newest committed checkpoint whose chain is whole: what a restore takes when not told,
+     * and what newer it passes over, damaged or lost, if anything.
+     *
+     * @param passedOver what makes a newer checkpoint unrestorable: a restore must not pass over
+     *                   it without saying so
+     */
+    public record NewestSound(long seq, Optional<String> passedOver) {
+    }
+
+    /**
+     * The newest restorable checkpoint and what newer it passes over.
+     *
+     * @throws JournalException if no committed checkpoint can be restored
+     */
+    public synchronized NewestSound newestSound() {
+        OptionalLong sound = committed.descendingKeySet().stream().filter(this::chainWhole).mapToLong(Long::longValue)
+                .findFirst();
+        if (sound.isEmpty()) {
+            throw new JournalException("journal " + dir + " holds no restorable checkpoint: `hotclone journal verify "
+                    + dir + "` says what it holds");
+        }
+        long seq = sound.getAsLong();
+        Optional<String> passedOver = damaged.entrySet().stream().filter(d -> d.getKey() > seq)
+                .max(Map.Entry.comparingByKey()).map(d -> "the newest checkpoint seq " + d.getKey() + " is damaged ("
+                        + d.getValue() + ")")
+                .or(() -> committed.lastKey() > seq ? Optional.of("the newest checkpoint seq " + committed.lastKey()
+                        + " cannot be restored (the chain of incremental checkpoints it builds on is broken)")
+                        : Optional.empty())
+                .or(() -> losses.stream().filter(l -> l.afterSeq() >= seq).findFirst()
+                        .map(l -> "records after checkpoint seq " + seq + " are lost (" + l + ")"));
+        return new NewestSound(seq, passedOver);
+    }
+
+    /** Whether committed checkpoint {@code seq} leads, through committed ones, to a full checkpoint. */
+    private boolean chainWhole(long seq) {
+        ImageHeader h = committed.get(seq).header();
+        while (h.kind() == CheckpointKind.INCREMENTAL) {
+            Entry base = committed.get(h.baseSeq());
+            if (base == null) {
+                return false;
+            }
+            h = base.header();
+        }
+        return true;
+    }
+
     /** Reads every record of the journal and checks every CRC, record version and checkpoint. */
     public VerifyReport verify() {
-        JournalScan scan = new JournalScan(JournalScan.Depth.VERIFY);
-        visitAll(scan::accept);
+        JournalScan scan = new JournalScan(JournalScan.Depth.VERIFY, files);
+        visitAll(scan);
         scan.forgetDroppedHead();
         return scan.report();
     }
@@ -534,12 +598,28 @@ public final class Journal implements AutoCloseable {
     @Override
     public void close() {
         queue.close();
+        if (lock != null) {
+            lock.close();
+        }
     }
 
     synchronized void committed(CheckpointWriter done, Entry entry) {
         committed.put(entry.header().seq(), entry);
         if (writer == done) {
             writer = null;
+        }
+        listCycles(entry);
+    }
+
+    /** Lists the queue files of a new commit's checkpoint, so that a reader notices them missing. */
+    private void listCycles(Entry entry) {
+        try {
+            cycleList.add(files.nameOf(files.rollCycle().toCycle(entry.firstIndex())));
+            cycleList.add(files.nameOf(files.rollCycle().toCycle(entry.lastIndex())));
+        } catch (JournalException e) {
+            // The checkpoint is committed all the same; only the loss of its file would go unnoticed.
+            LOG.warn("{}: a reader will not notice if the queue file of checkpoint seq {} goes missing",
+                    e.getMessage(), entry.header().seq());
         }
     }
 
@@ -620,6 +700,7 @@ public final class Journal implements AutoCloseable {
         }
         Entry entry = scan.committed.getLast();
         committed.put(entry.header().seq(), entry);
+        listCycles(entry);
         return Optional.of(entry.mark());
     }
 
@@ -683,38 +764,49 @@ public final class Journal implements AutoCloseable {
 
     /** Hands the records of one committed checkpoint, header to commit, to {@code visitor}. */
     private void visit(Entry entry, Consumer<Envelope.Stored> visitor) {
-        try (ExcerptTailer tailer = queue.createTailer()) {
-            long seq = entry.header().seq();
-            seek(tailer, entry.firstIndex(), seq);
-            long index = END;
-            while (index < entry.lastIndex()) {
-                index = next(tailer, visitor);
-                if (index == END) {
-                    throw new JournalException("journal " + dir + " ends inside checkpoint seq " + seq
-                            + ", before index " + formatIndex(entry.lastIndex()) + ": were its queue files truncated?");
-                }
+        RollCycle rollCycle = files.rollCycle();
+        int cycle = rollCycle.toCycle(entry.firstIndex());
+        int lastCycle = rollCycle.toCycle(entry.lastIndex());
+        long from = rollCycle.toSequenceNumber(entry.firstIndex());
+        while (true) {
+            long until = cycle == lastCycle ? rollCycle.toSequenceNumber(entry.lastIndex()) : -1;
+            CycleFiles.Stop stop = files.read(cycle, from, until, visitor);
+            if (stop == null) {
+                return;
             }
+            Integer next = stop.end() == CycleFiles.End.TRUNCATED ? null : files.list().higherKey(cycle);
+            if (next == null || next > lastCycle) {
+                throw new JournalException("journal " + dir + " ends inside checkpoint seq " + entry.header().seq()
+                        + ", before index " + formatIndex(entry.lastIndex()) + ": its queue file "
+                        + files.nameOf(cycle) + " was cut short or the next one deleted (`hotclone journal verify "
+                        + dir + "` says what was lost); restore an earlier checkpoint");
+            }
+            cycle = next;
+            from = 0;
         }
     }
 
-    private void visitAll(Consumer<Envelope.Stored> visitor) {
-        try (ExcerptTailer tailer = queue.createTailer()) {
-            tailer.toStart();
-            while (next(tailer, visitor) != END) {
-                // every record goes to the visitor
+    /**
+     * Hands every record of the journal to {@code scan}, file by file, and tells it of every file
+     * {@link CycleList} lists that is missing, and of every file cut short, where the loss lies.
+     */
+    private void visitAll(JournalScan scan) {
+        TreeMap<Integer, Path> present = files.list();
+        TreeSet<Integer> cycles = new TreeSet<>(present.keySet());
+        cycleList.names().forEach(name -> cycles.add(files.cycleOf(name)));
+        for (int cycle : cycles) {
+            String name = files.nameOf(cycle);
+            if (!present.containsKey(cycle)) {
+                scan.lost(name, "is missing, though " + CycleList.FILE + " lists it as holding checkpoints (deleted?)");
+                continue;
             }
-        }
-    }
-
-    /** Hands the next record to {@code visitor} as a view of the mapped file and returns its
-     *  index, or {@link #END} at the end of the queue. */
-    private static long next(ExcerptTailer tailer, Consumer<Envelope.Stored> visitor) {
-        try (DocumentContext dc = tailer.readingDocument()) {
-            if (!dc.isPresent()) {
-                return END;
+            CycleFiles.Stop stop = files.read(cycle, 0, -1, scan::accept);
+            if (stop.end() == CycleFiles.End.TRUNCATED) {
+                scan.lost(name, stop.size() == 0 ? "is empty (0 bytes): it was truncated"
+                        : "ends at byte " + stop.size() + (stop.at() + Integer.BYTES < stop.size()
+                        ? ", inside the record at byte " + stop.at() : ", where a record should begin")
+                        + ": it was truncated");
             }
-            visitor.accept(stored(dc));
-            return dc.index();
         }
     }
 
@@ -745,7 +837,7 @@ public final class Journal implements AutoCloseable {
 
     private static boolean isEmpty(Path dir) {
         try (Stream<Path> entries = Files.list(dir)) {
-            return entries.findAny().isEmpty();
+            return entries.allMatch(JournalLock::isLockFile);
         } catch (IOException e) {
             throw new JournalException("cannot list journal directory " + dir + " (" + describe(e)
                     + "): check its permissions");
@@ -757,7 +849,7 @@ public final class Journal implements AutoCloseable {
                 + "): give a directory this user can write, or fix its permissions (chmod u+w " + dir + ")");
     }
 
-    private static String describe(IOException e) {
+    static String describe(IOException e) {
         return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 }

@@ -4,6 +4,7 @@ import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.journal.Envelope.BadRecord;
+import io.hotclone.journal.VerifyReport.Loss;
 import io.hotclone.journal.VerifyReport.Problem;
 import io.hotclone.journal.VerifyReport.Uncommitted;
 
@@ -18,7 +19,8 @@ import java.util.Optional;
  * One pass over the records of a journal, in queue order, that groups them into checkpoints (a
  * header opens one, its commit closes it) and checks each record and each checkpoint.
  * A checkpoint becomes committed only if its commit arrives and none of its checked records has a
- * problem.
+ * problem. A loss (a queue file missing or cut short, see {@link #lost}) damages the checkpoint it
+ * cuts, and the records after it count only from the next header on.
  */
 final class JournalScan {
 
@@ -45,10 +47,12 @@ final class JournalScan {
     }
 
     private final Depth depth;
+    private final CycleFiles files;
     final List<Entry> committed = new ArrayList<>();
     /** The first problem of each checkpoint that has one, by seq. */
     final Map<Long, Problem> damaged = new HashMap<>();
     final List<Problem> problems = new ArrayList<>();
+    final List<Loss> losses = new ArrayList<>();
     final List<Uncommitted> abandoned = new ArrayList<>();
     long records;
     /** Highest seq and epoch of any readable header. */
@@ -58,9 +62,28 @@ final class JournalScan {
     /** The seq of the first header read, or 0 before it: a journal whose head was dropped
      *  ({@link Journal#dropCyclesBefore}) starts past seq 1, maybe inside a checkpoint. */
     private long firstSeq;
+    /** Whether records are skipped until the next header: at the start, and after a loss. */
+    private boolean seekingHeader = true;
 
-    JournalScan(Depth depth) {
+    JournalScan(Depth depth, CycleFiles files) {
         this.depth = depth;
+        this.files = files;
+    }
+
+    /**
+     * The records of queue file {@code file} after this point, up to its end, are lost
+     * ({@code what} says how): the checkpoint they cut is damaged, and records that follow
+     * count only from the next header on.
+     */
+    void lost(String file, String what) {
+        Loss loss = new Loss(file, open == null ? maxSeq : open.seq - 1, what);
+        losses.add(loss);
+        if (open != null) {
+            damaged.putIfAbsent(open.seq, new Problem(open.seq, open.firstIndex, file, RecordType.HEADER.label(),
+                    "the checkpoint is cut short: " + loss));
+            open = null;
+        }
+        seekingHeader = true;
     }
 
     /** The checkpoint the journal ends in without its commit, if any. */
@@ -76,7 +99,7 @@ final class JournalScan {
     VerifyReport report() {
         List<Problem> all = new ArrayList<>(problems);
         all.addAll(brokenChains());
-        return new VerifyReport(committed.size(), records, all, abandoned, tornTail());
+        return new VerifyReport(committed.size(), records, all, losses, abandoned, tornTail());
     }
 
     /** Forgets the committed checkpoints whose chain leads below the first header read: their
@@ -103,7 +126,7 @@ final class JournalScan {
             while (h.kind() == CheckpointKind.INCREMENTAL) {
                 Entry base = bySeq.get(h.baseSeq());
                 if (base == null) {
-                    broken.add(new Problem(e.header().seq(), e.firstIndex(), RecordType.HEADER.label(),
+                    broken.add(new Problem(e.header().seq(), e.firstIndex(), fileOf(e.firstIndex()), RecordType.HEADER.label(),
                             "the incremental chain breaks at seq " + h.seq() + ", whose base seq " + h.baseSeq()
                                     + " is not committed: this checkpoint cannot be restored"));
                     break;
@@ -125,15 +148,17 @@ final class JournalScan {
                 open.records++;
                 damage(r.index(), e);
             } else {
-                problems.add(new Problem(r.complete() ? r.seq() : -1, r.index(), e.type, e.what));
+                problems.add(new Problem(r.complete() ? r.seq() : -1, r.index(), fileOf(r.index()), e.type, e.what));
             }
             return;
         }
         long reopened = 0;
-        if (type != RecordType.HEADER && firstSeq == 0) {
-            return; // the tail of a checkpoint whose header was dropped with the head of the journal
+        if (type != RecordType.HEADER && seekingHeader) {
+            // the tail of a checkpoint whose header was dropped with the head of the journal, or lost
+            return;
         }
         if (type == RecordType.HEADER) {
+            seekingHeader = false;
             if (firstSeq == 0) {
                 firstSeq = r.seq();
             }
@@ -143,7 +168,7 @@ final class JournalScan {
             }
             open = new Pending(r.seq(), r.epoch(), r.index(), r.storedCrc());
         } else if (open == null || r.seq() != open.seq) {
-            problems.add(new Problem(r.seq(), r.index(), type.label(), open == null
+            problems.add(new Problem(r.seq(), r.index(), fileOf(r.index()), type.label(), open == null
                     ? "belongs to checkpoint seq " + r.seq() + " but no checkpoint is open here (its header is missing)"
                     : "belongs to checkpoint seq " + r.seq() + " but lies inside checkpoint seq " + open.seq));
             return;
@@ -203,8 +228,11 @@ final class JournalScan {
     }
 
     private void onPages(Envelope.Stored r, RecordType type) throws BadRecord {
+        if (open.header == null) {
+            return; // its damaged header is the checkpoint's problem: without a page size, nothing to check
+        }
         long length = r.pageContents().byteSize();
-        int pageSize = open.header == null ? 0 : open.header.pageSize();
+        int pageSize = open.header.pageSize();
         if (length > Journal.MAX_RUN_BYTES) {
             throw new BadRecord(type.label(), String.format(
                     "%d bytes of pages at 0x%x, more than the %d of a record this hotclone reads (written by a newer"
@@ -213,7 +241,7 @@ final class JournalScan {
         long runs = 0;
         for (int i = 0; i < r.runCount(); i++) {
             long run = r.runLength(i);
-            if (run <= 0 || pageSize <= 0 || run % pageSize != 0 || r.runAddress(i) % pageSize != 0) {
+            if (run <= 0 || run % pageSize != 0 || r.runAddress(i) % pageSize != 0) {
                 throw new BadRecord(type.label(), String.format(
                         "%d bytes at 0x%x are not whole pages of %d bytes", Math.max(run, 0), r.runAddress(i), pageSize));
             }
@@ -271,9 +299,14 @@ final class JournalScan {
         return ImageCodec.decode(type, r.payload().toArray(ValueLayout.JAVA_BYTE));
     }
 
+    /** The name of the queue file that holds queue index {@code index}. */
+    private String fileOf(long index) {
+        return files.nameOf(files.rollCycle().toCycle(index));
+    }
+
     /** Records a problem of the open checkpoint, which can then never become committed. */
     private void damage(long index, BadRecord e) {
-        Problem problem = new Problem(open.seq, index, e.type, e.what);
+        Problem problem = new Problem(open.seq, index, fileOf(index), e.type, e.what);
         problems.add(problem);
         damaged.putIfAbsent(open.seq, problem);
         open.damaged = true;

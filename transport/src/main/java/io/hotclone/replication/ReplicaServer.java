@@ -4,6 +4,7 @@ import io.hotclone.image.CheckpointKind;
 import io.hotclone.journal.CheckpointMark;
 import io.hotclone.journal.Journal;
 import io.hotclone.journal.JournalException;
+import io.hotclone.journal.JournalLock;
 import io.hotclone.journal.ReplicaWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -268,7 +269,9 @@ public final class ReplicaServer implements AutoCloseable {
         journal.close();
         committed = null;
         try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(dir)).toList()) {
+            // The lock file stays: deleting it would let another process lock a new one beside ours.
+            for (Path p : all.sorted(Comparator.reverseOrder())
+                    .filter(p -> !p.equals(dir) && !JournalLock.isLockFile(p)).toList()) {
                 Files.delete(p);
             }
         }

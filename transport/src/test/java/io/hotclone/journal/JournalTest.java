@@ -282,7 +282,7 @@ class JournalTest {
             assertEquals(List.of(2L), journal.checkpoints().stream().map(CheckpointSummary::seq).toList());
             JournalException e = assertThrows(JournalException.class, () -> journal.read(1));
             assertTrue(e.getMessage().matches(
-                    ".*seq 1 of journal .* is damaged: seq 1, index 0x[0-9a-f]+, thread record: CRC32C mismatch.*"),
+                    ".*seq 1 of journal .* is damaged: seq 1, index 0x[0-9a-f]+ in \\d{8}-\\d{4}V\\.cq4, thread record: CRC32C mismatch.*"),
                     e.getMessage());
             List<Problem> problems = journal.verify().problems();
             assertEquals(1, problems.size());

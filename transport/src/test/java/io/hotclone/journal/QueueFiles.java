@@ -46,14 +46,32 @@ final class QueueFiles {
         CRC32C crc = new CRC32C();
         crc.update(head, 4, head.length - 4);
         b.putInt(0, (int) crc.getValue());
-        try (ChronicleQueue queue = Journal.queueBuilder(dir).build();
+        try (ChronicleQueue queue = Journal.queueBuilder(dir, Journal.ROLL_CYCLE).build();
              ExcerptAppender appender = queue.createAppender();
              DocumentContext dc = appender.writingDocument()) {
             dc.wire().bytes().write(head);
         }
     }
 
-    private static List<Path> cycleFiles(Path dir) throws IOException {
+    /** Cuts {@code file} to {@code size} bytes. */
+    static void truncate(Path file, long size) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(size);
+        }
+    }
+
+    /** Flips one bit of the byte at {@code offset} of {@code file}. */
+    static void flip(Path file, long offset) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, offset);
+            b.put(0, (byte) (b.get(0) ^ 0x10)).rewind();
+            ch.write(b, offset);
+        }
+    }
+
+    /** The queue files of journal {@code dir}, oldest first. */
+    static List<Path> cycleFiles(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(f -> f.getFileName().toString().endsWith(".cq4")).sorted().toList();
         }

@@ -1,10 +1,12 @@
 package io.hotclone.replication;
 
+import io.hotclone.testkit.Seconds;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Checkpoints;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.TestJournals;
 import io.hotclone.journal.VerifyReport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -204,37 +206,27 @@ class ReplicationTest {
 
     @Test
     void aStandbyLaggingBehindADroppedCycleIsResetAndGetsTheChainFromTheNewFullCheckpoint() throws Exception {
-        System.setProperty("hotclone.journal.testRollCycle", "TEST_SECONDLY"); // a file a second
-        try {
-            Journal primary = journal("p");
-            ReplicaServer standby = standby("r");
-            Replication replication = replicate(primary, 1, AckPolicy.ALL, Options.DEFAULT, standby.address());
-            full(primary, 1, 1, PAGE);
-            incremental(primary, 1, 2, PAGE);
-            assertEquals(2, await(replication, 2));
-            replication.close();
-            standby.close(); // the standby stops at seq 2 while the primary goes on
+        Journal primary = opened(TestJournals.secondly(tmp.resolve("p"))); // a file a second
+        ReplicaServer standby = standby("r");
+        Replication replication = replicate(primary, 1, AckPolicy.ALL, Options.DEFAULT, standby.address());
+        full(primary, 1, 1, PAGE);
+        incremental(primary, 1, 2, PAGE);
+        assertEquals(2, await(replication, 2));
+        replication.close();
+        standby.close(); // the standby stops at seq 2 while the primary goes on
 
-            long second = System.currentTimeMillis() / 1000;
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (System.currentTimeMillis() / 1000 == second) {
-                assertTrue(System.nanoTime() < deadline, "the clock did not reach the next second");
-                Thread.onSpinWait();
-            }
-            incremental(primary, 1, 3, PAGE);
-            full(primary, 1, 4, 2 * PAGE);
-            incremental(primary, 1, 5, PAGE);
-            assertTrue(primary.dropCyclesBefore(4) >= 1, "the cycle of seqs 1 and 2 goes");
+        Seconds.awaitNext();
+        incremental(primary, 1, 3, PAGE);
+        full(primary, 1, 4, 2 * PAGE);
+        incremental(primary, 1, 5, PAGE);
+        assertTrue(primary.dropCyclesBefore(4) >= 1, "the cycle of seqs 1 and 2 goes");
 
-            ReplicaServer back = standby("r");
-            assertEquals(2, back.committedSeq());
-            Replication again = replicate(primary, 1, AckPolicy.ALL, Options.DEFAULT, back.address());
-            assertEquals(5, await(again, 5));
-            Checkpoints.assertReplica(primary, back.journal(), 4);
-            assertEquals(List.of(4L, 5L), seqs(back.journal()));
-        } finally {
-            System.clearProperty("hotclone.journal.testRollCycle");
-        }
+        ReplicaServer back = standby("r");
+        assertEquals(2, back.committedSeq());
+        Replication again = replicate(primary, 1, AckPolicy.ALL, Options.DEFAULT, back.address());
+        assertEquals(5, await(again, 5));
+        Checkpoints.assertReplica(primary, back.journal(), 4);
+        assertEquals(List.of(4L, 5L), seqs(back.journal()));
     }
 
     @Test
