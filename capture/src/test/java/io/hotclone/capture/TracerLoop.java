@@ -7,16 +7,11 @@ import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.capture.ptrace.Tracee;
 import io.hotclone.image.ThreadState;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /**
@@ -36,6 +31,8 @@ public final class TracerLoop implements AutoCloseable {
     private final int pid;
     private final SeizedLoop loop;
     private final CompletableFuture<Integer> end = new CompletableFuture<>();
+    /** Completed at the loop's first stop served: its start is over, and a wake-up (SIGSTOP) is its own. */
+    private final CompletableFuture<Void> serving = new CompletableFuture<>();
     /** Tracer thread only, but set by barrier work: the tracker the loop serves. */
     private volatile MprotectTracker tracker;
     private volatile Function<Barrier, ?> work;
@@ -43,7 +40,10 @@ public final class TracerLoop implements AutoCloseable {
 
     private TracerLoop(int pid) {
         this.pid = pid;
-        this.loop = new SeizedLoop(pid, () -> tracker, this::barrier);
+        this.loop = new SeizedLoop(pid, () -> {
+            serving.complete(null);
+            return tracker;
+        }, this::barrier);
     }
 
     /** Seizes {@code pid} on a new tracer thread and serves it from then on. */
@@ -56,34 +56,24 @@ public final class TracerLoop implements AutoCloseable {
                 t.end.completeExceptionally(e);
             }
         });
-        t.awaitSeized();
+        t.awaitServing();
         return t;
     }
 
     /**
-     * A wake-up (SIGSTOP) sent before the seize would stop the program for good: waits until
-     * /proc says it is traced, or the loop failed.
+     * Until the loop serves the program's stops (a system call's, at the latest when the read
+     * it waits in is restarted), a wake-up SIGSTOP would be delivered by the loop's start and
+     * stop the program for good.
      */
-    private void awaitSeized() {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-        while (!traced()) {
-            if (end.isDone()) {
-                throw new IllegalStateException("the tracer loop of process " + pid + " ended before it seized it: "
-                        + end.handle((status, e) -> e != null ? e.toString() : "status " + status).join());
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("process " + pid + " not traced after " + WAIT_SECONDS + " s");
-            }
-            LockSupport.parkNanos(100_000);
-        }
-    }
-
-    private boolean traced() {
+    private void awaitServing() {
         try {
-            return Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status")).stream()
-                    .anyMatch(l -> l.startsWith("TracerPid:") && !l.substring(10).strip().equals("0"));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read /proc/" + pid + "/status: did the program end?", e);
+            CompletableFuture.anyOf(serving, end).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException | InterruptedException | ExecutionException e) {
+            // said below
+        }
+        if (!serving.isDone()) {
+            throw new IllegalStateException("the tracer loop of process " + pid + " served no stop of it within "
+                    + WAIT_SECONDS + " s: " + (end.isDone() ? "it ended, " + loopFailure() : "still starting"));
         }
     }
 
@@ -101,7 +91,14 @@ public final class TracerLoop implements AutoCloseable {
         CompletableFuture<Object> result = new CompletableFuture<>();
         work = barrierWork;
         done = result;
-        Integer ended = loop.wake();
+        Integer ended;
+        try {
+            // On a thread of its own: a lost wake-up would block an uninterruptible join forever.
+            ended = CompletableFuture.supplyAsync(loop::wake).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException | InterruptedException | ExecutionException e) {
+            throw new IllegalStateException("process " + pid + " reached no barrier within " + WAIT_SECONDS
+                    + " s of its wake-up: " + e, e);
+        }
         if (!result.isDone()) {
             throw new IllegalStateException("process " + pid + " reached no barrier: "
                     + (ended != null ? "it ended with status " + ended : "its tracer loop ended: " + loopFailure()));

@@ -37,19 +37,26 @@ class MprotectTrackerTest {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         int areaPages = 2048; // 128 hot blocks: a round's few writes open a small part of it
+        // Half the writes land in a small region, so that pages are written in rounds in a row (hot)
+        // and blocks written twice; some are sequential sweeps, which open growing blocks.
+        int region = random.nextInt(areaPages - 64);
         try (DirtyWriter w = DirtyWriter.served(areaPages)) {
             MprotectTracker tracker = start(w);
             TreeSet<Integer> oracle = new TreeSet<>(); // written and not yet in a committed checkpoint
             DirtySet given = DirtySet.empty(); // collected by failed checkpoints since the last committed one
             DirtySet before = DirtySet.empty();
             DirtySet last = DirtySet.empty();
-            for (int round = 0; round < 25; round++) {
+            for (int round = 0; round < 2 * UffdWpTracker.COOL_DOWN + 3; round++) {
                 TreeSet<Integer> written = new TreeSet<>();
-                int writes = random.nextInt(12);
+                int writes = random.nextInt(10);
                 for (int i = 0; i < writes; i++) {
-                    int page = random.nextInt(areaPages);
-                    w.write(w.page(page));
-                    written.add(page);
+                    int page = random.nextBoolean() ? region + random.nextInt(64) : random.nextInt(areaPages);
+                    int room = areaPages - page;
+                    int sweep = room > 2 && random.nextInt(8) == 0 ? 2 + random.nextInt(Math.min(40, room - 1)) : 1;
+                    w.writes(page, 1, sweep);
+                    for (int p = page; p < page + sweep; p++) {
+                        written.add(p);
+                    }
                 }
                 oracle.addAll(written);
                 boolean fails = random.nextInt(4) == 0;
