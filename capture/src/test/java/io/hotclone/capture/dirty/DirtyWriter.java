@@ -2,11 +2,13 @@ package io.hotclone.capture.dirty;
 
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Errno;
+import io.hotclone.capture.TracerLoop;
 import io.hotclone.capture.memory.AreaClassifier;
 import io.hotclone.capture.proc.MapsEntry;
 import io.hotclone.capture.proc.ProcFs;
 import io.hotclone.capture.ptrace.RemoteSyscalls;
 import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.image.AreaKind;
 import io.hotclone.image.MemoryArea;
 
 import java.io.BufferedReader;
@@ -27,6 +29,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
@@ -35,8 +38,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * testprograms/dirtywriter, started detached from the JVM (whose reaper would swallow ptrace
- * stops), talked to through two FIFOs and seized by the calling thread, which must make every
- * call. Closing kills it.
+ * stops) and talked to through two FIFOs; either seized by the calling thread, which must make
+ * every call ({@link #start}), or traced for its whole life by a {@link TracerLoop}, as a
+ * program protected by page protection is ({@link #served}). Closing kills it.
  */
 final class DirtyWriter implements AutoCloseable {
     static final int PAGE = 4096;
@@ -50,21 +54,34 @@ final class DirtyWriter implements AutoCloseable {
     private final Path dir;
     private final OutputStream commands;
     private final BlockingQueue<String> answers;
+    /** Seized by the calling thread, or null when {@link #loop} traces it. */
     private final Tracee tracee;
+    private final TracerLoop loop;
     private boolean frozen;
 
-    private DirtyWriter(Path dir, int pid, OutputStream commands, BlockingQueue<String> answers, long area, int pages) {
+    private DirtyWriter(Path dir, int pid, OutputStream commands, BlockingQueue<String> answers, long area, int pages,
+                        boolean served) {
         this.dir = dir;
         this.pid = pid;
         this.commands = commands;
         this.answers = answers;
         this.area = area;
         this.pages = pages;
-        this.tracee = Tracee.seize(pid, PTRACE_O_TRACESYSGOOD);
+        this.tracee = served ? null : Tracee.seize(pid, PTRACE_O_TRACESYSGOOD);
+        this.loop = served ? TracerLoop.start(pid) : null;
     }
 
     /** Starts {@code dirtywriter PAGES [thp]} and seizes it. */
     static DirtyWriter start(int pages, boolean thp) throws Exception {
+        return launch(pages, thp, false);
+    }
+
+    /** Starts {@code dirtywriter PAGES}, traced and served from now on by a {@link TracerLoop}. */
+    static DirtyWriter served(int pages) throws Exception {
+        return launch(pages, false, true);
+    }
+
+    private static DirtyWriter launch(int pages, boolean thp, boolean served) throws Exception {
         Path binary = compile();
         Path dir = Files.createTempDirectory("dirtywriter");
         run("mkfifo", dir.resolve("in").toString(), dir.resolve("out").toString());
@@ -86,7 +103,8 @@ final class DirtyWriter implements AutoCloseable {
             reader.setDaemon(true);
             reader.start();
             String[] first = take(answers, dir, "startup").split(" ");
-            return new DirtyWriter(dir, pid, commands, answers, Long.decode(first[1]), Integer.parseInt(first[2]));
+            return new DirtyWriter(dir, pid, commands, answers, Long.decode(first[1]), Integer.parseInt(first[2]),
+                    served);
         } catch (Exception | Error e) {
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             throw e;
@@ -95,21 +113,46 @@ final class DirtyWriter implements AutoCloseable {
 
     /** Stops the program at a barrier. */
     void freeze() {
+        seized();
         tracee.interrupt();
         tracee.awaitInterruptStop();
         frozen = true;
     }
 
     void thaw() {
+        seized();
         tracee.cont(0);
         frozen = false;
     }
 
+    private void seized() {
+        if (tracee == null) {
+            throw new IllegalStateException("dirtywriter " + pid + " is served by a tracer loop: use atBarrier");
+        }
+    }
+
+    /** Served: stops the program at a barrier and runs {@code work} there, on its tracer thread. */
+    <T> T atBarrier(Function<TracerLoop.Barrier, T> work) {
+        return loop.atBarrier(work);
+    }
+
+    /** Served: the loop that traces the program. */
+    TracerLoop loop() {
+        return loop;
+    }
+
     /** Frozen: the program's areas as the checkpointer classifies them. */
     List<MemoryArea> areas() {
-        ProcFs proc = new ProcFs(pid);
-        List<MapsEntry> maps = proc.maps();
-        AreaClassifier classifier = new AreaClassifier(proc, Map.of(), maps);
+        List<MapsEntry> maps = new ProcFs(pid).maps();
+        return areas(maps, maps);
+    }
+
+    /**
+     * Stopped: the program's areas as the checkpointer classifies them, from {@code maps} as it
+     * sees them (a tracker's view of {@code kernelMaps}, /proc/PID/maps read at the barrier).
+     */
+    List<MemoryArea> areas(List<MapsEntry> kernelMaps, List<MapsEntry> maps) {
+        AreaClassifier classifier = new AreaClassifier(new ProcFs(pid), Map.of(), kernelMaps);
         return maps.stream().map(m -> classifier.classify(m, 1)).toList();
     }
 
@@ -132,6 +175,25 @@ final class DirtyWriter implements AutoCloseable {
 
     long page(int index) {
         return area + (long) index * PAGE;
+    }
+
+    /** The area the program mapped at startup, as a tracker's sets are cut to it. */
+    MemoryArea testArea() {
+        return new MemoryArea(area, page(pages), 3, false, AreaKind.ANONYMOUS, "", 0, null, 1);
+    }
+
+    /** Pages {@code [from, to)} of the area. */
+    PageRange range(int from, int to) {
+        return new PageRange(page(from), page(to));
+    }
+
+    /** The set of the area's pages at {@code indexes}. */
+    DirtySet pageSet(int... indexes) {
+        List<PageRange> ranges = new ArrayList<>();
+        for (int i : indexes) {
+            ranges.add(range(i, i + 1));
+        }
+        return DirtySet.of(ranges);
     }
 
     /** Running: writes one byte at {@code address}. */
@@ -163,6 +225,16 @@ final class DirtyWriter implements AutoCloseable {
     /** Running: maps a new touched area over {@code [address, +pages)}. */
     void remap(long address, int pages) {
         expect("remap 0x" + Long.toHexString(address) + " " + pages, "ok");
+    }
+
+    /** Running: munmap of {@code [address, +pages)}. */
+    void unmap(long address, int pages) {
+        expect("unmap 0x" + Long.toHexString(address) + " " + pages, "ok");
+    }
+
+    /** Running: has the kernel write {@code count} bytes at {@code address} (read(2) from a pipe). */
+    void read(long address, int count) {
+        expect("read 0x" + Long.toHexString(address) + " " + count, "ok");
     }
 
     /** Running: MADV_DONTNEED on {@code [address, +pages)}. */
@@ -263,13 +335,17 @@ final class DirtyWriter implements AutoCloseable {
         }
     }
 
-    /** Kills the program, collects its end as its tracer, and removes the FIFOs. */
+    /** Kills the program, collects its end as its tracer (or waits for its loop's end), and removes the FIFOs. */
     @Override
     public void close() throws Exception {
         try {
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            awaitEnd();
-            tracee.close();
+            if (tracee != null) {
+                awaitEnd();
+                tracee.close();
+            } else {
+                loop.close();
+            }
             commands.close();
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {

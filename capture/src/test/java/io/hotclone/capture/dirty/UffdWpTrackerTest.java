@@ -1,8 +1,6 @@
 package io.hotclone.capture.dirty;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.image.AreaKind;
-import io.hotclone.image.MemoryArea;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -58,12 +56,12 @@ class UffdWpTrackerTest {
                 }
                 w.freeze();
                 DirtySet set = tracker.collect();
-                assertEquals(List.of(range(w, 3, 4), range(w, 7, 9), range(w, 100, 101)),
-                        set.within(testArea(w)).ranges());
+                assertEquals(List.of(w.range(3, 4), w.range(7, 9), w.range(100, 101)),
+                        set.within(w.testArea()).ranges());
                 tracker.commit(set);
 
                 DirtySet again = tracker.collect();
-                assertEquals(DirtySet.empty(), again.within(testArea(w)), "collect re-armed the written pages");
+                assertEquals(DirtySet.empty(), again.within(w.testArea()), "collect re-armed the written pages");
                 tracker.commit(again);
             }
         }
@@ -80,9 +78,9 @@ class UffdWpTrackerTest {
                 w.freeze();
                 List<PageRange> expected = new ArrayList<>();
                 for (int i = 0; i < ranges; i++) {
-                    expected.add(range(w, 1 + 2 * i, 2 + 2 * i));
+                    expected.add(w.range(1 + 2 * i, 2 + 2 * i));
                 }
-                assertEquals(expected, tracker.collect().within(testArea(w)).ranges());
+                assertEquals(expected, tracker.collect().within(w.testArea()).ranges());
             }
         }
     }
@@ -102,10 +100,10 @@ class UffdWpTrackerTest {
                 w.write(w.page(9));
                 w.freeze();
                 DirtySet set = tracker.collect();
-                assertEquals(pages(w, 5, 9), set.within(testArea(w)));
+                assertEquals(w.pageSet(5, 9), set.within(w.testArea()));
                 assertEquals(set, set.union(failed), "everything aborted comes back");
                 tracker.commit(set);
-                assertEquals(DirtySet.empty(), tracker.collect().within(testArea(w)), "clean once committed");
+                assertEquals(DirtySet.empty(), tracker.collect().within(w.testArea()), "clean once committed");
             }
         }
     }
@@ -168,7 +166,7 @@ class UffdWpTrackerTest {
                     assertTrue(contains(set, w.page(page)), "the remapped page " + page + " is dirty: " + set);
                 }
                 tracker.commit(set);
-                assertEquals(DirtySet.empty(), tracker.collect().within(testArea(w)), "armed again");
+                assertEquals(DirtySet.empty(), tracker.collect().within(w.testArea()), "armed again");
             }
         }
     }
@@ -216,7 +214,7 @@ class UffdWpTrackerTest {
                 w.thaw();
                 w.discard(w.page(30), 2); // they read as zeros now: the checkpoint must say so
                 w.freeze();
-                assertEquals(List.of(range(w, 30, 32)), tracker.collect().within(testArea(w)).ranges());
+                assertEquals(List.of(w.range(30, 32)), tracker.collect().within(w.testArea()).ranges());
             }
         }
     }
@@ -251,7 +249,7 @@ class UffdWpTrackerTest {
                 w.thaw();
                 w.write(w.page(700));
                 w.freeze();
-                assertEquals(List.of(range(w, 700, 701)), tracker.collect().within(testArea(w)).ranges());
+                assertEquals(List.of(w.range(700, 701)), tracker.collect().within(w.testArea()).ranges());
                 assertTrue(anonHugeKiB(w.pid) < huge, "the written huge page was split");
             }
         }
@@ -283,8 +281,8 @@ class UffdWpTrackerTest {
                     }
                     w.freeze();
                     DirtySet set = tracker.collect();
-                    DirtySet written = pages(w, oracle.stream().mapToInt(Integer::intValue).toArray());
-                    DirtySet collected = set.within(testArea(w));
+                    DirtySet written = w.pageSet(oracle.stream().mapToInt(Integer::intValue).toArray());
+                    DirtySet collected = set.within(w.testArea());
                     String where = "round " + round + " of seed " + seed;
                     assertEquals(written, collected.intersect(written), where + ": every written page is collected");
                     DirtySet hot = last.intersect(before);
@@ -319,7 +317,7 @@ class UffdWpTrackerTest {
                 assertTrue(writeProtected(w.pid, w.page(10)), "page 10, written once, is protected again");
                 w.thaw();
                 w.freeze();
-                assertEquals(pages(w, 5), tracker.collect().within(testArea(w)),
+                assertEquals(w.pageSet(5), tracker.collect().within(w.testArea()),
                         "an unprotected page reads as written, so the next checkpoint copies it even if unwritten");
             }
         }
@@ -332,22 +330,6 @@ class UffdWpTrackerTest {
             pagemap.read(entry, address / PAGE * 8);
             return (entry.getLong(0) & (1L << 57)) != 0;
         }
-    }
-
-    private static MemoryArea testArea(DirtyWriter w) {
-        return new MemoryArea(w.area, w.page(w.pages), 3, false, AreaKind.ANONYMOUS, "", 0, null, 1);
-    }
-
-    private static PageRange range(DirtyWriter w, int from, int to) {
-        return new PageRange(w.page(from), w.page(to));
-    }
-
-    private static DirtySet pages(DirtyWriter w, int... indexes) {
-        List<PageRange> ranges = new ArrayList<>();
-        for (int i : indexes) {
-            ranges.add(range(w, i, i + 1));
-        }
-        return DirtySet.of(ranges);
     }
 
     private static boolean contains(DirtySet set, long page) {
