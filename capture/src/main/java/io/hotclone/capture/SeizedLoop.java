@@ -22,6 +22,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
@@ -64,6 +65,9 @@ final class SeizedLoop implements AutoCloseable {
     private SyscallStop entry;
     private WaitStatus gone;
     private RuntimeException broken;
+    /** Opened once the program is seized (or the loop ended first): a wake-up SIGSTOP sent before
+     *  would leave the untraced program in a stop of its own, which the loop leaves as it is. */
+    private final CountDownLatch seized = new CountDownLatch(1);
     private final Object lock = new Object();
     /** Completed once the checkpoint asked for is taken (null) or the program ended (its status). */
     private CompletableFuture<Integer> asked;
@@ -97,6 +101,12 @@ final class SeizedLoop implements AutoCloseable {
      * @return the program's exit status if it ended, else null
      */
     Integer wake() {
+        try {
+            seized.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for process " + pid + " to be seized", e);
+        }
         CompletableFuture<Integer> done;
         synchronized (lock) {
             if (ended != null) {
@@ -143,9 +153,9 @@ final class SeizedLoop implements AutoCloseable {
         try (Tracee t = Tracee.seize(pid, Checkpointer.LIFELONG); RemoteMemory m = new RemoteMemory(pid)) {
             tracee = t;
             memory = m;
+            seized.countDown();
+            // Its first stop: served like any other (a wake-up's SIGSTOP may come before it).
             t.interrupt();
-            t.awaitInterruptStop();
-            t.syscall(0);
             while (true) {
                 WaitStatus s = gone != null ? gone : t.await();
                 if (s.gone()) {
@@ -170,6 +180,8 @@ final class SeizedLoop implements AutoCloseable {
         } catch (RuntimeException e) {
             taken(null);
             throw e;
+        } finally {
+            seized.countDown();
         }
     }
 
