@@ -135,6 +135,9 @@ public final class Journal implements AutoCloseable {
                     + "): check that the directory is readable" + (readOnly ? "" : " and writable"), e);
         }
         try {
+            if (lock != null && lock.claimQueue()) {
+                releaseQueueLocks(true);
+            }
             files = new CycleFiles(dir, queue.rollCycle());
             cycleList = CycleList.read(dir);
             scan = new JournalScan(JournalScan.Depth.INDEX, files);
@@ -315,7 +318,8 @@ public final class Journal implements AutoCloseable {
                     + header.baseSeq() + ": a full checkpoint has base -1, an incremental one a committed checkpoint");
         }
         if (abandoned) {
-            releaseLeftoverLock();
+            abandoned = false;
+            releaseQueueLocks(false);
         }
         room = 0; // the disk's free space is asked afresh for each checkpoint: others write there too
         try {
@@ -658,16 +662,25 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Frees the queue's write lock if this process holds it while no checkpoint is being written:
-     * an append that failed inside Chronicle (a full disk met while rolling to a new file) can leave
-     * it held, and every later append would wait for it, then fail, for as long as the journal is open.
+     * Frees the queue's own write and append locks (in its metadata file) when left held: by this
+     * process, after an append that failed inside Chronicle (a full disk met while rolling to a new
+     * file), or, with {@code anyHolder}, by a writer that died. Chronicle names a holder by its pid
+     * and frees the lock of a dead one only after a wait; a writer restarted in a new PID
+     * namespace (a container, a node of the tests) gets the dead one's pid, and Chronicle then
+     * takes the lock for its own and waits for it forever. Call only while no appender of this
+     * process writes the queue.
      */
-    private void releaseLeftoverLock() {
-        abandoned = false;
-        try (TableStoreWriteLock lock = new TableStoreWriteLock(((SingleChronicleQueue) queue).metaStore(),
-                Pauser::balanced, 0L)) {
-            if (lock.isLockedByCurrentProcess(tid -> { })) {
-                lock.forceUnlock();
+    private void releaseQueueLocks(boolean anyHolder) {
+        var metaStore = ((SingleChronicleQueue) queue).metaStore();
+        try (TableStoreWriteLock write = new TableStoreWriteLock(metaStore, Pauser::balanced, 0L);
+             TableStoreWriteLock append = new TableStoreWriteLock(metaStore, Pauser::balanced, 0L,
+                     TableStoreWriteLock.APPEND_LOCK_KEY)) {
+            for (TableStoreWriteLock lock : List.of(write, append)) {
+                if (anyHolder ? lock.locked() : lock.isLockedByCurrentProcess(tid -> { })) {
+                    LOG.warn("journal {}: freeing the queue's {} lock, left held by a writer that {}", dir,
+                            lock == write ? "write" : "append", anyHolder ? "is gone" : "failed in this process");
+                    lock.forceUnlock();
+                }
             }
         }
     }

@@ -49,6 +49,8 @@ public final class JournalLock implements AutoCloseable {
         final FileChannel channel;
         final FileLock lock;
         int count = 1;
+        /** Whether a journal opened for writing since this process took the lock has freed the queue's own locks. */
+        boolean queueClaimed;
 
         Held(FileChannel channel, FileLock lock) {
             this.channel = channel;
@@ -78,6 +80,22 @@ public final class JournalLock implements AutoCloseable {
             }
             HELD.put(real, lock(dir, real.resolve(FILE)));
             return new JournalLock(real);
+        }
+    }
+
+    /**
+     * True the first time a journal opened for writing asks, after this process took the lock: no
+     * other process can write the directory, nor has any other journal of this process opened it
+     * for writing yet, so any lock the queue itself holds was left by a writer that died.
+     */
+    boolean claimQueue() {
+        synchronized (HELD) {
+            Held held = HELD.get(dir);
+            boolean first = held != null && !held.queueClaimed;
+            if (held != null) {
+                held.queueClaimed = true;
+            }
+            return first;
         }
     }
 

@@ -1,6 +1,10 @@
 package io.hotclone.journal;
 
 import io.hotclone.image.CheckpointKind;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.TableStoreWriteLock;
+import net.openhft.chronicle.threads.Pauser;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,6 +88,30 @@ class JournalLockTest {
                     "the lock file names its new holder");
         }
         assertEquals("", Files.readString(dir.resolve(JournalLock.FILE)), "a holder that closes leaves no name");
+    }
+
+    /**
+     * A writer killed in a PID namespace leaves the queue's own write lock held under a pid that
+     * its restarted successor gets again there: Chronicle takes such a lock for the successor's
+     * own and waits for it forever. Here the lock is left held by this very process, which is
+     * what the successor sees.
+     */
+    @Test
+    void aQueueLockLeftHeldUnderThisProcesssPidIsFreedWhenAWriterOpensTheJournal() {
+        Path dir = tmp.resolve("j");
+        Journal.create(dir).close();
+        try (SingleChronicleQueue queue = Journal.queueBuilder(dir, RollCycles.FIVE_MINUTELY).build()) {
+            TableStoreWriteLock left = new TableStoreWriteLock(queue.metaStore(), Pauser::balanced, 0L);
+            left.lock(); // never unlocked: its holder "died"
+            assertTrue(left.locked());
+        }
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
+            long start = System.nanoTime();
+            Checkpoints.write(journal, CheckpointKind.FULL, -1, 1, List.of(Checkpoints.contents(arena, 1, 4096)));
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(millis < 5_000, "the first checkpoint took " + millis + " ms: it waited for the dead writer's lock");
+            assertEquals(1, journal.checkpoints().size());
+        }
     }
 
     @Test
