@@ -42,7 +42,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class JournalFuzzTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final Pattern PROTECTED_PID = Pattern.compile("as pid (\\d+)");
     private static final Pattern RESTORED_PID = Pattern.compile("(?m)^pid (\\d+)$");
 
     @TempDir
@@ -119,40 +118,17 @@ class JournalFuzzTest {
     /** A journal of counter, checkpointed every 20 ms over one-second queue files for about 3 s, then killed. */
     private Path record(Path verifyFile) throws Exception {
         Path journal = tmp.resolve("journal");
-        Path err = tmp.resolve("run.err");
         SecondlyJournals.make(journal);
         HotcloneCli.run(tmp, "--version"); // builds ./hotclone if the sources changed, within its own time limit
-        Process run = new ProcessBuilder(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                "run", "--journal", journal.toString(), "--checkpoint-interval", "20ms", "--",
-                TestPrograms.compile("counter").toString(), "--verify-file", verifyFile.toString())
-                .directory(tmp.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(tmp.resolve("run.out").toFile()).redirectError(err.toFile())
-                .start();
-        try (Program program = Program.adopt(awaitProtection(run, err), tmp.resolve("run.out"))) {
+        try (Launched run = Launched.start(journal, List.of("--checkpoint-interval", "20ms"),
+                List.of(TestPrograms.compile("counter").toString(), "--verify-file", verifyFile.toString()));
+             Program program = Program.adopt(run.awaitCheckpoint(), run.out())) {
             program.awaitTick(program.lastTick() + 30, WAIT);
-            assertTrue(run.isAlive(), "hotclone must protect its program on: " + Files.readString(err));
-            run.destroyForcibly();
-            run.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertTrue(run.process().isAlive(), "hotclone must protect its program on: " + Files.readString(run.err()));
+            run.process().destroyForcibly().waitFor(WAIT.toSeconds(), TimeUnit.SECONDS);
             program.kill9();
-        } finally {
-            run.descendants().forEach(ProcessHandle::destroyForcibly);
-            run.destroyForcibly();
         }
         return journal;
-    }
-
-    private static int awaitProtection(Process run, Path err) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline && run.isAlive()) {
-            String log = Files.readString(err);
-            Matcher pid = PROTECTED_PID.matcher(log);
-            if (log.contains("first checkpoint") && pid.find()) {
-                return Integer.parseInt(pid.group(1));
-            }
-            run.waitFor(20, TimeUnit.MILLISECONDS);
-        }
-        throw new AssertionError("no first checkpoint within " + WAIT + "; stderr:\n" + Files.readString(err));
     }
 
     private static Damage damage(Path journal, Random random) throws IOException {

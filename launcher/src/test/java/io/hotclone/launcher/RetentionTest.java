@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,7 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code hotclone run --retention}: a journal that stays bounded while its program runs on. */
 class RetentionTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final Pattern PROTECTED_PID = Pattern.compile("as pid (\\d+)");
 
     @TempDir
     Path dir;
@@ -28,41 +28,28 @@ class RetentionTest {
     @Test
     void aLongRunKeepsFewRollCyclesAndItsLastCheckpointRestores() throws Exception {
         Path journal = dir.resolve("journal");
-        Path err = dir.resolve("run.err");
         SecondlyJournals.make(journal); // a file a second
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("hotclone.repo"), "hotclone").toString(),
-                "run", "--journal", journal.toString(), "--checkpoint-interval", "20ms", "--retention", "0.001", "--",
-                TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString())
-                .directory(dir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(dir.resolve("run.out").toFile()).redirectError(err.toFile());
-        Process run = builder.start();
-        try {
-            int pid = awaitProtection(run, err);
-            Program program = Program.adopt(pid, dir.resolve("run.out"));
+        try (Launched run = Launched.start(journal, List.of("--checkpoint-interval", "20ms", "--retention", "0.001"),
+                List.of(TestPrograms.compile("counter").toString(), "--verify-file", dir.resolve("verify").toString()))) {
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out());
             long deadline = System.nanoTime() + Duration.ofSeconds(6).toNanos();
             int mostFiles = 0;
             while (System.nanoTime() < deadline) { // six cycles of checkpoints, the cycle files counted meanwhile
-                assertTrue(run.isAlive(), "hotclone must protect its program on: " + Files.readString(err));
+                assertTrue(run.process().isAlive(), "hotclone must protect its program on: " + Files.readString(run.err()));
                 mostFiles = Math.max(mostFiles, cycleFiles(journal));
+                run.process().waitFor(50, TimeUnit.MILLISECONDS);
+            }
             try (Stream<Path> files = Files.list(journal)) {
                 files.map(f -> f.getFileName().toString()).filter(f -> f.endsWith(".cq4")).forEach(f -> assertTrue(
                         f.matches("\\d{8}-\\d{6}T\\.cq4"), "the journal keeps the one-second cycle it was made with: " + f));
             }
-                run.waitFor(50, TimeUnit.MILLISECONDS);
-            }
-            run.destroyForcibly();
-            run.waitFor();
+            run.process().destroyForcibly().waitFor();
             program.kill9();
             System.out.println("retention: at most " + mostFiles + " cycle files, journal "
                     + HotcloneCli.run(dir, "journal", "ls", journal.toString()).out().lines().count() + " checkpoints, "
                     + du(journal) + " KiB on disk");
             assertTrue(mostFiles <= 3, "a full checkpoint every 64 KiB of incremental ones (0.001 x 64 MiB) keeps at most three one-second"
                     + " cycles, not six: " + mostFiles);
-        }
-        finally {
-            run.descendants().forEach(ProcessHandle::destroyForcibly);
-            run.destroyForcibly();
         }
         HotcloneCli.Run verify = HotcloneCli.run(dir, "journal", "verify", journal.toString());
         assertEquals(0, verify.exitCode(), verify.toString());
@@ -73,19 +60,6 @@ class RetentionTest {
         try (Program restored = Program.adopt(Integer.parseInt(restoredPid.group(1)), restore.stdout())) {
             assertTrue(restored.awaitTick(1, WAIT) > 1, "the restored program continues from a later tick");
         }
-    }
-
-    private static int awaitProtection(Process run, Path err) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline && run.isAlive()) {
-            String log = Files.readString(err);
-            Matcher pid = PROTECTED_PID.matcher(log);
-            if (log.contains("first checkpoint") && pid.find()) {
-                return Integer.parseInt(pid.group(1));
-            }
-            run.waitFor(20, TimeUnit.MILLISECONDS);
-        }
-        throw new AssertionError("no first checkpoint within " + WAIT + "; stderr:\n" + Files.readString(err));
     }
 
     private static int cycleFiles(Path journal) throws IOException {
