@@ -29,7 +29,9 @@ import java.util.concurrent.TimeUnit;
  *     newest committed checkpoint, and the header of the checkpoint its journal was left inside.</li>
  * <li>If the primary's journal holds that commit, it ships every record after the commit (from
  *     the header of the torn checkpoint's seq on, if the standby was left inside one: the standby
- *     leaves its torn copy behind, abandoned, whatever it holds). Otherwise the histories differ (an old
+ *     leaves its torn copy behind, abandoned, whatever it holds), or from the header of the full
+ *     checkpoint the newest chain starts at, if that came after the commit (a switch came between:
+ *     what lies before it may be of an epoch the standby is fenced against). Otherwise the histories differ (an old
  *     primary rejoining, a standby that holds nothing): it sends {@code reset}, the standby empties
  *     its journal, and the primary ships from the header of the full checkpoint the newest
  *     committed one builds on ({@link Journal#chainBase()}).</li>

@@ -154,13 +154,26 @@ final class Sender {
         skipping = false;
         Optional<CheckpointMark> committed = p.committed();
         if (committed.isPresent() && replication.journal.holds(committed.get())) {
-            RecordTailer tailer = replication.journal.tailAfter(committed.get().seq());
-            if (p.tornHeader().isEmpty() || tailer.resumes(p.tornHeader().get().seq())) {
-                acked(committed.get().seq(), false);
-                current = committed.get().seq();
+            long held = committed.get().seq();
+            long torn = p.tornHeader().map(CheckpointMark::seq).orElse(0L);
+            OptionalLong base = replication.journal.chainBase();
+            RecordTailer tailer;
+            if (base.isPresent() && base.getAsLong() > held && torn <= base.getAsLong()) {
+                // The newest chain starts at a full checkpoint after what the standby holds: it needs
+                // nothing before it, which may be of an epoch it is fenced against (a switch came between).
+                tailer = replication.journal.tailFrom(base.getAsLong());
+            } else {
+                tailer = replication.journal.tailAfter(held);
+                if (torn > 0 && !tailer.resumes(torn)) {
+                    tailer.close();
+                    tailer = null;
+                }
+            }
+            if (tailer != null) {
+                acked(held, false);
+                current = held;
                 return tailer;
             }
-            tailer.close();
         }
         if (committed.isPresent() || p.tornHeader().isPresent()) {
             LOG.info("standby {} holds {}{}, not in this journal: resetting it", standby,

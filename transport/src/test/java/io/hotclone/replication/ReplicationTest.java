@@ -182,6 +182,30 @@ class ReplicationTest {
                 "the standby kept its journal (a reset would have emptied it) and left its torn copy of seq 2 behind");
     }
 
+    /**
+     * A standby that missed a switch: the new primary's journal holds its last commit, then a
+     * checkpoint of the old epoch it is fenced against, then the new chain's full checkpoint. It
+     * gets the new chain from that full checkpoint on, keeping what it held, and is not reset.
+     */
+    @Test
+    void aStandbyFencedAtTheNewEpochGetsTheNewChainFromItsFullCheckpointAfterWhatItHolds() throws Exception {
+        Journal primary = journal("p");
+        full(primary, 1, 1, PAGE);
+        ReplicaServer standby = standby("r");
+        Replication old = replicate(primary, 1, AckPolicy.ALL, Options.DEFAULT, standby.address());
+        assertEquals(1, await(old, 1));
+        old.close();
+        incremental(primary, 1, 2, PAGE); // the old primary's last, which the standby missed
+        standby.fence(2);
+        full(primary, 2, 3, PAGE); // the new primary's first
+        incremental(primary, 2, 4, PAGE);
+
+        Replication replication = replicate(primary, 2, AckPolicy.ALL, Options.DEFAULT, standby.address());
+        assertEquals(4, await(replication, 4));
+        assertEquals(List.of(1L, 3L, 4L), seqs(standby.journal()));
+        assertEquals(primary.checkpointsAfter(2), standby.journal().checkpointsAfter(2));
+    }
+
     @Test
     void aStandbyWithAnotherHistoryIsResetAndGetsTheNewestChainFromItsFullCheckpoint() throws Exception {
         try (Journal old = Journal.create(tmp.resolve("r"))) { // an old primary, now a standby
