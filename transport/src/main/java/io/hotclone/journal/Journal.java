@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -123,6 +124,8 @@ public final class Journal implements AutoCloseable {
     private boolean abandoned;
     /** Bytes that records may take before the disk's free space is asked again (writer's thread only). */
     private long room;
+    /** The journal's disk, found once (a look-up reads the mount table; its free space is one statvfs); writer's thread only. */
+    private FileStore disk;
 
     private Journal(Path dir, JournalLock lock, RollCycle rollCycle) {
         this.dir = dir;
@@ -645,7 +648,10 @@ public final class Journal implements AutoCloseable {
         if (room < need) {
             long free;
             try {
-                free = Files.getFileStore(dir).getUsableSpace();
+                if (disk == null) {
+                    disk = Files.getFileStore(dir);
+                }
+                free = disk.getUsableSpace();
             } catch (IOException e) {
                 throw new JournalException("cannot ask the free space of journal " + dir + " (" + describe(e)
                         + "): check that the directory exists and is readable", e);
