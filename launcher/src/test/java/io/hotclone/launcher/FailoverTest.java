@@ -233,6 +233,53 @@ class FailoverTest {
         Verify.assertPasses(resumed, verify, WAIT);
     }
 
+    /**
+     * The standby that wins the election dies in the middle of its switch (as soon as it says it
+     * won, before or while it restores): the other standby takes over from its own journal, and
+     * the program carries on and passes its self-check.
+     */
+    @Test
+    void whenTheWinningStandbyDiesDuringItsSwitchTheOtherStandbyTakesOver() throws Exception {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        Node c = testbed.node("c");
+        NodeProcess standbyB = standby(b);
+        NodeProcess standbyC = standby(c);
+        Path verify = dir.resolve("verify");
+        NodeProcess primary = primary(a, verify);
+        output(primary).awaitTick(10, WAIT);
+        long held = awaitReplica(a, 10).seq() - 1;
+        awaitReplica(b, held);
+        awaitReplica(c, held);
+        a.kill();
+        Pattern won = Pattern.compile(".* (b|c) is primary of service \\S+ in epoch 2");
+        Matcher winner = won.matcher(awaitEither(standbyB, standbyC, won));
+        assertTrue(winner.matches());
+        boolean bWon = winner.group(1).equals("b");
+        (bWon ? b : c).kill();
+        NodeProcess other = bWon ? standbyC : standbyB;
+
+        Matcher switched = SWITCHED.matcher(other.awaitLine(SWITCHED, WAIT));
+        assertTrue(switched.matches(), events(other));
+        Verify.assertPasses(adopt(other, Integer.parseInt(switched.group(2))), verify, WAIT);
+    }
+
+    /** The first line either node logs that {@code line} matches; bounded by {@link #WAIT}. */
+    private static String awaitEither(NodeProcess one, NodeProcess two, Pattern line) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (NodeProcess node : List.of(one, two)) {
+                for (String l : lines(node.log())) {
+                    if (line.matcher(l).matches()) {
+                        return l;
+                    }
+                }
+            }
+            JournalWatch.pause();
+        }
+        throw new AssertionError("neither node logged " + line + " within " + WAIT + "\n" + events(one) + "\n" + events(two));
+    }
+
     /** Node a primary, node b its standby, replicating steadily. */
     private record Pair(Node a, Node b, NodeProcess primary, NodeProcess standby, Path verify) {
     }
