@@ -137,13 +137,14 @@ class FailoverTest {
 
     @Test
     void ofTwoStandbysTheMoreUpToDateOneWinsAndTheOtherFollowsIt() throws Exception {
-        Node a = testbed.node("a");
-        Node b = testbed.node("b");
-        Node c = testbed.node("c");
-        NodeProcess standbyB = standby(b);
-        NodeProcess standbyC = standby(c);
-        Path verify = dir.resolve("verify");
-        NodeProcess primary = primary(a, verify);
+        Trio trio = startTrio();
+        Node a = trio.a();
+        Node b = trio.b();
+        Node c = trio.c();
+        NodeProcess standbyB = trio.standbyB();
+        NodeProcess standbyC = trio.standbyC();
+        Path verify = trio.verify();
+        NodeProcess primary = trio.primary();
         output(primary).awaitTick(5, WAIT);
         long behind = awaitReplica(c, 2).seq();
         c.cut(); // c falls behind while b keeps up
@@ -240,13 +241,14 @@ class FailoverTest {
      */
     @Test
     void whenTheWinningStandbyDiesDuringItsSwitchTheOtherStandbyTakesOver() throws Exception {
-        Node a = testbed.node("a");
-        Node b = testbed.node("b");
-        Node c = testbed.node("c");
-        NodeProcess standbyB = standby(b);
-        NodeProcess standbyC = standby(c);
-        Path verify = dir.resolve("verify");
-        NodeProcess primary = primary(a, verify);
+        Trio trio = startTrio();
+        Node a = trio.a();
+        Node b = trio.b();
+        Node c = trio.c();
+        NodeProcess standbyB = trio.standbyB();
+        NodeProcess standbyC = trio.standbyC();
+        Path verify = trio.verify();
+        NodeProcess primary = trio.primary();
         output(primary).awaitTick(10, WAIT);
         long held = awaitReplica(a, 10).seq() - 1;
         awaitReplica(b, held);
@@ -278,6 +280,21 @@ class FailoverTest {
             JournalWatch.pause();
         }
         throw new AssertionError("neither node logged " + line + " within " + WAIT + "\n" + events(one) + "\n" + events(two));
+    }
+
+    /** Node a primary of counter, nodes b and c its standbys, just started. */
+    private record Trio(Node a, Node b, Node c, NodeProcess primary, NodeProcess standbyB, NodeProcess standbyC,
+                        Path verify) {
+    }
+
+    private Trio startTrio() {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        Node c = testbed.node("c");
+        NodeProcess standbyB = standby(b);
+        NodeProcess standbyC = standby(c);
+        Path verify = dir.resolve("verify");
+        return new Trio(a, b, c, primary(a, verify), standbyB, standbyC, verify);
     }
 
     /** Node a primary, node b its standby, replicating steadily. */
