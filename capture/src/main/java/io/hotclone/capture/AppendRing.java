@@ -11,7 +11,7 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.memory.FaultedMemory;
 import io.hotclone.capture.memory.PageBatches;
 import io.hotclone.capture.memory.PageDumper;
-import io.hotclone.capture.ptrace.RemoteMemory;
+import io.hotclone.process.ptrace.RemoteMemory;
 import io.hotclone.image.Commit;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.PageSink;

@@ -1,7 +1,7 @@
 package io.hotclone.capture;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.capture.proc.ProcFs;
+import io.hotclone.process.proc.ProcFs;
 
 import java.util.Optional;
 

@@ -1,19 +1,21 @@
 package io.hotclone.capture;
 
+import io.hotclone.process.Host;
+
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.dirty.MprotectTracker;
 import io.hotclone.capture.dirty.Tracking;
-import io.hotclone.capture.fd.FdKind;
+import io.hotclone.kinds.fd.FdKind;
 import io.hotclone.capture.memory.AreaClassifier;
 import io.hotclone.capture.memory.PageBatches;
 import io.hotclone.capture.memory.PageDumper;
-import io.hotclone.capture.proc.MapsEntry;
-import io.hotclone.capture.proc.ProcFs;
-import io.hotclone.capture.ptrace.FrozenCopy;
-import io.hotclone.capture.ptrace.RemoteSyscalls;
-import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.process.proc.MapsEntry;
+import io.hotclone.process.proc.ProcFs;
+import io.hotclone.process.ptrace.FrozenCopy;
+import io.hotclone.process.ptrace.RemoteSyscalls;
+import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
@@ -325,7 +327,7 @@ public final class Checkpointer {
         long epoch = chain != null ? chain.epoch() : journal.maxEpoch();
         return new ImageHeader(Journal.FORMAT_VERSION, seq, epoch,
                 incremental ? CheckpointKind.INCREMENTAL : CheckpointKind.FULL, incremental ? chain.seq() : -1,
-                Host.kernelRelease(), Host.MACHINE, Host.PAGE_SIZE, xfeatures, xstate.length,
+                Host.KERNEL_RELEASE, Host.MACHINE, Host.PAGE_SIZE, xfeatures, xstate.length,
                 System.currentTimeMillis());
     }
 

@@ -1,15 +1,17 @@
 package io.hotclone.capture;
 
+import io.hotclone.process.Host;
+
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.pollfd;
 import io.hotclone.capture.dirty.MprotectTracker;
 import io.hotclone.capture.dirty.Tracking;
-import io.hotclone.capture.launch.Spawn;
-import io.hotclone.capture.proc.ProcFs;
-import io.hotclone.capture.ptrace.ProcessGoneException;
-import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.process.launch.Spawn;
+import io.hotclone.process.proc.ProcFs;
+import io.hotclone.process.ptrace.ProcessGoneException;
+import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.journal.Journal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

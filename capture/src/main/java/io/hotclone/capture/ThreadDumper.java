@@ -1,8 +1,8 @@
 package io.hotclone.capture;
 
 import io.hotclone.bindings.linux.stack_t;
-import io.hotclone.capture.ptrace.RemoteSyscalls;
-import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.process.ptrace.RemoteSyscalls;
+import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.image.SigaltstackState;
 import io.hotclone.image.ThreadState;
 

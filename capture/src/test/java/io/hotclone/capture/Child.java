@@ -1,6 +1,6 @@
 package io.hotclone.capture;
 
-import io.hotclone.capture.launch.Spawn;
+import io.hotclone.process.launch.Spawn;
 import io.hotclone.testkit.Program;
 
 import java.io.IOException;

@@ -1,10 +1,10 @@
 package io.hotclone.capture;
 
 import io.hotclone.capture.dirty.MprotectTracker;
-import io.hotclone.capture.proc.MapsEntry;
-import io.hotclone.capture.proc.ProcFs;
-import io.hotclone.capture.ptrace.RemoteSyscalls;
-import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.process.proc.MapsEntry;
+import io.hotclone.process.proc.ProcFs;
+import io.hotclone.process.ptrace.RemoteSyscalls;
+import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.image.ThreadState;
 
 import java.util.List;

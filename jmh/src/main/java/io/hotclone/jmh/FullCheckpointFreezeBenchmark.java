@@ -3,7 +3,7 @@ package io.hotclone.jmh;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;
-import io.hotclone.capture.launch.Spawn;
+import io.hotclone.process.launch.Spawn;
 import io.hotclone.journal.Journal;
 import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;

@@ -4,7 +4,7 @@ import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.ProtectedProgram;
-import io.hotclone.capture.launch.Spawn;
+import io.hotclone.process.launch.Spawn;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
 import io.hotclone.replication.AckPolicy;

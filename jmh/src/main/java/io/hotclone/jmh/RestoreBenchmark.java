@@ -1,6 +1,6 @@
 package io.hotclone.jmh;
 
-import io.hotclone.capture.launch.HeldStart;
+import io.hotclone.process.launch.HeldStart;
 import io.hotclone.bindings.CallState;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.capture.Checkpointer;

@@ -1,7 +1,7 @@
 package io.hotclone.launcher;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.bindings.KernelFeatures;
+import io.hotclone.process.KernelFeatures;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;

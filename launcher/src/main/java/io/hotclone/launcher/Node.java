@@ -1,11 +1,11 @@
 package io.hotclone.launcher;
 
-import io.hotclone.capture.launch.HeldStart;
+import io.hotclone.process.launch.HeldStart;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.ProtectedProgram;
-import io.hotclone.capture.launch.Spawn;
+import io.hotclone.process.launch.Spawn;
 import io.hotclone.cluster.ClusterListener;
 import io.hotclone.cluster.ClusterSession;
 import io.hotclone.cluster.Member;

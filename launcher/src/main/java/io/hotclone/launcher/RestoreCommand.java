@@ -1,8 +1,8 @@
 package io.hotclone.launcher;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.capture.launch.HeldStart;
-import io.hotclone.capture.launch.Spawn;
+import io.hotclone.process.launch.HeldStart;
+import io.hotclone.process.launch.Spawn;
 import io.hotclone.journal.Journal;
 import io.hotclone.restore.Restorer;
 import picocli.CommandLine.Command;

@@ -1,7 +1,7 @@
 package io.hotclone.launcher;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.capture.launch.Spawn;
+import io.hotclone.process.launch.Spawn;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;

@@ -3,7 +3,7 @@ package io.hotclone.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.hotclone.bindings.KernelFeatures;
+import io.hotclone.process.KernelFeatures;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -2,8 +2,8 @@ package io.hotclone.restore;
 
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.linux.prctl_mm_map;
-import io.hotclone.capture.proc.MapsEntry;
-import io.hotclone.capture.ptrace.RemoteSyscalls;
+import io.hotclone.process.proc.MapsEntry;
+import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.MmState;

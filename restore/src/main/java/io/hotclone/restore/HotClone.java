@@ -1,7 +1,7 @@
 package io.hotclone.restore;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.capture.launch.HeldStart;
+import io.hotclone.process.launch.HeldStart;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;

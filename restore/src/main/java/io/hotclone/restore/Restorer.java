@@ -3,9 +3,9 @@ package io.hotclone.restore;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.linux.hc_kernel_sigaction;
 import io.hotclone.bindings.linux.stack_t;
-import io.hotclone.capture.Host;
-import io.hotclone.capture.launch.HeldStart;
-import io.hotclone.capture.memory.FileIdentities;
+import io.hotclone.process.Host;
+import io.hotclone.process.launch.HeldStart;
+import io.hotclone.process.FileIdentities;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
@@ -116,7 +116,7 @@ public final class Restorer {
             throw new HotcloneException("checkpoint " + h.seq() + " is of a " + h.machine() + " machine with "
                     + h.pageSize() + "-byte pages; this node is " + Host.MACHINE + " with " + Host.PAGE_SIZE);
         }
-        String kernel = Host.kernelRelease();
+        String kernel = Host.KERNEL_RELEASE;
         if (!h.kernelRelease().equals(kernel)) {
             throw new HotcloneException("checkpoint " + h.seq() + " was captured on kernel " + h.kernelRelease()
                     + " and this node runs " + kernel + ": the program's vDSO would differ; restore it on a node"

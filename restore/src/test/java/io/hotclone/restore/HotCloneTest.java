@@ -1,6 +1,6 @@
 package io.hotclone.restore;
 
-import io.hotclone.capture.launch.HeldStart;
+import io.hotclone.process.launch.HeldStart;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;

@@ -1,5 +1,7 @@
 package io.hotclone.image;
 
+import io.hotclone.process.FileIdentity;
+
 /**
  * One mapping of the program's address space, as /proc/PID/maps shows it.
  *

@@ -1,5 +1,7 @@
 package io.hotclone.image;
 
+import io.hotclone.process.FileIdentity;
+
 import java.util.List;
 
 /**

@@ -1,5 +1,7 @@
 package io.hotclone.image;
 
+import io.hotclone.process.RseqState;
+
 import java.util.List;
 
 /**

@@ -1,7 +1,7 @@
 package io.hotclone.capture.dirty;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.capture.ptrace.RemoteSyscalls;
+import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ThreadState;
 

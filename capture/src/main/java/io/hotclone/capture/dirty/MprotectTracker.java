@@ -2,9 +2,9 @@ package io.hotclone.capture.dirty;
 
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Errno;
-import io.hotclone.capture.proc.MapsEntry;
-import io.hotclone.capture.ptrace.RemoteSyscalls;
-import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.process.proc.MapsEntry;
+import io.hotclone.process.ptrace.RemoteSyscalls;
+import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ThreadState;

@@ -1,6 +1,6 @@
 package io.hotclone.capture.dirty;
 
-import io.hotclone.capture.ptrace.RemoteMemory;
+import io.hotclone.process.ptrace.RemoteMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

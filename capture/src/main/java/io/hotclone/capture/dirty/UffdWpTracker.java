@@ -9,7 +9,7 @@ import io.hotclone.bindings.linux.uffdio_api;
 import io.hotclone.bindings.linux.uffdio_range;
 import io.hotclone.bindings.linux.uffdio_register;
 import io.hotclone.bindings.linux.uffdio_writeprotect;
-import io.hotclone.capture.ptrace.RemoteSyscalls;
+import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.image.MemoryArea;
 
 import java.lang.foreign.Arena;

@@ -1,10 +1,12 @@
 package io.hotclone.capture.memory;
 
+import io.hotclone.process.FileIdentities;
+
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.capture.proc.MapsEntry;
-import io.hotclone.capture.proc.ProcFs;
+import io.hotclone.process.proc.MapsEntry;
+import io.hotclone.process.proc.ProcFs;
 import io.hotclone.image.AreaKind;
-import io.hotclone.image.FileIdentity;
+import io.hotclone.process.FileIdentity;
 import io.hotclone.image.MemoryArea;
 
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.hotclone.capture.memory;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.capture.ptrace.RemoteMemory;
+import io.hotclone.process.ptrace.RemoteMemory;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.PageRange;
 import io.hotclone.image.AreaKind;

@@ -4,10 +4,10 @@ import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Errno;
 import io.hotclone.capture.TracerLoop;
 import io.hotclone.capture.memory.AreaClassifier;
-import io.hotclone.capture.proc.MapsEntry;
-import io.hotclone.capture.proc.ProcFs;
-import io.hotclone.capture.ptrace.RemoteSyscalls;
-import io.hotclone.capture.ptrace.Tracee;
+import io.hotclone.process.proc.MapsEntry;
+import io.hotclone.process.proc.ProcFs;
+import io.hotclone.process.ptrace.RemoteSyscalls;
+import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.MemoryArea;
 
