@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /** Watches a journal another process writes (a node's replica): there is nothing to block on, so it looks every 20 ms. */
-final class JournalWatch {
+public final class JournalWatch {
     private JournalWatch() {
     }
 
@@ -20,7 +20,7 @@ final class JournalWatch {
      * differs from its primary's empties it) is looked at again; the failure, if the wait ends
      * first, names {@code what} was awaited and the last read that failed.
      */
-    static CheckpointSummary await(Path journal, Predicate<CheckpointSummary> wanted, String what, Duration wait) {
+    public static CheckpointSummary await(Path journal, Predicate<CheckpointSummary> wanted, String what, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
         RuntimeException unreadable = null;
         while (true) {
@@ -43,7 +43,7 @@ final class JournalWatch {
     }
 
     /** Between two looks at what another process writes. */
-    static void pause() {
+    public static void pause() {
         try {
             Thread.sleep(20);
         } catch (InterruptedException e) {

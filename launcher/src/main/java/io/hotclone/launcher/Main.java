@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.Properties;
+import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -30,7 +31,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         name = "hotclone",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {CheckCommand.class, CheckpointCommand.class, RestoreCommand.class, DemoCommand.class, RunCommand.class, StandbyCommand.class, CoordinatorCommand.class, StatusCommand.class, JournalCommand.class, HelpCommand.class},
+        subcommands = {CheckCommand.class, CheckpointCommand.class, RestoreCommand.class, RunCommand.class, StandbyCommand.class, CoordinatorCommand.class, StatusCommand.class, JournalCommand.class, HelpCommand.class},
         description = {
             "Keeps an unmodified Linux program running when the machine under it dies.",
             "It checkpoints a running program from the outside (ptrace and /proc: no agent inside"
@@ -70,6 +71,7 @@ public final class Main implements Callable<Integer> {
         CommandLine commandLine = new CommandLine(new Main())
                 .setParameterExceptionHandler(Main::reportUsageError)
                 .setExecutionExceptionHandler(Main::report);
+        ServiceLoader.load(ContributedCommand.class).forEach(commandLine::addSubcommand);
         // Everything after the program's name is the program's, options included.
         commandLine.getSubcommands().get("run").setStopAtPositional(true);
         return commandLine;

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /** How a primary protects its program: the options of {@code run}, and of {@code standby} for after a switch. */
-final class ProtectionOptions {
+public final class ProtectionOptions {
     @Option(names = "--journal", required = true, paramLabel = "DIR",
             description = "Journal directory; created if missing, appended to if it exists. One writer at a time: a "
                     + "journal another hotclone is writing is refused, naming it (pid, host, command, since when).")
@@ -20,7 +20,7 @@ final class ProtectionOptions {
     Duration interval;
 
     /** How written pages are found between checkpoints, as operators write it. */
-    enum DirtyTracking {
+    public enum DirtyTracking {
         uffd(Tracking.UFFD), mprotect(Tracking.MPROTECT), none(Tracking.NONE);
 
         final Tracking tracking;

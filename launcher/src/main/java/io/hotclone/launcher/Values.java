@@ -14,14 +14,14 @@ import java.util.regex.Pattern;
  * is a usage error (exit 2, naming the option and the form it takes) before anything starts
  * or is created.
  */
-final class Values {
+public final class Values {
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m)");
 
     private Values() {
     }
 
     /** A positive whole number of milliseconds, seconds or minutes: 100ms, 2s, 1m. */
-    static final class Period implements ITypeConverter<Duration> {
+    public static final class Period implements ITypeConverter<Duration> {
         @Override
         public Duration convert(String text) {
             Matcher m = DURATION.matcher(text);
@@ -38,7 +38,7 @@ final class Values {
         }
 
         /** The duration as {@link #convert} reads it, in its largest whole unit. */
-        static String text(Duration d) {
+        public static String text(Duration d) {
             if (d.toMillis() % 60_000 == 0) {
                 return d.toMinutes() + "m";
             }
@@ -95,7 +95,7 @@ final class Values {
     }
 
     /** A whole number of 1 or more. */
-    static final class Count implements ITypeConverter<Integer> {
+    public static final class Count implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String text) {
             if (!text.matches("\\d{1,9}") || Integer.parseInt(text) < 1) {

@@ -1,8 +1,12 @@
-package io.hotclone.launcher;
+package io.hotclone.demo;
 
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.cluster.Coordinator;
 import io.hotclone.journal.CheckpointSummary;
+import io.hotclone.launcher.ContributedCommand;
+import io.hotclone.launcher.JournalWatch;
+import io.hotclone.launcher.ProtectionOptions;
+import io.hotclone.launcher.Values;
 import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import io.hotclone.testkit.Verify;
@@ -18,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
-import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 
 @Command(name = "demo",
@@ -34,7 +37,7 @@ import java.util.regex.Pattern;
                         + "of its state. Each node's log is kept in the demo's directory.",
                 ""},
         mixinStandardHelpOptions = true)
-final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements ContributedCommand {
     private static final Duration WAIT = Duration.ofSeconds(30);
     /** How old the standby's newest checkpoint may be when the demo crashes the primary. */
     private static final Duration FRESH = Duration.ofMillis(300);

@@ -1,6 +1,7 @@
-package io.hotclone.launcher;
+package io.hotclone.demo;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.launcher.Main;
 import io.hotclone.testkit.Program;
 
 import java.io.IOException;
