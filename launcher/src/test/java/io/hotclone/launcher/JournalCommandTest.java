@@ -71,7 +71,7 @@ class JournalCommandTest {
             w.pages(HEAP, contents);
             w.fd(new DeviceFd(0, 0, false, "/dev/null", 0x103));
             if (commit) {
-                w.commit(new Commit(seq, 1, pages, (long) pages * PAGE, 1, 150 + seq, 2000 + seq));
+                w.commit(new Commit(seq, 1, pages, (long) pages * PAGE, 1, 150 + seq, 2000 + seq, 0));
             }
         }
     }
