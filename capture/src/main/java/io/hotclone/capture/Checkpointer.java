@@ -79,6 +79,8 @@ public final class Checkpointer {
     private boolean released;
     /** Serves {@link #attached} once it runs again, without waiting; nothing for a seized one. */
     private final Runnable serve;
+    /** Checkpoints of the program that failed since its last committed one, for the commit to tell. */
+    private final int failedBefore;
     /** Whether this checkpoint was asked to be full, whatever it could build on. */
     private boolean full;
     private DumpPhase phase;
@@ -89,7 +91,7 @@ public final class Checkpointer {
      * @param kill whether to kill the program once the checkpoint is committed (else it runs on)
      */
     public Checkpointer(int pid, Journal journal, boolean kill) {
-        this(pid, journal, kill, null, null, null);
+        this(pid, journal, kill, null, null, null, 0);
     }
 
     /**
@@ -97,27 +99,31 @@ public final class Checkpointer {
      * checkpoint and an armed dirty tracker to build on, else full, arming the tracker.
      */
     public Checkpointer(int pid, Journal journal, Chain chain) {
-        this(pid, journal, false, chain, null, null);
+        this(pid, journal, chain, null, null, 0);
     }
 
     /**
-     * A checkpoint of a protected program traced for its whole life by {@code tracer}, seized
-     * with {@link #LIFELONG} and now in an interrupt stop on this thread; the program runs again
-     * (PTRACE_SYSCALL) once its pages are read or copied, or when the checkpoint fails. From then
-     * on, this thread runs {@code serve} (the tracer's work, which must not wait) between the
-     * batches of pages it reads and while it waits for the journal.
+     * A checkpoint of a protected program, after {@code failedBefore} checkpoints of it failed
+     * since its last committed one (its commit records them). With {@code tracer}, the program
+     * is traced for its whole life by it, seized with {@link #LIFELONG} and now in an interrupt
+     * stop on this thread; the program runs again (PTRACE_SYSCALL) once its pages are read or
+     * copied, or when the checkpoint fails. From then on, this thread runs {@code serve} (the
+     * tracer's work, which must not wait) between the batches of pages it reads and while it
+     * waits for the journal. Without (null), the program is seized for this checkpoint.
      */
-    Checkpointer(int pid, Journal journal, Chain chain, Tracee tracer, Runnable serve) {
-        this(pid, journal, false, chain, tracer, serve);
+    Checkpointer(int pid, Journal journal, Chain chain, Tracee tracer, Runnable serve, int failedBefore) {
+        this(pid, journal, false, chain, tracer, serve, failedBefore);
     }
 
-    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain, Tracee attached, Runnable serve) {
+    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain, Tracee attached, Runnable serve,
+                         int failedBefore) {
         this.pid = pid;
         this.journal = journal;
         this.kill = kill;
         this.chain = chain;
         this.attached = attached;
         this.serve = serve != null ? serve : () -> { };
+        this.failedBefore = failedBefore;
     }
 
     /** The phase reached; after a failure, the phase that failed. */
@@ -236,7 +242,7 @@ public final class Checkpointer {
                 Result result = new Result(seq, image.areas().size(), pages, pages * Host.PAGE_SIZE,
                         image.fds().size(), freeze, (System.nanoTime() - begin) / 1000, copy != null);
                 append.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
-                        result.fds(), result.freezeMicros(), result.durationMicros()));
+                        result.fds(), result.freezeMicros(), result.durationMicros(), failedBefore));
                 if (chain != null) {
                     chain.committed(seq, image.areas());
                     if (dirty != null) {

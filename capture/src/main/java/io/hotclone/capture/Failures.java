@@ -57,6 +57,11 @@ final class Failures {
         return new Failed(inRow, now - lastCommitNanos, retryNanos(), over);
     }
 
+    /** The checkpoints that failed since the last committed one. */
+    synchronized int inRow() {
+        return inRow;
+    }
+
     /** How long after the last checkpoint to try the next: 0 if it was committed (the interval decides). */
     synchronized long retryNanos() {
         return inRow == 0 ? 0 : FIRST_RETRY_NANOS << Math.min(inRow - 1, DOUBLINGS);

@@ -46,7 +46,7 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
  *
  * <p>A checkpoint that fails leaves the program running, and is tried again sooner than the
  * interval and then less and less often ({@link Failures}); each failure is logged with its
- * reason. One the journal cannot take ({@link JournalFailure}: its disk full or read-only) is
+ * reason, and the next commit records how many failed before it. One the journal cannot take ({@link JournalFailure}: its disk full or read-only) is
  * tried again until the journal takes checkpoints again, for at most the run's journal failure
  * limit: then the program is killed, rather than run on unprotected, and {@link #run()} throws
  * {@link JournalOutage}.
@@ -239,8 +239,8 @@ public final class ProtectedProgram implements AutoCloseable {
         }
         watch.since(); // the base for the next change, whether this checkpoint is taken or fails
         try {
-            Checkpointer.Result result = (tracer == null ? new Checkpointer(pid, journal, chain)
-                    : new Checkpointer(pid, journal, chain, tracer, serve)).checkpoint();
+            Checkpointer.Result result = new Checkpointer(pid, journal, chain, tracer, serve, failures.inRow())
+                    .checkpoint();
             if (retention.committed(journal, result.seq(), residentBytes())) {
                 chain.askFull();
             }

@@ -22,7 +22,9 @@ class FailuresTest {
             waits.add(failures.failed(new HotcloneException("no"), i * MS).retryNanos() / MS);
         }
         assertEquals(List.of(100L, 200L, 400L, 800L, 1600L, 3200L, 3200L, 3200L), waits);
+        assertEquals(8, failures.inRow(), "the next commit records 8 failed before it");
         assertEquals(9 * MS, failures.committed(9 * MS), "it ran 9 ms without a committed checkpoint");
+        assertEquals(0, failures.inRow());
         assertEquals(0, failures.retryNanos(), "the interval decides again");
         assertEquals(-1, failures.committed(10 * MS), "nothing failed since the last commit");
     }

@@ -117,7 +117,7 @@ public class JournalAppendBenchmark {
                     w.pages(addresses, lengths, n, pages.asSlice(at, n * run));
                 }
             }
-            Commit c = new Commit(seq, 0, pages.byteSize() / PAGE, pages.byteSize(), 0, 0, 0);
+            Commit c = new Commit(seq, 0, pages.byteSize() / PAGE, pages.byteSize(), 0, 0, 0, 0);
             w.commit(c);
             return c;
         }

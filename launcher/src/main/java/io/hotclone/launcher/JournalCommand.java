@@ -1,6 +1,7 @@
 package io.hotclone.launcher;
 
 import io.hotclone.image.CheckpointKind;
+import io.hotclone.image.Commit;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
@@ -46,9 +47,13 @@ public final class JournalCommand implements Runnable {
     }
 
     @Command(name = "ls", mixinStandardHelpOptions = true, header = "List the committed checkpoints.",
-            description = {"List the committed checkpoints, oldest first, one line each:",
+            description = {"List the committed checkpoints, oldest first, one line each (two here):",
                     "  seq=N kind=full|incremental pages=P bytes=B freeze_us=F duration_us=D",
-                    "freeze_us is how long the program was stopped, duration_us the whole capture."})
+                    "  failed_before=K",
+                    "freeze_us is how long the program was stopped, duration_us the whole capture. failed_before "
+                            + "counts the checkpoints that failed since the committed one before it: above 0, the "
+                            + "program ran without protection for a while before this one (the run's log says why); "
+                            + "unknown for checkpoints written by a hotclone that did not count them."})
     static final class Ls implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -57,7 +62,7 @@ public final class JournalCommand implements Runnable {
         Path dir;
 
         @Option(names = "--json", description = "print a JSON array of objects instead, with base_seq, epoch and "
-                + "captured_at_ms too")
+                + "captured_at_ms too (failed_before null when unknown)")
         boolean json;
 
         @Override
@@ -71,8 +76,10 @@ public final class JournalCommand implements Runnable {
                 out.println(checkpoints.isEmpty() ? "[]"
                         : checkpoints.stream().map(Ls::json).collect(Collectors.joining(",\n  ", "[\n  ", "\n]")));
             } else {
-                checkpoints.forEach(c -> out.printf("seq=%d kind=%s pages=%d bytes=%d freeze_us=%d duration_us=%d%n",
-                        c.seq(), kind(c.kind()), c.pages(), c.pageBytes(), c.freezeMicros(), c.durationMicros()));
+                checkpoints.forEach(c -> out.printf(
+                        "seq=%d kind=%s pages=%d bytes=%d freeze_us=%d duration_us=%d failed_before=%s%n",
+                        c.seq(), kind(c.kind()), c.pages(), c.pageBytes(), c.freezeMicros(), c.durationMicros(),
+                        failedBefore(c, "unknown")));
             }
             out.flush();
             return 0;
@@ -80,9 +87,15 @@ public final class JournalCommand implements Runnable {
 
         private static String json(CheckpointSummary c) {
             return String.format("{\"seq\": %d, \"kind\": \"%s\", \"base_seq\": %d, \"epoch\": %d, \"pages\": %d, "
-                            + "\"bytes\": %d, \"freeze_us\": %d, \"duration_us\": %d, \"captured_at_ms\": %d}",
+                            + "\"bytes\": %d, \"freeze_us\": %d, \"duration_us\": %d, \"captured_at_ms\": %d, "
+                            + "\"failed_before\": %s}",
                     c.seq(), kind(c.kind()), c.baseSeq(), c.epoch(), c.pages(), c.pageBytes(), c.freezeMicros(),
-                    c.durationMicros(), c.capturedAtMillis());
+                    c.durationMicros(), c.capturedAtMillis(), failedBefore(c, "null"));
+        }
+
+        /** The failures before {@code c}, or {@code unknown} when its commit did not count them. */
+        private static String failedBefore(CheckpointSummary c, String unknown) {
+            return c.failedBefore() == Commit.FAILED_BEFORE_UNKNOWN ? unknown : String.valueOf(c.failedBefore());
         }
     }
 

@@ -54,7 +54,7 @@ class JournalCommandTest {
         return new Run(code, out.toString(), err.toString(), failure[0]);
     }
 
-    /** Checkpoint seq N: one thread, one area of {@code pages} pages, /dev/null on fd 0. */
+    /** Checkpoint seq N: one thread, one area of {@code pages} pages, /dev/null on fd 0, N - 1 failed checkpoints before it. */
     static void checkpoint(Journal journal, CheckpointKind kind, long baseSeq, int pages, boolean commit) {
         long seq = journal.nextSeq();
         try (Arena arena = Arena.ofConfined();
@@ -71,7 +71,7 @@ class JournalCommandTest {
             w.pages(HEAP, contents);
             w.fd(new DeviceFd(0, 0, false, "/dev/null", 0x103));
             if (commit) {
-                w.commit(new Commit(seq, 1, pages, (long) pages * PAGE, 1, 150 + seq, 2000 + seq));
+                w.commit(new Commit(seq, 1, pages, (long) pages * PAGE, 1, 150 + seq, 2000 + seq, (int) seq - 1));
             }
         }
     }
@@ -90,8 +90,8 @@ class JournalCommandTest {
         Run r = run("ls", journalWithTwoCheckpoints().toString());
         assertEquals(0, r.exitCode(), r.err());
         assertEquals("""
-                seq=1 kind=full pages=3 bytes=12288 freeze_us=151 duration_us=2001
-                seq=2 kind=incremental pages=1 bytes=4096 freeze_us=152 duration_us=2002
+                seq=1 kind=full pages=3 bytes=12288 freeze_us=151 duration_us=2001 failed_before=0
+                seq=2 kind=incremental pages=1 bytes=4096 freeze_us=152 duration_us=2002 failed_before=1
                 """, r.out());
     }
 
@@ -101,8 +101,8 @@ class JournalCommandTest {
         assertEquals(0, r.exitCode(), r.err());
         assertEquals("""
                 [
-                  {"seq": 1, "kind": "full", "base_seq": -1, "epoch": 1, "pages": 3, "bytes": 12288, "freeze_us": 151, "duration_us": 2001, "captured_at_ms": 1760000000000},
-                  {"seq": 2, "kind": "incremental", "base_seq": 1, "epoch": 1, "pages": 1, "bytes": 4096, "freeze_us": 152, "duration_us": 2002, "captured_at_ms": 1760000000000}
+                  {"seq": 1, "kind": "full", "base_seq": -1, "epoch": 1, "pages": 3, "bytes": 12288, "freeze_us": 151, "duration_us": 2001, "captured_at_ms": 1760000000000, "failed_before": 0},
+                  {"seq": 2, "kind": "incremental", "base_seq": 1, "epoch": 1, "pages": 1, "bytes": 4096, "freeze_us": 152, "duration_us": 2002, "captured_at_ms": 1760000000000, "failed_before": 1}
                 ]
                 """, r.out());
     }
@@ -124,6 +124,7 @@ class JournalCommandTest {
         assertTrue(r.out().contains("area     start=0x555555550000 end=0x555555553000 prot=rw- "), r.out());
         assertTrue(r.out().contains("fd       DeviceFd fd=0 "), r.out());
         assertTrue(r.out().contains("pages    0x0000555555550000-0x0000555555553000 3 pages"), r.out());
+        assertTrue(r.out().contains("commit   seq=1 areas=1 pages=3 ") && r.out().contains(" failedBefore=0\n"), r.out());
     }
 
     @Test

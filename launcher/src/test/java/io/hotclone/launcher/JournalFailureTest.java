@@ -26,12 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code hotclone run} with its journal on a small tmpfs that the test fills up while the program
  * runs: checkpoints fail meanwhile (across several rolls of the queue file, one a second here),
- * commit again once the disk has room, and the latest restores and passes the program's
- * self-check; a journal that stays full past --journal-failure-limit ends the run with status 74.
+ * commit again once the disk has room, the first to commit counts the failures before it in
+ * {@code journal ls}, and the latest restores and passes the program's self-check; a journal that stays full past --journal-failure-limit ends the run with status 74.
  */
 class JournalFailureTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Pattern SEQ = Pattern.compile("(?m)^seq=(\\d+) kind=");
+    private static final Pattern FAILED = Pattern.compile("failed \\((\\d+) in a row");
 
     @TempDir
     Path dir;
@@ -53,7 +54,7 @@ class JournalFailureTest {
     }
 
     @Test
-    void checkpointsCommitAgainOnceTheFullJournalDiskHasRoomAndTheLatestRestores() throws Exception {
+    void checkpointsCommitAgainOnceTheFullJournalDiskHasRoomCountingTheFailuresAndTheLatestRestores() throws Exception {
         try (Launched run = launch()) {
             Program program = Program.adopt(run.awaitCheckpoint(), run.out());
             Path fill = fill();
@@ -69,8 +70,9 @@ class JournalFailureTest {
             }
             run.process().destroyForcibly().waitFor();
             program.kill9();
-            assertTrue(Files.readString(run.err()).contains("has 0 MiB free"),
-                    "each failure says why: " + Files.readString(run.err()));
+            String log = Files.readString(run.err());
+            assertTrue(log.contains("has 0 MiB free"), "each failure says why: " + log);
+            assertFailuresCounted(log);
         }
         HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
         assertEquals(0, restore.exitCode(), restore.toString());
@@ -119,6 +121,21 @@ class JournalFailureTest {
             assertTrue(full.getMessage().contains("No space left"), full.toString());
         }
         return fill;
+    }
+
+    /**
+     * In {@code journal ls}, the checkpoint that resumed protection counts the failures the log
+     * counted before it, and every other checkpoint none.
+     */
+    private void assertFailuresCounted(String log) throws Exception {
+        Matcher resumed = Pattern.compile("checkpoint seq (\\d+) of pid \\d+ committed: protection resumes").matcher(log);
+        assertTrue(resumed.find(), log);
+        int failed = FAILED.matcher(log.substring(0, resumed.start())).results()
+                .mapToInt(m -> Integer.parseInt(m.group(1))).max().orElseThrow();
+        HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
+        List<String> counted = ls.out().lines().filter(l -> !l.endsWith(" failed_before=0")).toList();
+        assertEquals(List.of("seq=" + resumed.group(1) + " failed_before=" + failed),
+                counted.stream().map(l -> l.replaceAll(" .* ", " ")).toList(), ls.out());
     }
 
     private long newestSeq() throws Exception {

@@ -85,6 +85,7 @@ class RunTest {
         assertTrue(run.out().contains("tick 5"), "the program's stdout is hotclone's: " + run);
         HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
         assertTrue(SEQ.matcher(ls.out()).results().count() >= 3, "0.6 s at 50 ms must give several checkpoints: " + ls);
+        assertTrue(ls.out().lines().allMatch(l -> l.endsWith(" failed_before=0")), "none failed: " + ls);
     }
 
     @ParameterizedTest

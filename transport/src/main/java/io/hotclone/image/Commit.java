@@ -10,7 +10,11 @@ package io.hotclone.image;
  * @param fds            fds it holds
  * @param freezeMicros   how long the program was frozen
  * @param durationMicros how long the whole capture took
+ * @param failedBefore   checkpoints of the program that failed since the committed one before
+ *                       this (a gap in its protection), or {@link #FAILED_BEFORE_UNKNOWN}
  */
 public record Commit(long seq, int areas, long pages, long pageBytes, int fds,
-                     long freezeMicros, long durationMicros) {
+                     long freezeMicros, long durationMicros, int failedBefore) {
+    /** The failures before a commit written by a hotclone that did not count them (record version 1). */
+    public static final int FAILED_BEFORE_UNKNOWN = -1;
 }

@@ -93,9 +93,9 @@ final class Envelope {
             RecordType type = RecordType.ofTag(tag()).orElseThrow(() -> new BadRecord("tag " + tag(),
                     "unknown record type tag " + tag() + "; this hotclone reads tags " + RecordType.knownTags()
                             + " (written by a newer hotclone?)"));
-            if (version() != type.version) {
+            if (!type.reads(version())) {
                 throw new BadRecord(type.label(), "record version " + version() + "; this hotclone reads version "
-                        + type.version + " (written by a newer hotclone?)");
+                        + type.versionsRead() + " (written by a newer hotclone?)");
             }
             if (type == RecordType.PAGE_RUNS) {
                 int count = bytes.byteSize() >= SIZE + Integer.BYTES ? bytes.get(INT, SIZE) : -1;

@@ -24,6 +24,7 @@ import net.openhft.chronicle.wire.WireIn;
 import net.openhft.chronicle.wire.WireOut;
 import net.openhft.chronicle.wire.WireType;
 
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
@@ -61,8 +62,14 @@ final class ImageCodec {
         };
     }
 
-    /** Reads the payload of a metadata record of {@code type}. */
-    static Object decode(RecordType type, WireIn in) {
+    /** Reads the payload of a metadata record of {@code type}, as its envelope's version wrote it. */
+    static Object decode(RecordType type, Envelope.Stored r) {
+        return decode(type, r.version(), r.payload().toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    /** Decodes a payload of record version {@code version} held in memory. */
+    static Object decode(RecordType type, int version, byte[] payload) {
+        Wire in = WireType.BINARY_LIGHT.apply(Bytes.wrapForRead(payload));
         return switch (type) {
             case HEADER -> readHeader(in);
             case PROCESS -> readProcess(in);
@@ -71,15 +78,9 @@ final class ImageCodec {
             case REGULAR_FILE_FD -> readRegularFileFd(in);
             case DEVICE_FD -> readDeviceFd(in);
             case INHERITED_FD -> readInheritedFd(in);
-            case COMMIT -> readCommit(in);
+            case COMMIT -> readCommit(in, version);
             case PAGES, PAGE_RUNS -> throw new IllegalArgumentException("page records carry raw bytes, not wire fields");
         };
-    }
-
-    /** Decodes a payload held in memory (the journal hands payloads over as byte arrays). */
-    static Object decode(RecordType type, byte[] payload) {
-        Wire wire = WireType.BINARY_LIGHT.apply(Bytes.wrapForRead(payload));
-        return decode(type, wire);
     }
 
     private static void writeHeader(WireOut w, ImageHeader h) {
@@ -347,9 +348,11 @@ final class ImageCodec {
         w.write("fds").int32(c.fds());
         w.write("freezeMicros").int64(c.freezeMicros());
         w.write("durationMicros").int64(c.durationMicros());
+        w.write("failedBefore").int32(c.failedBefore());
     }
 
-    private static Commit readCommit(WireIn in) {
+    /** Version 1 did not count the failures before a commit. */
+    private static Commit readCommit(WireIn in, int version) {
         return new Commit(
                 in.read("seq").int64(),
                 in.read("areas").int32(),
@@ -357,7 +360,8 @@ final class ImageCodec {
                 in.read("pageBytes").int64(),
                 in.read("fds").int32(),
                 in.read("freezeMicros").int64(),
-                in.read("durationMicros").int64());
+                in.read("durationMicros").int64(),
+                version >= 2 ? in.read("failedBefore").int32() : Commit.FAILED_BEFORE_UNKNOWN);
     }
 
     private static <T> void nested(WireOut w, String name, T value, BiConsumer<WireOut, T> writer) {

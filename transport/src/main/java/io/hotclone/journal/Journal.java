@@ -22,7 +22,6 @@ import net.openhft.chronicle.wire.DocumentContext;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -478,7 +477,7 @@ public final class Journal implements AutoCloseable {
             if (!type.carriesPages()) {
                 checkCrc(seq, r, type);
                 try {
-                    image.add(ImageCodec.decode(type, r.payload().toArray(ValueLayout.JAVA_BYTE)));
+                    image.add(ImageCodec.decode(type, r));
                 } catch (RuntimeException e) {
                     throw recordError(seq, r.index(), new BadRecord(type.label(), "cannot be decoded: " + e));
                 }

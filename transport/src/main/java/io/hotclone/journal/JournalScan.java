@@ -8,7 +8,6 @@ import io.hotclone.journal.VerifyReport.Loss;
 import io.hotclone.journal.VerifyReport.Problem;
 import io.hotclone.journal.VerifyReport.Uncommitted;
 
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,7 +41,7 @@ final class JournalScan {
         CheckpointSummary summary() {
             return new CheckpointSummary(header.seq(), header.kind(), header.baseSeq(), header.epoch(),
                     commit.pages(), commit.pageBytes(), commit.freezeMicros(), commit.durationMicros(),
-                    header.capturedAtMillis());
+                    header.capturedAtMillis(), commit.failedBefore());
         }
     }
 
@@ -199,7 +198,7 @@ final class JournalScan {
 
     /** {@code reopened}: the seq of the checkpoint this header abandons, 0 if none. */
     private void onHeader(Envelope.Stored r, long reopened) throws BadRecord {
-        ImageHeader h = (ImageHeader) decode(RecordType.HEADER, r);
+        ImageHeader h = (ImageHeader) ImageCodec.decode(RecordType.HEADER, r);
         String label = RecordType.HEADER.label();
         if (h.seq() != r.seq() || h.epoch() != r.epoch()) {
             throw new BadRecord(label, "says seq " + h.seq() + " epoch " + h.epoch() + " but its envelope says seq "
@@ -256,7 +255,7 @@ final class JournalScan {
 
     private void onMetadata(Envelope.Stored r, RecordType type) throws BadRecord {
         if (depth == Depth.VERIFY) {
-            decode(type, r);
+            ImageCodec.decode(type, r);
         }
         switch (type) {
             case PROCESS -> {
@@ -274,7 +273,7 @@ final class JournalScan {
     }
 
     private void onCommit(Envelope.Stored r) throws BadRecord {
-        Commit c = (Commit) decode(RecordType.COMMIT, r);
+        Commit c = (Commit) ImageCodec.decode(RecordType.COMMIT, r);
         String label = RecordType.COMMIT.label();
         Pending p = open;
         if (c.seq() != p.seq) {
@@ -293,10 +292,6 @@ final class JournalScan {
         if (!p.damaged) {
             committed.add(new Entry(p.header, c, p.firstIndex, r.index(), r.storedCrc()));
         }
-    }
-
-    private static Object decode(RecordType type, Envelope.Stored r) {
-        return ImageCodec.decode(type, r.payload().toArray(ValueLayout.JAVA_BYTE));
     }
 
     /** The name of the queue file that holds queue index {@code index}. */

@@ -9,7 +9,6 @@ import net.openhft.chronicle.wire.DocumentContext;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Reads the records of a journal in queue order as they are appended, for a replication sender.
@@ -93,7 +92,7 @@ public final class RecordTailer implements AutoCloseable {
         try {
             RecordType type = r.type();
             RawRecord.Kind kind = switch (type) {
-                case HEADER -> ((ImageHeader) ImageCodec.decode(type, r.payload().toArray(ValueLayout.JAVA_BYTE))).kind()
+                case HEADER -> ((ImageHeader) ImageCodec.decode(type, r)).kind()
                         == CheckpointKind.FULL ? RawRecord.Kind.FULL_HEADER : RawRecord.Kind.INCREMENTAL_HEADER;
                 case COMMIT -> RawRecord.Kind.COMMIT;
                 default -> RawRecord.Kind.OTHER;

@@ -1,5 +1,6 @@
 package io.hotclone.journal;
 
+import io.hotclone.image.Commit;
 import io.hotclone.image.MmState;
 import io.hotclone.image.ThreadState;
 
@@ -53,6 +54,7 @@ public final class RecordText {
             case Long l when address || HEX.contains(name) -> "0x" + Long.toHexString(l);
             case Integer i when name.equals("prot") -> prot(i);
             case Integer i when name.equals("umask") -> "0" + Integer.toOctalString(i);
+            case Integer i when name.equals("failedBefore") && i == Commit.FAILED_BEFORE_UNKNOWN -> "unknown";
             case Integer i when HEX.contains(name) -> "0x" + Integer.toHexString(i);
             case String s -> '"' + s + '"';
             case byte[] b when name.equals("auxv") -> auxv(b);

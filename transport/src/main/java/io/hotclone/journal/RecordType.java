@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /**
  * The record types of the journal. A tag is part of the format: never reuse or renumber one.
- * A version changes whenever the type's fields change; a reader refuses versions it does not know.
+ * A version changes whenever the type's fields change; a reader refuses versions it does not know,
+ * and reads those from {@code oldest} on (a journal written before the change stays readable).
  */
 enum RecordType {
     HEADER(1, 1),
@@ -15,7 +16,8 @@ enum RecordType {
     REGULAR_FILE_FD(5, 1),
     DEVICE_FD(6, 1),
     PAGES(7, 1),
-    COMMIT(8, 1),
+    /** Version 2 added failedBefore. */
+    COMMIT(8, 2, 1),
     INHERITED_FD(9, 1),
     /** Pages of several runs in one record: a run table after the envelope, then their contents. */
     PAGE_RUNS(10, 1);
@@ -29,11 +31,29 @@ enum RecordType {
     }
 
     final int tag;
+    /** The version written. */
     final int version;
+    /** The oldest version read. */
+    final int oldest;
 
     RecordType(int tag, int version) {
+        this(tag, version, version);
+    }
+
+    RecordType(int tag, int version, int oldest) {
         this.tag = tag;
         this.version = version;
+        this.oldest = oldest;
+    }
+
+    /** Whether this hotclone reads records of this type written as {@code version}. */
+    boolean reads(int version) {
+        return version >= oldest && version <= this.version;
+    }
+
+    /** The versions this hotclone reads, for error messages: "2", "1 to 2". */
+    String versionsRead() {
+        return oldest == version ? String.valueOf(version) : oldest + " to " + version;
     }
 
     static Optional<RecordType> ofTag(int tag) {

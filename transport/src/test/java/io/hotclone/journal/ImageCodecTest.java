@@ -21,7 +21,7 @@ class ImageCodecTest {
     private static void roundTrips(Object record, RecordType expectedType) {
         Wire wire = WireType.BINARY_LIGHT.apply(Bytes.allocateElasticOnHeap());
         assertEquals(expectedType, ImageCodec.encode(record, wire));
-        Object decoded = ImageCodec.decode(expectedType, wire.bytes().toByteArray());
+        Object decoded = ImageCodec.decode(expectedType, expectedType.version, wire.bytes().toByteArray());
         assertDeepEquals(record, decoded);
     }
 

@@ -83,7 +83,7 @@ final class Images {
     }
 
     static Commit commit(long seq, int areas, long pageBytes, int fds) {
-        return new Commit(seq, areas, pageBytes / PAGE, pageBytes, fds, 1234, 56789);
+        return new Commit(seq, areas, pageBytes / PAGE, pageBytes, fds, 1234, 56789, 3);
     }
 
     static byte[] bytes(long seed, int length) {

@@ -4,6 +4,9 @@ import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.ThreadState;
 import io.hotclone.journal.VerifyReport.Problem;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.wire.Wire;
+import net.openhft.chronicle.wire.WireType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -68,7 +71,7 @@ class JournalTest {
             assertDeepEquals(written, journal.read(1));
             assertDeepEquals(written, journal.latest());
             assertEquals(List.of(new CheckpointSummary(1, CheckpointKind.FULL, -1, 1, 3, 3 * PAGE, 1234, 56789,
-                    written.header().capturedAtMillis())), journal.checkpoints());
+                    written.header().capturedAtMillis(), 3)), journal.checkpoints());
         }
         try (Journal reopened = Journal.open(tmp.resolve("j"))) {
             assertEquals(1, reopened.checkpoints().size());
@@ -313,6 +316,37 @@ class JournalTest {
     }
 
     @Test
+    void aVersionOneCommitOfAnOlderHotcloneStillCommitsItsCheckpointWithItsFailuresUnknown() {
+        Path dir = tmp.resolve("j");
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir)) {
+            writeFull(journal, Images.contents(arena, 1, PAGE));
+            Checkpoints.begin(journal, CheckpointKind.FULL, -1, 1, List.of(Images.contents(arena, 2, PAGE))).close();
+        }
+        QueueFiles.appendRaw(dir, RecordType.COMMIT.tag, 1, 2, versionOneCommit(sampleImage(2, CheckpointKind.FULL, -1, PAGE).commit()));
+        try (Journal journal = Journal.open(dir)) {
+            assertEquals(List.of(3, Commit.FAILED_BEFORE_UNKNOWN),
+                    journal.checkpoints().stream().map(CheckpointSummary::failedBefore).toList());
+            Commit read = journal.read(2).commit();
+            assertEquals(new Commit(2, 2, 1, PAGE, 3, 1234, 56789, Commit.FAILED_BEFORE_UNKNOWN), read);
+            VerifyReport report = journal.verify();
+            assertTrue(report.clean() && report.checkpointsOk() == 2, report.toString());
+        }
+    }
+
+    /** A commit's payload as record version 1 wrote it: every field but failedBefore, which it did not have. */
+    private static byte[] versionOneCommit(Commit c) {
+        Wire w = WireType.BINARY_LIGHT.apply(Bytes.allocateElasticOnHeap());
+        w.write("seq").int64(c.seq());
+        w.write("areas").int32(c.areas());
+        w.write("pages").int64(c.pages());
+        w.write("pageBytes").int64(c.pageBytes());
+        w.write("fds").int32(c.fds());
+        w.write("freezeMicros").int64(c.freezeMicros());
+        w.write("durationMicros").int64(c.durationMicros());
+        return w.bytes().toByteArray();
+    }
+
+    @Test
     void createRefusesADirectoryUnderARegularFile() throws Exception {
         Path file = Files.writeString(tmp.resolve("plain-file"), "x");
         JournalException e = assertThrows(JournalException.class, () -> Journal.create(file.resolve("journal")));
@@ -408,7 +442,7 @@ class JournalTest {
                 w.process(Images.process());
                 w.pages(AREA_START, Images.contents(arena, 1, 2 * PAGE));
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> w.commit(new Commit(1, 0, 1, PAGE, 0, 1, 1)));
+                        () -> w.commit(new Commit(1, 0, 1, PAGE, 0, 1, 1, 0)));
                 assertTrue(e.getMessage().contains("the writer wrote 0 areas, 0 fds, 2 pages (8192 bytes)"), e.getMessage());
                 assertThrows(IllegalArgumentException.class, () -> w.pages(AREA_START + 1, Images.contents(arena, 1, PAGE)));
                 assertThrows(IllegalArgumentException.class, () -> w.pages(AREA_START, arena.allocate(100)));

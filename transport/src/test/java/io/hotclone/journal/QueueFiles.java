@@ -38,11 +38,17 @@ final class QueueFiles {
         throw new AssertionError("pattern not found in the queue files of " + dir);
     }
 
-    /** Appends one record with a valid CRC and an empty payload but any tag and version. */
+    /** Appends one record of epoch 1 with a valid CRC and an empty payload but any tag and version. */
     static void appendRaw(Path dir, int tag, int version, long seq) {
-        byte[] head = new byte[Envelope.SIZE];
+        appendRaw(dir, tag, version, seq, new byte[0]);
+    }
+
+    /** Appends one record of epoch 1 with a valid CRC, any tag and version, and {@code payload}. */
+    static void appendRaw(Path dir, int tag, int version, long seq, byte[] payload) {
+        byte[] head = new byte[Envelope.SIZE + payload.length];
         ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
         b.put(4, (byte) tag).put(5, (byte) version).putShort(6, Envelope.MAGIC).putLong(8, 1).putLong(16, seq);
+        b.put(Envelope.SIZE, payload);
         CRC32C crc = new CRC32C();
         crc.update(head, 4, head.length - 4);
         b.putInt(0, (int) crc.getValue());
