@@ -3,6 +3,7 @@ package io.hotclone.capture;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.dirty.PageRange;
+import io.hotclone.capture.dirty.StopServer;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.memory.PageDumper;
 import io.hotclone.capture.memory.PageStage;
@@ -15,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 
 /**
  * The checkpoints of one protected program so far, which an incremental checkpoint builds on:
@@ -108,6 +110,16 @@ public final class Chain implements AutoCloseable {
 
     DirtyTracker tracker() {
         return tracker;
+    }
+
+    /** What the tracker asks the program's lifelong tracer to serve at the program's stops. */
+    StopServer stops() {
+        return tracker != null ? tracker.stops() : StopServer.NONE;
+    }
+
+    /** The start addresses of the areas the tracker cannot watch, which a checkpoint carries whole. */
+    Set<Long> untracked() {
+        return tracker.untracked().stream().map(u -> u.area().start()).collect(Collectors.toSet());
     }
 
     void tracker(DirtyTracker armed) {

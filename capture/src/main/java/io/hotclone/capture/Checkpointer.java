@@ -5,18 +5,14 @@ import io.hotclone.process.Host;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
-import io.hotclone.capture.dirty.MprotectTracker;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.kinds.fd.FdKind;
 import io.hotclone.capture.memory.AreaClassifier;
-import io.hotclone.capture.memory.PageBatches;
-import io.hotclone.capture.memory.PageDumper;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.FrozenCopy;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.process.ptrace.Tracee;
-import io.hotclone.image.AreaKind;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.FdState;
@@ -30,9 +26,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,8 +35,9 @@ import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACEFORK;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 
 /**
- * Takes one full checkpoint of a running process from the outside: the DUMP automaton
- * ({@link DumpPhase}).
+ * Takes one checkpoint of a running process from the outside: walks the DUMP automaton
+ * ({@link DumpPhase}) and hands the pages to the {@link PageCapture} its {@link CapturePlan}
+ * chose at the barrier (streamed, staged, or read from a copy-on-write fork).
  *
  * <p>Thread confinement: runs on the calling thread, which becomes the program's tracer for
  * the duration of the checkpoint; it must be a platform thread.
@@ -54,12 +48,8 @@ public final class Checkpointer {
     /** A one-shot checkpoint's ring: two slots let reading one batch overlap writing the other,
      *  and allocate (touch) no more than needed for one checkpoint. */
     private static final int ONE_SHOT_SLOTS = 2;
-
-    /**
-     * The ptrace options of a program traced for its whole life: it stops at every system call
-     * and dies with its tracer.
-     */
-    static final long LIFELONG = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+    /** The tracer's work for a seized program: none. */
+    private static final Runnable NOTHING = () -> { };
 
     /** What one checkpoint produced. */
     /** @param copyOnWrite whether the pages were read from a copy-on-write copy after the freeze */
@@ -73,12 +63,10 @@ public final class Checkpointer {
     private final Journal journal;
     private final boolean kill;
     private final Chain chain;
-    /** The program's tracer for its whole life, stopped at the barrier already; null: seized for this checkpoint. */
-    private final Tracee attached;
-    /** Whether {@link #attached} runs again already. */
+    /** The program traced for its whole life, stopped at the barrier already; null: seized for this checkpoint. */
+    private final LifelongTracee tracer;
+    /** Whether the program runs again already. */
     private boolean released;
-    /** Serves {@link #attached} once it runs again, without waiting; nothing for a seized one. */
-    private final Runnable serve;
     /** Checkpoints of the program that failed since its last committed one, for the commit to tell. */
     private final int failedBefore;
     /** Whether this checkpoint was asked to be full, whatever it could build on. */
@@ -91,7 +79,7 @@ public final class Checkpointer {
      * @param kill whether to kill the program once the checkpoint is committed (else it runs on)
      */
     public Checkpointer(int pid, Journal journal, boolean kill) {
-        this(pid, journal, kill, null, null, null, 0);
+        this(pid, journal, kill, null, null, 0);
     }
 
     /**
@@ -99,30 +87,29 @@ public final class Checkpointer {
      * checkpoint and an armed dirty tracker to build on, else full, arming the tracker.
      */
     public Checkpointer(int pid, Journal journal, Chain chain) {
-        this(pid, journal, chain, null, null, 0);
+        this(pid, journal, false, chain, null, 0);
     }
 
     /**
      * A checkpoint of a protected program, after {@code failedBefore} checkpoints of it failed
      * since its last committed one (its commit records them). With {@code tracer}, the program
-     * is traced for its whole life by it, seized with {@link #LIFELONG} and now in an interrupt
-     * stop on this thread; the program runs again (PTRACE_SYSCALL) once its pages are read or
-     * copied, or when the checkpoint fails. From then on, this thread runs {@code serve} (the
-     * tracer's work, which must not wait) between the batches of pages it reads and while it
-     * waits for the journal. Without (null), the program is seized for this checkpoint.
+     * is traced for its whole life by it and now in an interrupt stop on this thread; the
+     * program runs again (PTRACE_SYSCALL) once its pages are read or copied, or when the
+     * checkpoint fails. From then on, this thread runs the tracer's work between the batches of
+     * pages it reads and while it waits for the journal. Without (null), the program is seized
+     * for this checkpoint.
      */
-    Checkpointer(int pid, Journal journal, Chain chain, Tracee tracer, Runnable serve, int failedBefore) {
-        this(pid, journal, false, chain, tracer, serve, failedBefore);
+    Checkpointer(int pid, Journal journal, Chain chain, LifelongTracee tracer, int failedBefore) {
+        this(pid, journal, false, chain, tracer, failedBefore);
     }
 
-    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain, Tracee attached, Runnable serve,
+    private Checkpointer(int pid, Journal journal, boolean kill, Chain chain, LifelongTracee tracer,
                          int failedBefore) {
         this.pid = pid;
         this.journal = journal;
         this.kill = kill;
         this.chain = chain;
-        this.attached = attached;
-        this.serve = serve != null ? serve : () -> { };
+        this.tracer = tracer;
         this.failedBefore = failedBefore;
     }
 
@@ -135,9 +122,9 @@ public final class Checkpointer {
         try {
             return checkpointOnce();
         } finally {
-            if (attached != null && !released) {
+            if (tracer != null && !released) {
                 try {
-                    release(attached);
+                    release(tracer.tracee());
                 } catch (RuntimeException gone) {
                     // The program ended; its tracer learns so from its next wait.
                 }
@@ -158,10 +145,10 @@ public final class Checkpointer {
         try {
             try {
                 return checkpoint(begin, proc, seq, ring);
-            } catch (UnfaithfulCopy e) {
+            } catch (ForkCapture.Unfaithful e) {
                 LOG.info("process {}: {}; its pages are read while it is frozen from now on", pid, e.getMessage());
                 chain.forkUnfaithful();
-                if (attached != null) {
+                if (tracer != null) {
                     throw e; // its lifelong tracer runs it again already: the next checkpoint is taken without
                 }
                 return checkpoint(begin, proc, seq, ring);
@@ -180,8 +167,8 @@ public final class Checkpointer {
         // half-restored registers: the journal's last committed checkpoint is where it resumes.
         long options = chain != null ? PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK
                 : PTRACE_O_TRACESYSGOOD;
-        try (Tracee seized = attached == null ? Tracee.seize(pid, options) : null) {
-            Tracee tracee = attached != null ? attached : seized;
+        try (Tracee seized = tracer == null ? Tracee.seize(pid, options) : null) {
+            Tracee tracee = tracer != null ? tracer.tracee() : seized;
             phase = DumpPhase.DUMP;
             // A lifelong tracee is stopped since before this checkpoint began.
             long frozen = seized != null ? System.nanoTime() : begin;
@@ -191,75 +178,40 @@ public final class Checkpointer {
             }
             Frozen image = capture(proc, tracee, seq);
             dirty = image.dirty();
-            FrozenCopy copy = image.copy();
-            boolean incremental = dirty != null;
-            AppendRing.Append append = null;
-            try {
-                ImageHeader header = header(seq, image.thread(), incremental);
-                // Pages are read under the freeze only when streamed through the ring into the journal
-                // (the program runs again once the last batch is read, not written); a staged checkpoint
-                // is held in memory, and a copy-on-write copy is read, after it.
-                boolean streamed = !image.staged() && copy == null;
-                // With a copy, shared anonymous memory is still read under the freeze: the program
-                // goes on changing it under the copy, which shares it.
-                Map<Boolean, List<MemoryArea>> byShared = image.areas().stream()
-                        .collect(Collectors.partitioningBy(a -> a.kind() == AreaKind.SHARED_ANONYMOUS));
-                List<MemoryArea> shared = copy == null ? List.of() : byShared.get(true);
-                long pages = 0;
-                if (streamed) {
-                    append = begin(ring, header, image);
-                    pages = dumpPages(chain != null ? chain.dumper(pid) : null, pid, image, image.areas(), seq, append);
-                } else if (image.staged() || !shared.isEmpty()) {
-                    pages = dumpPages(chain.dumper(pid), pid, image, image.staged() ? image.areas() : shared, seq,
-                            chain.stage());
-                }
-                phase = DumpPhase.POST_DUMP;
-                long freeze = (System.nanoTime() - frozen) / 1000;
-                if (!kill) {
-                    release(tracee);
-                    if (tracee == attached) {
-                        ring.whileWaiting(serve);
+            try (PageCapture capture = image.pages()) {
+                ImageHeader header = header(seq, image.thread(), dirty != null);
+                try (CheckpointPages pages = new CheckpointPages(pid, chain, seq, image.areas(), dirty,
+                        () -> begin(ring, header, image), tracer != null ? tracer.serve() : NOTHING)) {
+                    long pageCount = capture.whileFrozen(pages);
+                    phase = DumpPhase.POST_DUMP;
+                    long freeze = (System.nanoTime() - frozen) / 1000;
+                    if (!kill) {
+                        release(tracee);
+                        if (tracer != null) {
+                            ring.whileWaiting(tracer.serve());
+                        }
                     }
-                }
-                if (image.stageShort() > 0) {
-                    chain.reserveStage(image.stageShort());
-                }
-                if (copy != null) {
-                    serve.run();
-                    checkFaithful(copy, image.areas());
-                    serve.run();
-                }
-                if (!streamed) {
-                    append = begin(ring, header, image);
-                    if (image.staged() || !shared.isEmpty()) {
-                        chain.drainStage(append);
+                    LOG.debug("checkpoint seq {} of process {}: pages {}: {}", seq, pid, image.plan().how(),
+                            image.plan().why());
+                    pageCount += capture.afterRelease(pages);
+                    AppendRing.Append append = pages.append();
+                    append.drain();
+                    Result result = new Result(seq, image.areas().size(), pageCount, pageCount * Host.PAGE_SIZE,
+                            image.fds().size(), freeze, (System.nanoTime() - begin) / 1000,
+                            image.plan().how() == CapturePlan.How.FORKED);
+                    append.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
+                            result.fds(), result.freezeMicros(), result.durationMicros(), failedBefore));
+                    if (chain != null) {
+                        chain.committed(seq, image.areas());
+                        if (dirty != null) {
+                            chain.tracker().commit(dirty);
+                        }
                     }
-                    if (copy != null) {
-                        pages += dumpPages(null, copy.pid(), image, byShared.get(false), seq, append);
+                    if (kill) {
+                        // SIGKILL ends even a ptrace-stopped process; closing the tracee then has nothing to let go.
+                        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
                     }
-                }
-                append.drain();
-                Result result = new Result(seq, image.areas().size(), pages, pages * Host.PAGE_SIZE,
-                        image.fds().size(), freeze, (System.nanoTime() - begin) / 1000, copy != null);
-                append.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
-                        result.fds(), result.freezeMicros(), result.durationMicros(), failedBefore));
-                if (chain != null) {
-                    chain.committed(seq, image.areas());
-                    if (dirty != null) {
-                        chain.tracker().commit(dirty);
-                    }
-                }
-                if (kill) {
-                    // SIGKILL ends even a ptrace-stopped process; closing the tracee then has nothing to let go.
-                    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-                }
-                return result;
-            } finally {
-                if (append != null) {
-                    append.close();
-                }
-                if (copy != null) {
-                    copy.close();
+                    return result;
                 }
             }
         } catch (RuntimeException e) {
@@ -268,7 +220,7 @@ public final class Checkpointer {
             if (dirty != null && chain.tracker() != null) {
                 chain.tracker().abort(dirty);
             }
-            if (dirty == null && chain != null && !(e instanceof UnfaithfulCopy)) {
+            if (dirty == null && chain != null && !(e instanceof ForkCapture.Unfaithful)) {
                 // The tracker counts pages written before a full checkpoint's barrier as carried:
                 // what builds on the last committed checkpoint instead would miss them.
                 chain.askFull();
@@ -283,30 +235,10 @@ public final class Checkpointer {
     /** Lets the program run again after the freeze: a seized one goes free, a lifelong one goes on being traced. */
     private void release(Tracee tracee) {
         released = true;
-        if (tracee == attached) {
+        if (tracer != null) {
             tracee.syscall(0);
         } else {
             tracee.detach(0);
-        }
-    }
-
-    /**
-     * Hands the checkpoint's pages, read from process {@code from} (the program or its frozen
-     * copy), to {@code sink}; returns how many.
-     *
-     * @param dumper the program's kept dumper, or null for a dumper of this checkpoint only
-     */
-    private long dumpPages(PageDumper dumper, int from, Frozen image, List<MemoryArea> areas, long seq,
-                           PageBatches sink) {
-        PageDumper d = dumper != null ? dumper : new PageDumper(from);
-        try {
-            return image.dirty() != null
-                    ? d.dumpChanges(areas, seq, chain.areas(), image.dirty(), untracked(), sink)
-                    : d.dump(areas, sink);
-        } finally {
-            if (dumper == null) {
-                d.close();
-            }
         }
     }
 
@@ -320,10 +252,6 @@ public final class Checkpointer {
             image.fds().forEach(writer::fd);
         });
         return append;
-    }
-
-    private Set<Long> untracked() {
-        return chain.tracker().untracked().stream().map(u -> u.area().start()).collect(Collectors.toSet());
     }
 
     private ImageHeader header(long seq, ThreadState thread, boolean incremental) {
@@ -340,13 +268,12 @@ public final class Checkpointer {
     /**
      * Everything but the pages, read at the barrier.
      *
-     * @param dirty  the pages written since the chain's last checkpoint, or null for a full checkpoint
-     * @param staged whether the pages are few enough to be held in memory and written after the freeze
-     * @param copy   the copy-on-write copy to read the pages from after the freeze, or null
-     * @param stageShort page bytes the stage lacked room for, to make room for after the freeze (0: none)
+     * @param dirty the pages written since the chain's last checkpoint, or null for a full checkpoint
+     * @param plan  how the pages are captured, and why
+     * @param pages the capture {@code plan} chose, holding what it made at the barrier (a fork)
      */
     private record Frozen(ProcessState process, ThreadState thread, List<MemoryArea> areas, List<FdState> fds,
-                          DirtySet dirty, boolean staged, FrozenCopy copy, long stageShort) {
+                          DirtySet dirty, CapturePlan plan, PageCapture pages) {
     }
 
     private Frozen capture(ProcFs proc, Tracee tracee, long seq) {
@@ -355,8 +282,7 @@ public final class Checkpointer {
                     + " reading are set up anew for its new memory, and checkpoint seq {} is full", pid, seq);
         }
         List<MapsEntry> kernelAreas = proc.maps();
-        List<MapsEntry> maps = chain != null && chain.tracker() instanceof MprotectTracker m
-                ? m.view(kernelAreas) : kernelAreas;
+        List<MapsEntry> maps = chain != null && chain.tracker() != null ? chain.tracker().view(kernelAreas) : kernelAreas;
         AreaClassifier classifier = new AreaClassifier(proc, chain == null ? Map.of() : chain.areas(), kernelAreas);
         List<MemoryArea> areas = maps.stream().map(m -> classifier.classify(m, seq)).toList();
         if (chain != null && chain.canBuildOn()) {
@@ -365,33 +291,35 @@ public final class Checkpointer {
         List<FdState> fds = FdKind.dumpAll(proc);
         byte[] xstate = tracee.xstate();
         List<byte[]> sharedPending = tracee.pendingSignals(true);
-        if (attached != null) {
-            sharedPending = sharedPending.stream().filter(info -> !SeizedLoop.isWakeUp(info)).toList();
+        if (tracer != null) {
+            sharedPending = sharedPending.stream().filter(info -> !tracer.ownSignal().test(info)).toList();
         }
         try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
             ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
             ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas, thread);
-            // Pages are copied into the stage under the freeze when it has room for them already and
-            // copying them costs less than a fork (~20 ms per GiB of page tables): a fork beats
-            // copying into fresh memory (~13 us a page for its first touch, on top of the copy), and
-            // is the only way for a full one.
-            long bound = dirty == null ? Long.MAX_VALUE : chain.pagesBound(areas, seq, dirty, untracked());
-            boolean stageable = dirty != null && chain.stageable(bound);
-            boolean cheaper = stageable && Chain.copyCheaperThanFork(bound, proc.statm().residentPages() * Host.PAGE_SIZE);
-            boolean copied = !(cheaper && chain.stageHolds(bound)) && forkable(proc);
-            boolean staged = stageable && !copied;
-            FrozenCopy copy = copied ? fork(tracee, remote) : null;
+            CapturePlan plan = plan(proc, areas, seq, dirty);
+            PageCapture pages = switch (plan.how()) {
+                case STREAMED -> new StreamedCapture();
+                case STAGED -> new StagedCapture();
+                case FORKED -> new ForkCapture(fork(tracee, remote), plan.stageShort());
+            };
             try {
                 remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
             } catch (RuntimeException e) {
-                if (copy != null) {
-                    copy.close();
-                }
+                pages.close();
                 throw e;
             }
-            return new Frozen(process, thread, areas, fds, dirty, staged, copy, cheaper && copied ? bound : 0);
+            return new Frozen(process, thread, areas, fds, dirty, plan, pages);
         }
+    }
+
+    /** At the barrier: the plan for this checkpoint's pages, from what the chain and /proc say. */
+    private CapturePlan plan(ProcFs proc, List<MemoryArea> areas, long seq, DirtySet dirty) {
+        long bound = dirty == null ? Long.MAX_VALUE : chain.pagesBound(areas, seq, dirty, chain.untracked());
+        boolean stageable = dirty != null && chain.stageable(bound);
+        return CapturePlan.decide(dirty != null, bound, stageable, () -> proc.statm().residentPages() * Host.PAGE_SIZE,
+                stageable && chain.stageHolds(bound), () -> forkable(proc));
     }
 
     /**
@@ -399,55 +327,24 @@ public final class Checkpointer {
      * only, as its tracer waits for the program alone.
      */
     private FrozenCopy fork(Tracee tracee, RemoteSyscalls remote) {
-        if (tracee != attached) {
+        if (tracer == null) {
             return FrozenCopy.fork(remote);
         }
-        tracee.setOptions(LIFELONG | PTRACE_O_TRACEFORK);
+        tracee.setOptions(tracer.options() | PTRACE_O_TRACEFORK);
         try {
             return FrozenCopy.fork(remote);
         } finally {
-            tracee.setOptions(LIFELONG);
+            tracee.setOptions(tracer.options());
         }
     }
 
     /**
-     * Whether the pages may be read from a fork of the frozen program after the freeze: a fork
-     * costs ~20 ms per GiB of page tables here, reading the pages ~400 ms per GiB. Only for a
-     * protected program (its parent is this hotclone, which reaps the copy) whose forks have not
-     * been found to leave out or wipe memory ({@link #checkFaithful}).
+     * Whether the pages may be read from a fork of the frozen program after the freeze: only for
+     * a protected program (its parent is this hotclone, which reaps the copy) whose forks have
+     * not been found to leave out or wipe memory ({@link ForkCapture}).
      */
     private boolean forkable(ProcFs proc) {
         return chain != null && chain.forkFaithful() && proc.stat().ppid() == ProcessHandle.current().pid();
-    }
-
-    /**
-     * After the freeze, before anything is written: the copy must hold every area with contents
-     * the program had at the barrier. A fork leaves out MADV_DONTFORK areas and empties
-     * MADV_WIPEONFORK ones; smaps says so, and reading it walks the page tables (~25 ms per GiB),
-     * which is why it is read from the copy now rather than from the program under the freeze.
-     */
-    private static void checkFaithful(FrozenCopy copy, List<MemoryArea> areas) {
-        NavigableMap<Long, ProcFs.VmFlags> flags = new ProcFs(copy.pid()).vmFlags();
-        for (MemoryArea a : areas) {
-            if (!a.hasContents()) {
-                continue; // [vsyscall] is in maps only; the kernel's areas carry nothing
-            }
-            // The kernel may have joined the area to a neighbour (a protection in common) or split it.
-            Map.Entry<Long, ProcFs.VmFlags> at = flags.floorEntry(a.start());
-            boolean missing = at == null || at.getValue().end() <= a.start();
-            if (missing || at.getValue().flags().contains("wf")) {
-                throw new UnfaithfulCopy("its area 0x" + Long.toHexString(a.start()) + "-0x" + Long.toHexString(a.end())
-                        + (a.path().isEmpty() ? "" : " (" + a.path() + ")") + (missing
-                        ? " is left out of a fork (MADV_DONTFORK)" : " is emptied in a fork (MADV_WIPEONFORK)"));
-            }
-        }
-    }
-
-    /** A fork of the program did not copy all its memory: the checkpoint is taken again without one. */
-    private static final class UnfaithfulCopy extends HotcloneException {
-        UnfaithfulCopy(String message) {
-            super(message);
-        }
     }
 
     /**
@@ -461,7 +358,7 @@ public final class Checkpointer {
         }
         if (!full && chain.canBuildOn()) {
             try {
-                barrier(remote, thread);
+                chain.tracker().barrier(remote, thread);
                 chain.tracker().track(areas);
                 return chain.tracker().collect();
             } catch (HotcloneException e) {
@@ -473,18 +370,11 @@ public final class Checkpointer {
             chain.tracker(DirtyTracker.start(chain.tracking(), remote, areas, thread));
         } else {
             // This full checkpoint carries whatever was written: the tracker goes on from its barrier.
-            barrier(remote, thread);
+            chain.tracker().barrier(remote, thread);
             chain.tracker().track(areas);
             chain.tracker().commit(chain.tracker().collect());
         }
         return null;
-    }
-
-    /** What a tracker by page protection must know of the thread at each barrier. */
-    private void barrier(RemoteSyscalls remote, ThreadState thread) {
-        if (chain.tracker() instanceof MprotectTracker m) {
-            m.barrier(remote, thread);
-        }
     }
 
     /**

@@ -6,12 +6,10 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.pollfd;
-import io.hotclone.capture.dirty.MprotectTracker;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.process.launch.Spawn;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.ProcessGoneException;
-import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.journal.Journal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -156,11 +154,10 @@ public final class ProtectedProgram implements AutoCloseable {
 
     private int protect() {
         if (chain.tracking() != Tracking.MPROTECT) {
-            Integer exit = schedule(() -> checkpoint(null, null));
+            Integer exit = schedule(() -> checkpoint(null));
             return exit != null ? exit : reap();
         }
-        try (SeizedLoop loop = new SeizedLoop(pid, () -> chain.tracker() instanceof MprotectTracker m ? m : null,
-                this::checkpoint)) {
+        try (SeizedLoop loop = new SeizedLoop(pid, chain::stops, this::checkpoint)) {
             // It ends by itself once the program has: its pidfd reads ready, or the loop's close() answers.
             Thread.ofPlatform().name("hotclone-schedule-" + pid).daemon().start(() -> {
                 try {
@@ -229,18 +226,16 @@ public final class ProtectedProgram implements AutoCloseable {
      * Takes one checkpoint, which answers every request made before it began; returns the
      * program's exit status if it ended meanwhile.
      *
-     * @param tracer the program's lifelong tracer, stopped at the barrier; null: seize it now
-     * @param serve  the tracer's work while the checkpoint finishes after the freeze
+     * @param tracer the program, traced for its whole life and stopped at the barrier; null: seize it now
      */
-    private Integer checkpoint(Tracee tracer, Runnable serve) {
+    private Integer checkpoint(LifelongTracee tracer) {
         List<CompletableFuture<Checkpointer.Result>> answered = new ArrayList<>();
         for (CompletableFuture<Checkpointer.Result> r; (r = requested.poll()) != null; ) {
             answered.add(r);
         }
         watch.since(); // the base for the next change, whether this checkpoint is taken or fails
         try {
-            Checkpointer.Result result = new Checkpointer(pid, journal, chain, tracer, serve, failures.inRow())
-                    .checkpoint();
+            Checkpointer.Result result = new Checkpointer(pid, journal, chain, tracer, failures.inRow()).checkpoint();
             if (retention.committed(journal, result.seq(), residentBytes())) {
                 chain.askFull();
             }

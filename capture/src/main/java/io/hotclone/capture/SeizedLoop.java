@@ -4,9 +4,7 @@ import io.hotclone.bindings.Native;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.siginfo_t;
 import io.hotclone.bindings.linux.user_regs_struct;
-import io.hotclone.capture.dirty.MprotectTracker;
-import io.hotclone.capture.dirty.PageRange;
-import io.hotclone.capture.dirty.SystemCalls;
+import io.hotclone.capture.dirty.StopServer;
 import io.hotclone.process.launch.Spawn;
 import io.hotclone.process.ptrace.ProcessGoneException;
 import io.hotclone.process.ptrace.RemoteMemory;
@@ -20,13 +18,13 @@ import org.slf4j.LoggerFactory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
-import static io.hotclone.bindings.linux.Errno.EFAULT;
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_EXITKILL;
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 import static io.hotclone.bindings.linux.Signal.SEGV_ACCERR;
 import static io.hotclone.bindings.linux.Signal.SIGSEGV;
 import static io.hotclone.bindings.linux.Signal.SIGSTOP;
@@ -35,7 +33,7 @@ import static io.hotclone.bindings.linux.Signal.SI_KERNEL;
 
 /**
  * A protected program traced for its whole life, as dirty tracking by page protection needs
- * ({@link MprotectTracker}): its tracer thread waits for its stops and serves them: the SIGSEGV
+ * ({@code MprotectTracker}): its tracer thread waits for its stops and serves them: the SIGSEGV
  * of a first write to a protected page, each system call's entry (buffers to open, forks) and
  * exit (mappings changed, EFAULT), and the interrupt stop at which a checkpoint is taken.
  *
@@ -55,10 +53,12 @@ final class SeizedLoop implements AutoCloseable {
     private static final int SELF = (int) ProcessHandle.current().pid();
     /** How long {@link #serveWaiting} looks for another stop after serving one. */
     private static final long BURST_NANOS = 100_000;
+    /** The ptrace options the program is seized with: it stops at every system call and dies with its tracer. */
+    private static final long OPTIONS = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
 
     private final int pid;
-    private final Supplier<MprotectTracker> tracker;
-    private final BiFunction<Tracee, Runnable, Integer> checkpoint;
+    private final Supplier<StopServer> tracker;
+    private final Function<LifelongTracee, Integer> checkpoint;
     /** Tracer thread only, from {@link #run}: the program, its memory, its system call entered, its end. */
     private Tracee tracee;
     private RemoteMemory memory;
@@ -74,12 +74,13 @@ final class SeizedLoop implements AutoCloseable {
     private Integer ended;
 
     /**
-     * @param tracker    the program's tracker now, or null (none armed yet, or it broke)
+     * @param tracker    what the program's tracker now asks to be served at its stops
+     *                   ({@link StopServer#NONE} while none is armed, or after it broke)
      * @param checkpoint takes a checkpoint with the tracee stopped at the barrier, lets it run
-     *                   again and runs the given work (serving it) while it finishes, and returns
-     *                   the program's status if it ended meanwhile
+     *                   again and runs the tracer's work (serving it) while it finishes, and
+     *                   returns the program's status if it ended meanwhile
      */
-    SeizedLoop(int pid, Supplier<MprotectTracker> tracker, BiFunction<Tracee, Runnable, Integer> checkpoint) {
+    SeizedLoop(int pid, Supplier<StopServer> tracker, Function<LifelongTracee, Integer> checkpoint) {
         this.pid = pid;
         this.tracker = tracker;
         this.checkpoint = checkpoint;
@@ -89,7 +90,7 @@ final class SeizedLoop implements AutoCloseable {
      * Whether a pending signal (its 128-byte siginfo) is a SIGSTOP of {@link #wake}: the tracer
      * discards it when it comes, and a checkpoint must not carry it.
      */
-    static boolean isWakeUp(byte[] siginfo) {
+    private static boolean isWakeUp(byte[] siginfo) {
         MemorySegment info = MemorySegment.ofArray(siginfo);
         return info.get(ValueLayout.JAVA_INT_UNALIGNED, siginfo_t.si_signo$offset()) == SIGSTOP
                 && info.get(ValueLayout.JAVA_INT_UNALIGNED, siginfo_t.si_pid$offset()) == SELF;
@@ -150,7 +151,7 @@ final class SeizedLoop implements AutoCloseable {
      * @return its exit status, or 128 + the signal that killed it
      */
     int run() {
-        try (Tracee t = Tracee.seize(pid, Checkpointer.LIFELONG); RemoteMemory m = new RemoteMemory(pid)) {
+        try (Tracee t = Tracee.seize(pid, OPTIONS); RemoteMemory m = new RemoteMemory(pid)) {
             tracee = t;
             memory = m;
             seized.countDown();
@@ -163,7 +164,8 @@ final class SeizedLoop implements AutoCloseable {
                 }
                 if (s.interruptStop() && s.stopSignal() == SIGTRAP && wanted()) {
                     // Lets the program run again itself, and serves it while it finishes the checkpoint.
-                    Integer status = checkpoint.apply(t, this::serveWaiting);
+                    Integer status = checkpoint.apply(new LifelongTracee(t, OPTIONS, this::serveWaiting,
+                            SeizedLoop::isWakeUp));
                     if (broken != null) {
                         throw broken; // not the checkpoint's failure: the program was left in a stop unserved
                     }
@@ -226,9 +228,14 @@ final class SeizedLoop implements AutoCloseable {
             SyscallStop stop = tracee.syscallStop();
             if (stop.entry()) {
                 entry = stop;
-                entered(stop);
+                Runnable work = tracker.get().beforeCall(stop, memory);
+                if (work != null) {
+                    skipAndRetry(stop.nr(), work);
+                }
             } else {
-                left(entry, stop);
+                if (entry != null && tracker.get().afterCall(entry, stop.result())) {
+                    rewind(entry.nr());
+                }
                 entry = null;
             }
         } else if (s.interruptStop() && s.stopSignal() != SIGTRAP) {
@@ -251,14 +258,14 @@ final class SeizedLoop implements AutoCloseable {
 
     /** The signal to deliver for the one about to be: 0 for hotclone's own (a page fault it caused, its wake-up). */
     private int signal(Siginfo info) {
-        MprotectTracker t = tracker.get();
-        if (info.signal() == SIGSEGV && info.code() == SEGV_ACCERR && t != null && t.fault(info.address())) {
+        StopServer t = tracker.get();
+        if (info.signal() == SIGSEGV && info.code() == SEGV_ACCERR && t.fault(info.address())) {
             return 0;
         }
         if (info.signal() == SIGSTOP && info.sender() == SELF) {
             return 0;
         }
-        if (info.signal() == SIGSEGV && info.code() == SI_KERNEL && t != null && t.protectsAny()) {
+        if (info.signal() == SIGSEGV && info.code() == SI_KERNEL && t.protectsAny()) {
             LOG.error("process {} gets a SIGSEGV from the kernel, which could not write its memory: a signal frame or"
                     + " its rseq area on a page protected for dirty tracking; run it with --dirty-tracking uffd", pid);
         } else if (info.signal() == SIGSEGV) {
@@ -266,41 +273,6 @@ final class SeizedLoop implements AutoCloseable {
                     Long.toHexString(info.address()));
         }
         return info.signal();
-    }
-
-    /** At a system call's entry: opens the buffers it will write; opens everything before a fork. */
-    private void entered(SyscallStop stop) {
-        MprotectTracker t = tracker.get();
-        if (t == null || !stop.native64()) {
-            return;
-        }
-        if (SystemCalls.forks(stop.nr())) {
-            if (t.protectsAny()) {
-                skipAndRetry(stop.nr(), t::openAll);
-            }
-            return;
-        }
-        List<PageRange> buffers = SystemCalls.buffers(stop.nr(), stop.args(), memory);
-        if (!buffers.isEmpty() && t.protects(buffers)) {
-            skipAndRetry(stop.nr(), () -> t.open(buffers));
-        }
-    }
-
-    /** At a system call's exit: follows the mappings it changed; runs it again if it met a protected page. */
-    private void left(SyscallStop entry, SyscallStop exit) {
-        MprotectTracker t = tracker.get();
-        if (t == null || entry == null || !entry.native64()) {
-            return;
-        }
-        long r = exit.result();
-        if (r == -EFAULT && (t.openAreasOf(entry.args()) || t.openAll())) {
-            rewind(entry.nr());
-            return;
-        }
-        if (r < 0 && r > -4096) {
-            return;
-        }
-        SystemCalls.returned(entry.nr(), entry.args(), r, t);
     }
 
     /**

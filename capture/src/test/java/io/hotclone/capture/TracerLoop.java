@@ -1,6 +1,7 @@
 package io.hotclone.capture;
 
-import io.hotclone.capture.dirty.MprotectTracker;
+import io.hotclone.capture.dirty.DirtyTracker;
+import io.hotclone.capture.dirty.StopServer;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.RemoteSyscalls;
@@ -17,7 +18,7 @@ import java.util.function.Function;
 /**
  * A program traced for its whole life by a {@link SeizedLoop} on a thread of its own, as a
  * program protected with {@code --dirty-tracking mprotect} is: the loop serves its faults and
- * system calls for the {@link MprotectTracker} given, and tests run work at its barriers, on
+ * system calls for the {@link DirtyTracker} given, and tests run work at its barriers, on
  * the tracer thread, with the program stopped and infected as a checkpoint finds it. Closing
  * waits for the loop, which ends with the program: kill the program first.
  */
@@ -33,8 +34,8 @@ public final class TracerLoop implements AutoCloseable {
     private final CompletableFuture<Integer> end = new CompletableFuture<>();
     /** Completed at the loop's first stop served: its start is over, and a wake-up (SIGSTOP) is its own. */
     private final CompletableFuture<Void> serving = new CompletableFuture<>();
-    /** Tracer thread only, but set by barrier work: the tracker the loop serves. */
-    private volatile MprotectTracker tracker;
+    /** Tracer thread only, but set by barrier work: what the tracker the loop serves asks. */
+    private volatile StopServer tracker = StopServer.NONE;
     private volatile Function<Barrier, ?> work;
     private volatile CompletableFuture<Object> done;
 
@@ -78,8 +79,8 @@ public final class TracerLoop implements AutoCloseable {
     }
 
     /** The tracker whose faults and system calls the loop serves from now on; barrier work only. */
-    public void serve(MprotectTracker t) {
-        tracker = t;
+    public void serve(DirtyTracker t) {
+        tracker = t.stops();
     }
 
     /**
@@ -127,7 +128,8 @@ public final class TracerLoop implements AutoCloseable {
     }
 
     /** The loop's checkpoint: the barrier work in place of a capture, then the program runs and is served. */
-    private Integer barrier(Tracee tracee, Runnable serveWaiting) {
+    private Integer barrier(LifelongTracee tracer) {
+        Tracee tracee = tracer.tracee();
         CompletableFuture<Object> result = done;
         try {
             List<MapsEntry> maps = new ProcFs(pid).maps();
@@ -141,7 +143,7 @@ public final class TracerLoop implements AutoCloseable {
         } finally {
             tracee.syscall(0);
         }
-        serveWaiting.run();
+        tracer.serve().run();
         return null;
     }
 

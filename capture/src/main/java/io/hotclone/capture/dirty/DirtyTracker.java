@@ -1,6 +1,7 @@
 package io.hotclone.capture.dirty;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ThreadState;
@@ -74,6 +75,27 @@ public sealed interface DirtyTracker extends AutoCloseable permits AbstractDirty
 
     /** Areas with contents that are not tracked: a checkpoint carries them whole. */
     List<UntrackedArea> untracked();
+
+    /**
+     * At each barrier after {@link #start}, before {@link #track}: what the tracker must know of
+     * the frozen program, infected by {@code remote}, whose thread's state is {@code thread}.
+     * Nothing by default.
+     */
+    default void barrier(RemoteSyscalls remote, ThreadState thread) {
+    }
+
+    /**
+     * The program's {@code maps} (/proc/PID/maps) as the program set them up, seen through what
+     * the tracker changed in them; by default the tracker changes nothing there.
+     */
+    default List<MapsEntry> view(List<MapsEntry> maps) {
+        return maps;
+    }
+
+    /** What the program's lifelong tracer asks the tracker at the program's stops; by default nothing. */
+    default StopServer stops() {
+        return StopServer.NONE;
+    }
 
     /** Stops tracking; the program keeps running unprotected. */
     @Override

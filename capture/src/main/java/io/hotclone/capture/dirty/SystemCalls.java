@@ -23,7 +23,7 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.*;
  * <p>The buffers listed are those of the calls that consume something as they write it (data
  * read from a pipe or socket, a reaped child, a dequeued signal): failing with EFAULT there
  * would lose it. Any other call that fails with EFAULT on a protected page is run again once
- * the areas its arguments point into are opened ({@link MprotectTracker#openAreasOf}).
+ * the areas its arguments point into are opened ({@link SyscallFollower}).
  */
 public final class SystemCalls {
     private static final long SOCKADDR = 128;
@@ -129,7 +129,7 @@ public final class SystemCalls {
      * Tells {@code tracker} what call {@code nr} with arguments {@code a} did to the mappings,
      * now that it returned {@code result} successfully.
      */
-    public static void returned(long nr, long[] a, long result, MprotectTracker tracker) {
+    static void returned(long nr, long[] a, long result, SyscallFollower tracker) {
         int n = (int) nr;
         switch (n) {
             case SYS_mmap -> tracker.forget(result, result + pageUp(a[1]));

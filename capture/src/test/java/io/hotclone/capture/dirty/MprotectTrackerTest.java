@@ -22,15 +22,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(120)
 class MprotectTrackerTest {
-    private static final int MAX_BLOCK_PAGES = (int) (MprotectTracker.MAX_BLOCK / PAGE);
+    private static final int MAX_BLOCK_PAGES = (int) (FaultServer.MAX_BLOCK / PAGE);
 
     /**
      * Random writes, random failed checkpoints: collect must hold every page a naive oracle says
      * was written and not yet committed, and nothing else but what the tracker documents it may
      * add: the sets given back by the failed checkpoints since, hot pages (collected the two
      * times before, left open since), and the blocks a first write opens around its page (the
-     * aligned {@link MprotectTracker#HOT_BLOCK} block of a written page; from a written page on,
-     * as many pages as the run of open pages it continues, up to {@link MprotectTracker#MAX_BLOCK}).
+     * aligned {@link FaultServer#HOT_BLOCK} block of a written page; from a written page on,
+     * as many pages as the run of open pages it continues, up to {@link FaultServer#MAX_BLOCK}).
      */
     @Test
     void collectedPagesAreWrittenPagesAndTheBlocksOpenedForThemOverRandomRounds() throws Exception {
@@ -90,8 +90,8 @@ class MprotectTrackerTest {
         List<PageRange> blocks = new ArrayList<>();
         for (int page : written) {
             long address = w.page(page);
-            long hot = address & -MprotectTracker.HOT_BLOCK;
-            blocks.add(new PageRange(hot, hot + MprotectTracker.HOT_BLOCK));
+            long hot = address & -FaultServer.HOT_BLOCK;
+            blocks.add(new PageRange(hot, hot + FaultServer.HOT_BLOCK));
             int run = 0;
             while (run < MAX_BLOCK_PAGES && contains(set, address - (run + 1L) * PAGE)) {
                 run++;
