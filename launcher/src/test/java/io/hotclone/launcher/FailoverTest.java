@@ -281,6 +281,24 @@ class FailoverTest {
     }
 
     /**
+     * The coordinator down for longer than a node's ZooKeeper client retries a call (about 5 s
+     * at a 1 s lease): the primary that stopped its program waits for it as a standby instead of
+     * exiting, and once it is back the service has one primary and one standby again, and the
+     * program passes its self-check.
+     */
+    @Test
+    void aPrimaryThatLostItsLeaseWaitsAsAStandbyForACoordinatorDownLongerThanItsRetries() throws Exception {
+        Pair pair = startPair();
+        killCoordinator(Duration.ofSeconds(15), "a long outage");
+        Reign reign = awaitOnePrimary(2, "after a long outage");
+        NodeProcess primary = reign.primary().equals("a") ? pair.primary() : pair.standby();
+        Matcher switched = SWITCHED.matcher(primary.awaitLine(
+                Pattern.compile(".*switched: .*, epoch " + reign.epoch()), WAIT));
+        assertTrue(switched.matches());
+        Verify.assertPasses(adopt(primary, Integer.parseInt(switched.group(2))), pair.verify(), WAIT);
+    }
+
+    /**
      * Stops the coordinator and starts it again on the same address and data after
      * {@code downtime}. Closing it drops every client's connection at once and ends no session,
      * as its process's death would: the sessions live on in its data and expire a lease after
