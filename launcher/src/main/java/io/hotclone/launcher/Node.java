@@ -289,7 +289,7 @@ final class Node implements AutoCloseable {
             LOG.info("standby of service {} listening on {}, journal {}", settings.service(), replica.address(),
                     settings.journal());
             long publishedAt = System.nanoTime();
-            if (session.primary().isEmpty() && replica.committedSeq() > 0) {
+            if (primaryMissing(replica)) {
                 events.add(new Event.PrimaryGone(null)); // the primary went before this node joined
             }
             while (true) {
@@ -459,18 +459,28 @@ final class Node implements AutoCloseable {
                 if (event != null) {
                     return event;
                 }
-                try {
-                    if (replica.committedSeq() > 0 && session.primary().isEmpty()) {
-                        return new Event.PrimaryGone(null);
-                    }
-                } catch (HotcloneException e) {
-                    LOG.debug("cannot ask the coordinator about the primary of service {}: {}", settings.service(),
-                            e.getMessage());
+                if (primaryMissing(replica)) {
+                    return new Event.PrimaryGone(null);
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new HotcloneException("standby of service " + settings.service() + " interrupted");
+        }
+    }
+
+    /**
+     * Whether the service has no primary while this standby holds a checkpoint to take over from.
+     * False while the coordinator cannot say (out of reach): a primary that just lost its lease
+     * rejoins as a standby while the coordinator may still be down, and waits for it.
+     */
+    private boolean primaryMissing(ReplicaServer replica) {
+        try {
+            return replica.committedSeq() > 0 && session.primary().isEmpty();
+        } catch (HotcloneException e) {
+            LOG.debug("cannot ask the coordinator about the primary of service {}: {}", settings.service(),
+                    e.getMessage());
+            return false;
         }
     }
 

@@ -42,6 +42,14 @@ class FailoverTest {
             "(\\S+) .*switched: pid (\\d+) from checkpoint seq (\\d+) in \\d+ ms .*restore (\\d+) ms.*");
     private static final Pattern TICK = Pattern.compile("tick (\\d+)");
     private static final Pattern LISTENING = Pattern.compile(".*standby of service \\S+ listening on .*");
+    // In `hotclone status --json`.
+    private static final Pattern MEMBER = Pattern.compile(
+            "\\{\"name\": \"(\\w+)\", \"role\": \"(\\w+)\", \"replication\": \"[^\"]*\", \"seq\": \\d+, \"epoch\": (\\d+)}");
+    private static final Pattern SERVICE_EPOCH = Pattern.compile("\"epoch\": (\\d+), \"ended\"");
+    // A copy of the program begins with one (or a switch) and ends with the other.
+    private static final Pattern STARTED = Pattern.compile("(\\S+) .*protecting .* as pid \\d+,.*");
+    private static final Pattern STOPPED = Pattern.compile(
+            "(\\S+) .*(lease of service \\S+ lost .*killing the program|program pid \\d+ exited with status).*");
 
     @TempDir
     Path dir;
@@ -159,7 +167,7 @@ class FailoverTest {
                 "c, behind, did not take over: " + standbyC.log());
         // c may be between two sessions after its cut: it is a member again once its old session has expired
         awaitStatus(out -> out.contains("\"epoch\": 2") && out.contains("{\"name\": \"b\", \"role\": \"PRIMARY\"")
-                && out.contains("{\"name\": \"c\", \"role\": \"STANDBY\""), standbyC);
+                && out.contains("{\"name\": \"c\", \"role\": \"STANDBY\""), "c's cut is healed");
         Verify.assertPasses(adopt(standbyB, Integer.parseInt(switched.group(2))), verify, WAIT);
     }
 
@@ -180,9 +188,7 @@ class FailoverTest {
         Node b = testbed.node("b");
         standby(b);
         Path verify = dir.resolve("verify");
-        NodeProcess primary = primary(a, List.of(), List.of(TestPrograms.compile("memstate").toString(), "--verify-file",
-                verify.toString(), "--log", dir.resolve("memstate.log").toString(), "--data",
-                dir.resolve("memstate.data").toString(), "--heap-mib", "16"));
+        NodeProcess primary = primary(a, List.of(), memstate(verify));
         awaitSteadyReplication(primary, a, b);
         for (int trial = 1; trial <= trials; trial++) {
             String where = "trial " + trial + " of " + trials + ", seed " + seed;
@@ -200,6 +206,184 @@ class FailoverTest {
             assertEquals(List.of(), resets, where + ": the standby held seq " + held + "\n" + events(standby));
         }
         System.out.println("standby restarts: " + trials + " of " + trials + " resumed without a full copy");
+    }
+
+    /**
+     * The coordinator killed at random moments (while the primary checkpoints, and in about half
+     * the trials once more while the cluster recovers from that) and started again on its port
+     * and data after a random downtime of up to 3 s. The primary stops its program as it loses
+     * contact; a node resumes it once the coordinator is back, never while another copy lives,
+     * from a checkpoint no older than both nodes held; the service ends each trial with one
+     * primary committing new checkpoints and the other node following it, and the program passes
+     * its self-check. Seeded ({@code -Dhotclone.seed}); {@code -Dhotclone.trials} trials (default 3).
+     */
+    @Test
+    void theCoordinatorKilledAtRandomMomentsNeverLetsTwoCopiesRunAndTheServiceRecoversWhenItReturns()
+            throws Exception {
+        long seed = Long.getLong("hotclone.seed", System.nanoTime());
+        int trials = Integer.getInteger("hotclone.trials", 3);
+        java.util.Random random = new java.util.Random(seed);
+        System.out.println("coordinator restarts: seed " + seed + " (-Dhotclone.seed to replay), " + trials + " trials");
+        Map<String, Node> nodes = Map.of("a", testbed.node("a"), "b", testbed.node("b"));
+        Map<String, NodeProcess> processes = new java.util.HashMap<>();
+        processes.put("b", standby(nodes.get("b")));
+        Path verify = dir.resolve("verify");
+        // An overloaded machine adds switches of its own (a lost lease), so memstate does not count
+        // its log's steps back, one per restore; two writers at once show there as gaps.
+        processes.put("a", primary(nodes.get("a"), List.of(), memstate(verify, "--log-steps-back", "1000000")));
+        awaitSteadyReplication(processes.get("a"), nodes.get("a"), nodes.get("b"));
+        Reign reign = awaitOnePrimary(1, "the start");
+        int kills = 0;
+        for (int trial = 1; trial <= trials; trial++) {
+            String where = "trial " + trial + " of " + trials + ", seed " + seed;
+            Node standbyNode = nodes.get(reign.primary().equals("a") ? "b" : "a");
+            awaitReplica(standbyNode, awaitReplica(standbyNode, 1).seq() + 1 + random.nextInt(4));
+            List<CheckpointSummary> held = nodes.values().stream().map(n -> awaitReplica(n, 1)).toList();
+            long floor = held.stream().mapToLong(CheckpointSummary::seq).min().orElseThrow();
+            long epochAtKill = Math.max(reign.epoch(), held.stream().mapToLong(CheckpointSummary::epoch).max().orElseThrow());
+            killCoordinator(Duration.ofMillis(random.nextInt(3000)), where);
+            kills++;
+            if (random.nextBoolean()) {
+                Thread.sleep(random.nextInt(2000)); // the moment of the second kill, inside the recovery
+                killCoordinator(Duration.ofMillis(random.nextInt(3000)), where);
+                kills++;
+            }
+
+            reign = awaitOnePrimary(epochAtKill + 1, where);
+            Matcher last = SWITCHED.matcher(processes.get(reign.primary()).awaitLine(
+                    Pattern.compile(".*switched: .*, epoch " + reign.epoch()), WAIT));
+            assertTrue(last.matches());
+            for (NodeProcess node : processes.values()) {
+                for (String line : lines(node.log())) {
+                    Matcher switched = SWITCHED.matcher(line);
+                    if (switched.matches() && switchEpoch(line) > epochAtKill) {
+                        assertTrue(Long.parseLong(switched.group(3)) >= floor, where + ": no committed checkpoint"
+                                + " lost: both nodes held seq " + floor + " when the coordinator died, and "
+                                + node.log().getFileName() + " resumed from seq " + switched.group(3) + "\n" + events());
+                    }
+                }
+            }
+            long resumedFrom = Long.parseLong(last.group(3));
+            long epoch = reign.epoch();
+            awaitJournal(nodes.get(reign.primary()), c -> c.epoch() == epoch && c.seq() > resumedFrom,
+                    "a checkpoint of epoch " + epoch + " after seq " + resumedFrom + " (" + where + ")");
+            awaitEpoch(nodes.get(reign.primary().equals("a") ? "b" : "a"), epoch);
+            assertOneCopyAtATime(where);
+        }
+        Matcher last = SWITCHED.matcher(processes.get(reign.primary()).awaitLine(
+                Pattern.compile(".*switched: .*, epoch " + reign.epoch()), WAIT));
+        assertTrue(last.matches());
+        Program resumed = adopt(processes.get(reign.primary()), Integer.parseInt(last.group(2)));
+        resumed.signal(Program.SIGUSR1); // its handler's run is part of its check
+        Verify.assertPasses(resumed, verify, WAIT);
+        System.out.println("coordinator restarts: " + trials + " of " + trials + " trials (" + kills + " kills, "
+                + (reign.epoch() - 1) + " switches) recovered with one copy at a time; the program passed its self-check");
+    }
+
+    /**
+     * The coordinator down for longer than a node's ZooKeeper client retries a call (about 5 s
+     * at a 1 s lease): the primary that stopped its program waits for it as a standby instead of
+     * exiting, and once it is back the service has one primary and one standby again, and the
+     * program passes its self-check.
+     */
+    @Test
+    void aPrimaryThatLostItsLeaseWaitsAsAStandbyForACoordinatorDownLongerThanItsRetries() throws Exception {
+        Pair pair = startPair();
+        killCoordinator(Duration.ofSeconds(15), "a long outage");
+        Reign reign = awaitOnePrimary(2, "after a long outage");
+        NodeProcess primary = reign.primary().equals("a") ? pair.primary() : pair.standby();
+        Matcher switched = SWITCHED.matcher(primary.awaitLine(
+                Pattern.compile(".*switched: .*, epoch " + reign.epoch()), WAIT));
+        assertTrue(switched.matches());
+        Verify.assertPasses(adopt(primary, Integer.parseInt(switched.group(2))), pair.verify(), WAIT);
+    }
+
+    /**
+     * Stops the coordinator and starts it again on the same address and data after
+     * {@code downtime}. Closing it drops every client's connection at once and ends no session,
+     * as its process's death would: the sessions live on in its data and expire a lease after
+     * it returns, unless their nodes reconnect first.
+     */
+    private void killCoordinator(Duration downtime, String where) throws InterruptedException {
+        InetSocketAddress address = coordinator.address();
+        coordinator.close();
+        System.out.println("coordinator restarts: " + where + ": killed at " + LocalTime.now() + ", down for "
+                + downtime.toMillis() + " ms");
+        Thread.sleep(downtime); // the length of the outage, not a wait for anything
+        coordinator = Coordinator.start(address, dir.resolve("coordinator"));
+    }
+
+    /** Who is primary, and in which epoch. */
+    private record Reign(String primary, long epoch) {
+    }
+
+    /** Waits until the coordinator shows exactly one primary, in the service's epoch and at least {@code epoch}, and one standby. */
+    private Reign awaitOnePrimary(long epoch, String where) throws Exception {
+        java.util.function.Predicate<String> wanted = out -> onePrimary(out).filter(r -> r.epoch() >= epoch).isPresent();
+        return onePrimary(awaitStatus(wanted, where)).orElseThrow();
+    }
+
+    /** The primary `hotclone status --json` shows if it shows exactly one, in the service's epoch, and one standby. */
+    private static java.util.Optional<Reign> onePrimary(String status) {
+        Matcher epoch = SERVICE_EPOCH.matcher(status);
+        long serviceEpoch = epoch.find() ? Long.parseLong(epoch.group(1)) : -1;
+        List<Reign> primaries = new ArrayList<>();
+        int standbys = 0;
+        for (Matcher m = MEMBER.matcher(status); m.find(); ) {
+            if (m.group(2).equals("PRIMARY") && Long.parseLong(m.group(3)) == serviceEpoch) {
+                primaries.add(new Reign(m.group(1), serviceEpoch));
+            } else if (m.group(2).equals("STANDBY")) {
+                standbys++;
+            }
+        }
+        return primaries.size() == 1 && standbys == 1 ? java.util.Optional.of(primaries.getFirst())
+                : java.util.Optional.empty();
+    }
+
+    private static long switchEpoch(String switchedLine) {
+        Matcher epoch = Pattern.compile(", epoch (\\d+)$").matcher(switchedLine);
+        assertTrue(epoch.find(), switchedLine);
+        return Long.parseLong(epoch.group(1));
+    }
+
+    /** A copy of the program on a node: from its start or resume until its node killed it or saw it exit (null: still running). */
+    private record Copy(String log, LocalTime born, LocalTime gone) {
+    }
+
+    /** Never two live copies: from the nodes' logs, each copy was stopped before the next one was born, on any node. */
+    private void assertOneCopyAtATime(String where) {
+        List<Copy> copies = new ArrayList<>();
+        try (var logs = Files.list(dir)) {
+            for (Path log : logs.filter(p -> p.getFileName().toString().matches("[a-z]\\.log")).sorted().toList()) {
+                LocalTime born = null;
+                for (String line : lines(log)) {
+                    Matcher started = STARTED.matcher(line);
+                    Matcher switched = SWITCHED.matcher(line);
+                    Matcher stopped = STOPPED.matcher(line);
+                    if (born == null && started.matches()) {
+                        born = LocalTime.parse(started.group(1));
+                    } else if (born == null && switched.matches()) {
+                        born = LocalTime.parse(switched.group(1)).minusNanos(
+                                Duration.ofMillis(Long.parseLong(switched.group(4))).toNanos());
+                    } else if (born != null && stopped.matches()) {
+                        copies.add(new Copy(log.getFileName().toString(), born, LocalTime.parse(stopped.group(1))));
+                        born = null;
+                    }
+                }
+                if (born != null) {
+                    copies.add(new Copy(log.getFileName().toString(), born, null));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        copies.sort(java.util.Comparator.comparing(Copy::born));
+        for (int i = 1; i < copies.size(); i++) {
+            Copy before = copies.get(i - 1);
+            Copy next = copies.get(i);
+            assertTrue(before.gone() != null && before.gone().isBefore(next.born()), where + ": never two live copies:"
+                    + " the copy on " + before + " still ran when the one on " + next + " was born\n" + events());
+        }
     }
 
     @Test
@@ -323,6 +507,14 @@ class FailoverTest {
         return primary(node, List.of(), counter(verify));
     }
 
+    private List<String> memstate(Path verify, String... options) {
+        List<String> command = new ArrayList<>(List.of(TestPrograms.compile("memstate").toString(), "--verify-file",
+                verify.toString(), "--log", dir.resolve("memstate.log").toString(), "--data",
+                dir.resolve("memstate.data").toString(), "--heap-mib", "16"));
+        command.addAll(List.of(options));
+        return command;
+    }
+
     private static List<String> counter(Path verify) {
         return List.of(TestPrograms.compile("counter").toString(), "--verify-file", verify.toString());
     }
@@ -364,17 +556,17 @@ class FailoverTest {
         awaitReplica(standbyNode, awaitReplica(primaryNode, 10).seq() - 1);
     }
 
-    /** Waits until `hotclone status --json` prints what {@code wanted} accepts; a failure shows the last status and the node's log. */
-    private void awaitStatus(java.util.function.Predicate<String> wanted, NodeProcess node) throws Exception {
+    /** Waits until `hotclone status --json` prints what {@code wanted} accepts, and returns it; a failure shows the last status and the nodes' events. */
+    private String awaitStatus(java.util.function.Predicate<String> wanted, String where) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
             HotcloneCli.Run status = HotcloneCli.run(dir, "status", "--zk", zk, "--json");
             assertEquals(0, status.exitCode(), status.toString());
             if (wanted.test(status.out())) {
-                return;
+                return status.out();
             }
             assertTrue(System.nanoTime() < deadline, "status did not become what was expected within " + WAIT + ": "
-                    + status.out() + "\n" + node.log() + ":\n" + String.join("\n", lines(node.log())));
+                    + status.out() + "\n" + where + "\n" + events());
             JournalWatch.pause();
         }
     }
