@@ -21,6 +21,7 @@ import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.JournalFormat;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -259,7 +260,7 @@ public final class Checkpointer {
         long xfeatures = xstate.length >= XSTATE_XFEATURES_OFFSET + 8
                 ? MemorySegment.ofArray(xstate).get(ValueLayout.JAVA_LONG_UNALIGNED, XSTATE_XFEATURES_OFFSET) : 0;
         long epoch = chain != null ? chain.epoch() : journal.maxEpoch();
-        return new ImageHeader(Journal.FORMAT_VERSION, seq, epoch,
+        return new ImageHeader(JournalFormat.FORMAT_VERSION, seq, epoch,
                 incremental ? CheckpointKind.INCREMENTAL : CheckpointKind.FULL, incremental ? chain.seq() : -1,
                 Host.KERNEL_RELEASE, Host.MACHINE, Host.PAGE_SIZE, xfeatures, xstate.length,
                 System.currentTimeMillis());

@@ -7,6 +7,7 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.JournalFormat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.io.IOException;
@@ -105,7 +106,7 @@ public class JournalAppendBenchmark {
                     w.pages(address + 2 * at, pages.asSlice(at, run));
                 }
             } else {
-                int per = (int) Math.min(runsPerRecord, Journal.MAX_RUN_BYTES / run);
+                int per = (int) Math.min(runsPerRecord, JournalFormat.MAX_RUN_BYTES / run);
                 long[] addresses = new long[per];
                 long[] lengths = new long[per];
                 for (long at = 0; at < pages.byteSize(); at += per * run) {

@@ -4,6 +4,7 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.launch.HeldStart;
 import io.hotclone.process.launch.Spawn;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.NewestSound;
 import io.hotclone.restore.Restorer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -59,7 +60,7 @@ final class RestoreCommand implements Callable<Integer> {
 
     /** The checkpoint to restore without --seq: never a silent step back past a damaged or lost one. */
     private long newestSound(Journal j) {
-        Journal.NewestSound newest = j.newestSound();
+        NewestSound newest = j.newestSound();
         newest.passedOver().ifPresent(what -> {
             if (!latestSound) {
                 throw new HotcloneException("journal " + journal + ": " + what + ": restore --seq " + newest.seq()

@@ -11,6 +11,7 @@ import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.JournalFormat;
 import io.hotclone.journal.JournalException;
 import io.hotclone.journal.VerifyReport;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,7 @@ class JournalCommandTest {
     static void checkpoint(Journal journal, CheckpointKind kind, long baseSeq, int pages, boolean commit) {
         long seq = journal.nextSeq();
         try (Arena arena = Arena.ofConfined();
-             CheckpointWriter w = journal.begin(new ImageHeader(Journal.FORMAT_VERSION, seq, 1, kind, baseSeq,
+             CheckpointWriter w = journal.begin(new ImageHeader(JournalFormat.FORMAT_VERSION, seq, 1, kind, baseSeq,
                      "6.18.0", "x86_64", PAGE, 0x7, 1024, 1_760_000_000_000L))) {
             w.process(new ProcessState(100, false, "/bin/app", null, new MmState(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
                     new byte[16], "/", "/", 022, 0, List.of(), List.of(), List.of()));

@@ -13,6 +13,7 @@ import io.hotclone.image.MemoryArea;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.JournalFormat;
 
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -108,9 +109,9 @@ public final class Restorer {
     }
 
     private static void checkCompatible(ImageHeader h) {
-        if (h.formatVersion() != Journal.FORMAT_VERSION) {
+        if (h.formatVersion() != JournalFormat.FORMAT_VERSION) {
             throw new HotcloneException("checkpoint " + h.seq() + " has journal format " + h.formatVersion()
-                    + " but this hotclone reads format " + Journal.FORMAT_VERSION);
+                    + " but this hotclone reads format " + JournalFormat.FORMAT_VERSION);
         }
         if (!h.machine().equals(Host.MACHINE) || h.pageSize() != Host.PAGE_SIZE) {
             throw new HotcloneException("checkpoint " + h.seq() + " is of a " + h.machine() + " machine with "

@@ -6,6 +6,7 @@ import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.Journal;
+import io.hotclone.journal.JournalFormat;
 import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import org.junit.jupiter.api.BeforeEach;
@@ -58,8 +59,8 @@ class RestoreRefusalTest {
 
     @Test
     void anotherJournalFormatIsRefused() {
-        assertRefused(withHeader("formatVersion", Journal.FORMAT_VERSION + 1), "has journal format " + (Journal.FORMAT_VERSION + 1)
-                + " but this hotclone reads format " + Journal.FORMAT_VERSION);
+        assertRefused(withHeader("formatVersion", JournalFormat.FORMAT_VERSION + 1), "has journal format " + (JournalFormat.FORMAT_VERSION + 1)
+                + " but this hotclone reads format " + JournalFormat.FORMAT_VERSION);
     }
 
     @Test

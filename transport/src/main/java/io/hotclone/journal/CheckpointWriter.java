@@ -26,7 +26,7 @@ public interface CheckpointWriter extends AutoCloseable {
 
     /**
      * Copies page contents into the journal, split into records of at most
-     * {@link Journal#MAX_RUN_BYTES}. {@code address} and {@code contents.byteSize()} are multiples
+     * {@link JournalFormat#MAX_RUN_BYTES}. {@code address} and {@code contents.byteSize()} are multiples
      * of the header's page size. Each record's contents go to the queue file with one pwrite,
      * straight from {@code contents} if it is native (of any arena).
      */
@@ -34,7 +34,7 @@ public interface CheckpointWriter extends AutoCloseable {
 
     /**
      * Copies the contents of {@code count} runs, which lie one after the other in
-     * {@code contents}, into one page record of at most {@link Journal#MAX_RUN_BYTES} of
+     * {@code contents}, into one page record of at most {@link JournalFormat#MAX_RUN_BYTES} of
      * contents: scattered pages then cost one record, not one each. Run {@code i} starts at
      * {@code addresses[i]} and is {@code lengths[i]} bytes, whole pages; at most
      * {@link #MAX_RUNS} runs.

@@ -106,7 +106,7 @@ final class CycleFiles {
             all.filter(f -> f.getFileName().toString().endsWith(SUFFIX))
                     .forEach(f -> files.put(cycleOf(f.getFileName().toString()), f));
         } catch (IOException e) {
-            throw new JournalException("cannot list journal directory " + dir + " (" + Journal.describe(e)
+            throw new JournalException("cannot list journal directory " + dir + " (" + JournalException.describe(e)
                     + "): check its permissions");
         }
         return files;
@@ -142,7 +142,7 @@ final class CycleFiles {
             throw new JournalException("queue file " + file + " of journal " + dir + " is gone: it was deleted"
                     + " (`hotclone journal verify " + dir + "` says what was lost)");
         } catch (IOException e) {
-            throw new JournalException("cannot read queue file " + file + " (" + Journal.describe(e)
+            throw new JournalException("cannot read queue file " + file + " (" + JournalException.describe(e)
                     + "): check that the journal's files are readable");
         }
     }

@@ -38,7 +38,7 @@ final class CycleList {
                 Files.readAllLines(file).stream().map(String::strip).filter(l -> !l.isEmpty()).forEach(names::add);
             }
         } catch (IOException e) {
-            throw new JournalException("cannot read " + file + " (" + Journal.describe(e)
+            throw new JournalException("cannot read " + file + " (" + JournalException.describe(e)
                     + "): check the permissions of the journal directory");
         }
         return new CycleList(file, names);
@@ -57,7 +57,7 @@ final class CycleList {
                         StandardOpenOption.APPEND);
             } catch (IOException e) {
                 names.remove(name);
-                throw new JournalException("cannot write " + file + " (" + Journal.describe(e)
+                throw new JournalException("cannot write " + file + " (" + JournalException.describe(e)
                         + "): check that the journal directory is writable");
             }
         }
@@ -71,7 +71,7 @@ final class CycleList {
             Files.write(draft, names);
             Files.move(draft, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            throw new JournalException("cannot rewrite " + file + " (" + Journal.describe(e)
+            throw new JournalException("cannot rewrite " + file + " (" + JournalException.describe(e)
                     + "): check that the journal directory is writable");
         }
     }

@@ -57,21 +57,9 @@ import java.util.zip.CRC32C;
  * replica writer), and one writing process per directory: {@link JournalLock}.
  */
 public final class Journal implements AutoCloseable {
-    /** The journal format this hotclone writes and reads (the {@code formatVersion} of every header). */
-    public static final int FORMAT_VERSION = 1;
-    /**
-     * The most page contents one page record holds: longer runs are split. Large, because
-     * Chronicle writes each record's header through its mapping, and the first write to a fresh
-     * page of a file mapping costs 0.1 to 1.5 ms in a VM (here): with 1 MiB records those writes
-     * took 0.4 to 1.7 s of the freeze of a 1 GiB checkpoint, with 8 MiB records 20 to 30 ms.
-     * A restore pays some of it back: a run no longer stays in the CPU's cache between its CRC
-     * check and its copy into the process (1 GiB: about 0.36 s -> 0.45 s in jmh/).
-     */
-    public static final int MAX_RUN_BYTES = 8 << 20;
-
     /** The file that tells a journal directory from any other: it names the format. */
     static final String MARKER = "hotclone-journal";
-    private static final String MARKER_TEXT = "hotclone journal format " + FORMAT_VERSION + "\n";
+    private static final String MARKER_TEXT = "hotclone journal format " + JournalFormat.FORMAT_VERSION + "\n";
     /** One file per five minutes, of up to 2^22 records (a checkpoint takes a record per 8 MiB of
      *  pages at most, so a cycle never fills): {@link #dropCyclesBefore} deletes whole files, so a
      *  short cycle keeps what a program running for days leaves behind near its chain plus five
@@ -214,7 +202,7 @@ public final class Journal implements AutoCloseable {
             Files.writeString(draft, MARKER_TEXT);
             Files.createLink(marker, draft);
         } catch (IOException e) {
-            throw notWritable(dir, describe(e));
+            throw notWritable(dir, JournalException.describe(e));
         } finally {
             try {
                 Files.deleteIfExists(draft);
@@ -298,14 +286,14 @@ public final class Journal implements AutoCloseable {
             throw new IllegalArgumentException("checkpoint seq " + header.seq() + " cannot begin: the next seq of journal "
                     + dir + " is " + (maxSeq + 1));
         }
-        if (header.formatVersion() != FORMAT_VERSION) {
+        if (header.formatVersion() != JournalFormat.FORMAT_VERSION) {
             throw new IllegalArgumentException("header of seq " + header.seq() + " has format " + header.formatVersion()
-                    + "; this journal writes format " + FORMAT_VERSION);
+                    + "; this journal writes format " + JournalFormat.FORMAT_VERSION);
         }
         int pageSize = header.pageSize();
-        if (pageSize <= 0 || Integer.bitCount(pageSize) != 1 || pageSize > MAX_RUN_BYTES) {
+        if (pageSize <= 0 || Integer.bitCount(pageSize) != 1 || pageSize > JournalFormat.MAX_RUN_BYTES) {
             throw new IllegalArgumentException("header of seq " + header.seq() + " has page size " + pageSize
-                    + ": not a power of two up to " + MAX_RUN_BYTES);
+                    + ": not a power of two up to " + JournalFormat.MAX_RUN_BYTES);
         }
         if (header.epoch() < Math.max(maxEpoch, fence)) {
             throw new JournalException("checkpoint seq " + header.seq() + " has epoch " + header.epoch()
@@ -442,7 +430,7 @@ public final class Journal implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new JournalException("cannot drop the queue files of journal " + dir + " before checkpoint seq "
-                    + fullSeq + " (" + describe(e) + "): check that the directory is writable");
+                    + fullSeq + " (" + JournalException.describe(e) + "): check that the directory is writable");
         }
         // Forgotten: what began in a deleted file, and what builds on it; the rest is still restorable.
         committed.values().removeIf(e -> queue.rollCycle().toCycle(e.firstIndex()) < keepFrom);
@@ -506,7 +494,7 @@ public final class Journal implements AutoCloseable {
      */
     public void pages(long seq, PageSink sink) {
         try (Arena buffers = Arena.ofConfined(); QueueFileIo files = QueueFileIo.forReading()) {
-            MemorySegment buffer = buffers.allocate(MAX_RUN_BYTES);
+            MemorySegment buffer = buffers.allocate(JournalFormat.MAX_RUN_BYTES);
             visit(entry(seq), r -> {
                 if (checkEnvelope(seq, r).carriesPages()) {
                     MemorySegment contents = buffer.asSlice(0, r.pageContents().byteSize());
@@ -540,20 +528,10 @@ public final class Journal implements AutoCloseable {
         } catch (BadRecord e) {
             throw recordError(seq, r.index(), e);
         } catch (IOException e) {
-            throw new JournalException("journal " + dir + ", checkpoint seq " + seq + ", index " + formatIndex(r.index())
+            throw new JournalException("journal " + dir + ", checkpoint seq " + seq + ", index " + JournalFormat.formatIndex(r.index())
                     + ": cannot read the pages from " + r.file() + " (" + e + "): check that the journal's files are"
                     + " readable and were not truncated", e);
         }
-    }
-
-    /**
-     * The newest committed checkpoint whose chain is whole: what a restore takes when not told,
-     * and what newer it passes over, damaged or lost, if anything.
-     *
-     * @param passedOver what makes a newer checkpoint unrestorable: a restore must not pass over
-     *                   it without saying so
-     */
-    public record NewestSound(long seq, Optional<String> passedOver) {
     }
 
     /**
@@ -652,7 +630,7 @@ public final class Journal implements AutoCloseable {
                 }
                 free = disk.getUsableSpace();
             } catch (IOException e) {
-                throw new JournalException("cannot ask the free space of journal " + dir + " (" + describe(e)
+                throw new JournalException("cannot ask the free space of journal " + dir + " (" + JournalException.describe(e)
                         + "): check that the directory exists and is readable", e);
             }
             room = free - KEEP_FREE;
@@ -726,11 +704,6 @@ public final class Journal implements AutoCloseable {
         return scan.tornHeader();
     }
 
-    /** A queue index as Chronicle shows it: cycle in the high bits, sequence in the low. */
-    static String formatIndex(long index) {
-        return "0x" + Long.toHexString(index);
-    }
-
     private synchronized Entry entry(long seq) {
         Entry entry = committed.get(seq);
         if (entry != null) {
@@ -767,7 +740,7 @@ public final class Journal implements AutoCloseable {
     }
 
     private JournalException recordError(long seq, long index, BadRecord e) {
-        return new JournalException("journal " + dir + ", checkpoint seq " + seq + ", index " + formatIndex(index)
+        return new JournalException("journal " + dir + ", checkpoint seq " + seq + ", index " + JournalFormat.formatIndex(index)
                 + ": " + e.getMessage() + "; this checkpoint cannot be restored: restore an earlier one"
                 + " (`hotclone journal verify " + dir + "` lists every problem)");
     }
@@ -775,7 +748,7 @@ public final class Journal implements AutoCloseable {
     private void seek(ExcerptTailer tailer, long index, long seq) {
         if (!tailer.moveToIndex(index)) {
             tailer.close();
-            throw new JournalException("journal " + dir + " lost index " + formatIndex(index)
+            throw new JournalException("journal " + dir + " lost index " + JournalFormat.formatIndex(index)
                     + " of checkpoint seq " + seq + ": were its queue files deleted or moved?");
         }
     }
@@ -795,7 +768,7 @@ public final class Journal implements AutoCloseable {
             Integer next = stop.end() == CycleFiles.End.TRUNCATED ? null : files.list().higherKey(cycle);
             if (next == null || next > lastCycle) {
                 throw new JournalException("journal " + dir + " ends inside checkpoint seq " + entry.header().seq()
-                        + ", before index " + formatIndex(entry.lastIndex()) + ": its queue file "
+                        + ", before index " + JournalFormat.formatIndex(entry.lastIndex()) + ": its queue file "
                         + files.nameOf(cycle) + " was cut short or the next one deleted (`hotclone journal verify "
                         + dir + "` says what was lost); restore an earlier checkpoint");
             }
@@ -844,7 +817,7 @@ public final class Journal implements AutoCloseable {
         try {
             text = Files.readString(dir.resolve(MARKER));
         } catch (IOException e) {
-            throw new JournalException("cannot read " + dir.resolve(MARKER) + " (" + describe(e)
+            throw new JournalException("cannot read " + dir.resolve(MARKER) + " (" + JournalException.describe(e)
                     + "): check the permissions of the journal directory");
         }
         if (!text.equals(MARKER_TEXT)) {
@@ -857,7 +830,7 @@ public final class Journal implements AutoCloseable {
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.allMatch(JournalLock::isLockFile);
         } catch (IOException e) {
-            throw new JournalException("cannot list journal directory " + dir + " (" + describe(e)
+            throw new JournalException("cannot list journal directory " + dir + " (" + JournalException.describe(e)
                     + "): check its permissions");
         }
     }
@@ -865,9 +838,5 @@ public final class Journal implements AutoCloseable {
     private static JournalException notWritable(Path dir, String why) {
         return new JournalException("journal directory " + dir + " is not writable (" + why
                 + "): give a directory this user can write, or fix its permissions (chmod u+w " + dir + ")");
-    }
-
-    static String describe(IOException e) {
-        return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 }

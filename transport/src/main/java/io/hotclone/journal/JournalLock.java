@@ -69,7 +69,7 @@ public final class JournalLock implements AutoCloseable {
         try {
             real = Files.createDirectories(dir).toRealPath();
         } catch (IOException e) {
-            throw new JournalException("cannot create journal directory " + dir + " (" + Journal.describe(e)
+            throw new JournalException("cannot create journal directory " + dir + " (" + JournalException.describe(e)
                     + "): give a directory path that can be created and written");
         }
         synchronized (HELD) {

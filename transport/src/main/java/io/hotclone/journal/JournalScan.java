@@ -209,9 +209,9 @@ final class JournalScan {
         maxSeq = Math.max(maxSeq, h.seq());
         maxEpoch = Math.max(maxEpoch, h.epoch());
         open.header = h;
-        if (h.formatVersion() != Journal.FORMAT_VERSION) {
+        if (h.formatVersion() != JournalFormat.FORMAT_VERSION) {
             throw new BadRecord(label, "journal format " + h.formatVersion() + "; this hotclone reads format "
-                    + Journal.FORMAT_VERSION);
+                    + JournalFormat.FORMAT_VERSION);
         }
         // A replica whose link broke inside a checkpoint gets it again from its header: the one
         // seq that may come twice is that of the checkpoint the journal was left inside.
@@ -232,10 +232,10 @@ final class JournalScan {
         }
         long length = r.pageContents().byteSize();
         int pageSize = open.header.pageSize();
-        if (length > Journal.MAX_RUN_BYTES) {
+        if (length > JournalFormat.MAX_RUN_BYTES) {
             throw new BadRecord(type.label(), String.format(
                     "%d bytes of pages at 0x%x, more than the %d of a record this hotclone reads (written by a newer"
-                            + " hotclone?)", length, r.runAddress(0), Journal.MAX_RUN_BYTES));
+                            + " hotclone?)", length, r.runAddress(0), JournalFormat.MAX_RUN_BYTES));
         }
         long runs = 0;
         for (int i = 0; i < r.runCount(); i++) {

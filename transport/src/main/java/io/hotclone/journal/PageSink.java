@@ -12,6 +12,6 @@ import java.lang.foreign.MemorySegment;
 @FunctionalInterface
 public interface PageSink {
     /** @param address  the program's address of the first byte
-     *  @param contents whole pages, at most {@link Journal#MAX_RUN_BYTES} bytes */
+     *  @param contents whole pages, at most {@link JournalFormat#MAX_RUN_BYTES} bytes */
     void accept(long address, MemorySegment contents);
 }

@@ -86,8 +86,8 @@ final class QueueCheckpointWriter implements CheckpointWriter {
         checkOpen();
         long size = contents.byteSize();
         checkRun(address, size);
-        for (long offset = 0; offset < size; offset += Journal.MAX_RUN_BYTES) {
-            MemorySegment run = contents.asSlice(offset, Math.min(Journal.MAX_RUN_BYTES, size - offset));
+        for (long offset = 0; offset < size; offset += JournalFormat.MAX_RUN_BYTES) {
+            MemorySegment run = contents.asSlice(offset, Math.min(JournalFormat.MAX_RUN_BYTES, size - offset));
             byte[] head = new byte[Envelope.PAGE_HEAD];
             ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).putLong(Envelope.SIZE, address + offset);
             write(RecordType.PAGES, head, run);
@@ -110,9 +110,9 @@ final class QueueCheckpointWriter implements CheckpointWriter {
             checkRun(addresses[i], lengths[i]);
             total += lengths[i];
         }
-        if (total != contents.byteSize() || total > Journal.MAX_RUN_BYTES) {
+        if (total != contents.byteSize() || total > JournalFormat.MAX_RUN_BYTES) {
             throw new IllegalArgumentException("runs of " + total + " bytes given " + contents.byteSize()
-                    + " bytes of contents (at most " + Journal.MAX_RUN_BYTES + " in one record)");
+                    + " bytes of contents (at most " + JournalFormat.MAX_RUN_BYTES + " in one record)");
         }
         byte[] head = new byte[Envelope.runsHead(count)];
         ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).putInt(Envelope.SIZE, count);

@@ -25,7 +25,7 @@ public final class RecordTailer implements AutoCloseable {
     private final QueueFileIo files = QueueFileIo.forReading();
     /** Holds the record last read: native, so that pread fills it with no copy on the way. */
     private final Arena arena = Arena.ofConfined();
-    private final MemorySegment buffer = arena.allocate(Envelope.MAX_PAGE_HEAD + Journal.MAX_RUN_BYTES);
+    private final MemorySegment buffer = arena.allocate(Envelope.MAX_PAGE_HEAD + JournalFormat.MAX_RUN_BYTES);
 
     RecordTailer(Journal journal, ExcerptTailer tailer) {
         this.journal = journal;
@@ -99,7 +99,7 @@ public final class RecordTailer implements AutoCloseable {
             };
             return new RawRecord.Head(kind, r.seq(), r.epoch(), r.storedCrc());
         } catch (BadRecord | RuntimeException e) {
-            throw new JournalException("journal " + journal.dir() + ", index " + Journal.formatIndex(r.index())
+            throw new JournalException("journal " + journal.dir() + ", index " + JournalFormat.formatIndex(r.index())
                     + ": cannot be shipped: " + e.getMessage() + "; `hotclone journal verify " + journal.dir()
                     + "` lists every problem", e);
         }
@@ -109,7 +109,7 @@ public final class RecordTailer implements AutoCloseable {
         long size = r.bytes().byteSize();
         if (size > buffer.byteSize()) {
             throw new JournalException("journal " + journal.dir() + ", checkpoint seq " + head.seq() + ", index "
-                    + Journal.formatIndex(r.index()) + ": a record of " + size + " bytes, more than this hotclone"
+                    + JournalFormat.formatIndex(r.index()) + ": a record of " + size + " bytes, more than this hotclone"
                     + " writes (written by a newer hotclone?)");
         }
         MemorySegment to = buffer.asSlice(0, size);
@@ -124,7 +124,7 @@ public final class RecordTailer implements AutoCloseable {
             files.read(r.file(), r.pageContentsOffset(), to.asSlice(headLength));
         } catch (IOException e) {
             throw new JournalException("journal " + journal.dir() + ", checkpoint seq " + head.seq() + ", index "
-                    + Journal.formatIndex(r.index()) + ": cannot read the pages from " + r.file() + " (" + e
+                    + JournalFormat.formatIndex(r.index()) + ": cannot read the pages from " + r.file() + " (" + e
                     + "): check that the journal's files are readable and were not truncated", e);
         }
         return to;

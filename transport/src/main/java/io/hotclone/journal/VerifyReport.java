@@ -42,7 +42,7 @@ public record VerifyReport(int checkpointsOk, long records, List<Problem> proble
     public record Problem(long seq, long index, String file, String recordType, String what) {
         @Override
         public String toString() {
-            return "seq " + seq + ", index " + Journal.formatIndex(index) + " in " + file + ", " + recordType
+            return "seq " + seq + ", index " + JournalFormat.formatIndex(index) + " in " + file + ", " + recordType
                     + " record: " + what;
         }
     }
@@ -67,7 +67,7 @@ public record VerifyReport(int checkpointsOk, long records, List<Problem> proble
         @Override
         public String toString() {
             return "seq " + seq + " (uncommitted, " + records + " records from index "
-                    + Journal.formatIndex(firstIndex) + ")";
+                    + JournalFormat.formatIndex(firstIndex) + ")";
         }
     }
 }

@@ -1,6 +1,6 @@
 package io.hotclone.replication;
 
-import io.hotclone.journal.Journal;
+import io.hotclone.journal.JournalFormat;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.wire.DocumentContext;
 import net.openhft.chronicle.wire.Wire;
@@ -26,7 +26,7 @@ import java.time.Duration;
  */
 final class Link implements AutoCloseable {
     /** A data frame holds one record: at most a page run and its head, with room for the fields. */
-    private static final int MAX_FRAME = Journal.MAX_RUN_BYTES + (1 << 16);
+    private static final int MAX_FRAME = JournalFormat.MAX_RUN_BYTES + (1 << 16);
 
     /** What a reader does each time the socket stays quiet for a while. */
     interface Idle {

@@ -43,7 +43,7 @@ public final class Checkpoints {
         long address = AREA_START;
         List<MemorySegment> batch = new ArrayList<>();
         for (MemorySegment run : runs) {
-            if (run.byteSize() > Journal.MAX_RUN_BYTES / 4) {
+            if (run.byteSize() > JournalFormat.MAX_RUN_BYTES / 4) {
                 address = flush(w, address, batch);
                 w.pages(address, run);
                 address += run.byteSize();

@@ -30,7 +30,7 @@ final class Images {
     }
 
     static ImageHeader header(long seq, long epoch, CheckpointKind kind, long baseSeq) {
-        return new ImageHeader(Journal.FORMAT_VERSION, seq, epoch, kind, baseSeq, "6.18.0-hotclone", "x86_64",
+        return new ImageHeader(JournalFormat.FORMAT_VERSION, seq, epoch, kind, baseSeq, "6.18.0-hotclone", "x86_64",
                 PAGE, 0x2e7L, 2696, 1_760_000_000_123L + seq);
     }
 

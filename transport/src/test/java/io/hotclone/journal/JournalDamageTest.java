@@ -97,7 +97,7 @@ class JournalDamageTest {
                 List<Long> expected = size >= commit5.end() ? List.of(1L, 2L, 3L, 4L, 5L) : List.of(1L, 2L, 3L, 4L);
                 assertEquals(expected, seqs(journal), "cut at " + size);
                 assertReadable(journal);
-                Journal.NewestSound newest = journal.newestSound();
+                NewestSound newest = journal.newestSound();
                 assertEquals(expected.getLast(), newest.seq());
                 assertTrue(newest.passedOver().isPresent(), "what is lost after seq " + newest.seq() + " is said");
             }
@@ -125,7 +125,7 @@ class JournalDamageTest {
                 assertEquals(victim.getFileName().toString(), report.losses().getFirst().file());
                 assertTrue(report.losses().getFirst().what().contains("missing"), describe(report));
                 assertEquals(c.committed(), seqs(journal), "without file " + c.file());
-                Journal.NewestSound newest = journal.newestSound();
+                NewestSound newest = journal.newestSound();
                 assertEquals(c.newest(), newest.seq(), "without file " + c.file());
                 assertEquals(c.passesOver(), newest.passedOver().isPresent(), newest.toString());
                 journal.read(newest.seq());
@@ -170,7 +170,7 @@ class JournalDamageTest {
                 assertEquals(file.getFileName().toString(), problem.file());
                 assertEquals(6, problem.seq());
                 assertEquals(List.of(1L, 2L, 3L, 4L, 5L), seqs(journal));
-                Journal.NewestSound newest = journal.newestSound();
+                NewestSound newest = journal.newestSound();
                 assertEquals(5, newest.seq());
                 assertTrue(newest.passedOver().orElseThrow().contains("the newest checkpoint seq 6 is damaged"),
                         newest.toString());

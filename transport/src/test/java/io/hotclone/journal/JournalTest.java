@@ -60,7 +60,7 @@ class JournalTest {
 
     /** How many page records a run of {@code bytes} is split into. */
     private static long records(long bytes) {
-        return (bytes + Journal.MAX_RUN_BYTES - 1) / Journal.MAX_RUN_BYTES;
+        return (bytes + JournalFormat.MAX_RUN_BYTES - 1) / JournalFormat.MAX_RUN_BYTES;
     }
 
     @Test
@@ -91,7 +91,7 @@ class JournalTest {
             List<Run> runs = new ArrayList<>();
             long[] delivered = {0};
             journal.pages(1, (address, contents) -> {
-                assertTrue(contents.byteSize() <= Journal.MAX_RUN_BYTES, "run of " + contents.byteSize() + " bytes");
+                assertTrue(contents.byteSize() <= JournalFormat.MAX_RUN_BYTES, "run of " + contents.byteSize() + " bytes");
                 assertEquals(AREA_START + delivered[0], address, "runs arrive in order, back to back");
                 MemorySegment expected = all.asSlice(delivered[0], contents.byteSize());
                 assertEquals(-1, expected.mismatch(contents), "bytes of the run at 0x" + Long.toHexString(address));
@@ -164,7 +164,7 @@ class JournalTest {
             writeFull(journal, Images.contents(arena, 1, PAGE));
             CheckpointWriter torn = journal.begin(Images.full(2));
             torn.process(Images.process());
-            torn.pages(AREA_START, Images.contents(arena, 2, 2L * Journal.MAX_RUN_BYTES));
+            torn.pages(AREA_START, Images.contents(arena, 2, 2L * JournalFormat.MAX_RUN_BYTES));
             torn.close();
 
             assertEquals(1, journal.checkpoints().size());

@@ -23,7 +23,7 @@ import java.util.Set;
 public final class PageDumper implements AutoCloseable {
     static final int PAGE = 4096;
     /** A batch fills a journal page record at most: fewer, larger records make a cheaper append. */
-    public static final int BATCH_BYTES = io.hotclone.journal.Journal.MAX_RUN_BYTES;
+    public static final int BATCH_BYTES = io.hotclone.journal.JournalFormat.MAX_RUN_BYTES;
 
     private final int pid;
     private final RemoteMemory memory;
