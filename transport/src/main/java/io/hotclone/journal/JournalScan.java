@@ -59,7 +59,7 @@ final class JournalScan {
     long maxEpoch;
     private Pending open;
     /** The seq of the first header read, or 0 before it: a journal whose head was dropped
-     *  ({@link Journal#dropCyclesBefore}) starts past seq 1, maybe inside a checkpoint. */
+     *  (retention, {@link JournalFiles#dropBefore}) starts past seq 1, maybe inside a checkpoint. */
     private long firstSeq;
     /** Whether records are skipped until the next header: at the start, and after a loss. */
     private boolean seekingHeader = true;

@@ -7,12 +7,9 @@ import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import net.openhft.chronicle.bytes.Bytes;
-import net.openhft.chronicle.queue.ExcerptAppender;
-import net.openhft.chronicle.wire.DocumentContext;
 import net.openhft.chronicle.wire.Wire;
 import net.openhft.chronicle.wire.WireType;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -24,12 +21,13 @@ import java.nio.ByteOrder;
 final class QueueCheckpointWriter implements CheckpointWriter {
     private static final MemorySegment NO_PAGES = MemorySegment.ofArray(new byte[0]);
 
-    private final Journal journal;
-    private final ExcerptAppender appender;
+    private final QueueAppend out;
     private final ImageHeader header;
+    private final DiskRoom room;
+    private final JournalIndex index;
+    private final WriterSlot.Lease lease;
     private final Thread owner = Thread.currentThread();
     private final Wire scratch = WireType.BINARY_LIGHT.apply(Bytes.allocateElasticOnHeap(1024));
-    private final QueueFileIo files = QueueFileIo.forWriting();
     private final long firstIndex;
     private boolean process;
     private int areas;
@@ -37,18 +35,42 @@ final class QueueCheckpointWriter implements CheckpointWriter {
     private long pageBytes;
     private boolean done;
 
-    /** Writes the header record at once: from then on the seq is taken, committed or not. */
-    QueueCheckpointWriter(Journal journal, ExcerptAppender appender, ImageHeader header) {
-        this.journal = journal;
-        this.appender = appender;
+    /**
+     * Writes the header record at once: from then on the seq is taken, committed or not. The
+     * writer appends through {@code out}, within the {@code room} of the disk, indexes its
+     * checkpoint in {@code index} when committed and gives {@code lease} back when done.
+     */
+    QueueCheckpointWriter(QueueAppend out, ImageHeader header, DiskRoom room, JournalIndex index, WriterSlot.Lease lease) {
+        this.out = out;
         this.header = header;
+        this.room = room;
+        this.index = index;
+        this.lease = lease;
         try {
             append(header);
         } catch (RuntimeException e) {
-            appender.close();
+            out.close();
             throw e;
         }
-        this.firstIndex = appender.lastIndexAppended();
+        this.firstIndex = out.lastIndex();
+    }
+
+    /**
+     * Checks what a header must be for this writer to write its checkpoint: of this journal
+     * format, and of a page size page records can hold.
+     *
+     * @throws IllegalArgumentException if it is not
+     */
+    static void checkHeader(ImageHeader header) {
+        if (header.formatVersion() != JournalFormat.FORMAT_VERSION) {
+            throw new IllegalArgumentException("header of seq " + header.seq() + " has format " + header.formatVersion()
+                    + "; this journal writes format " + JournalFormat.FORMAT_VERSION);
+        }
+        int pageSize = header.pageSize();
+        if (pageSize <= 0 || Integer.bitCount(pageSize) != 1 || pageSize > JournalFormat.MAX_RUN_BYTES) {
+            throw new IllegalArgumentException("header of seq " + header.seq() + " has page size " + pageSize
+                    + ": not a power of two up to " + JournalFormat.MAX_RUN_BYTES);
+        }
     }
 
     @Override
@@ -149,11 +171,12 @@ final class QueueCheckpointWriter implements CheckpointWriter {
                     c.seq(), c.areas(), c.fds(), c.pages(), c.pageBytes(), areas, fds, pages, pageBytes));
         }
         int crc = append(c);
-        long lastIndex = appender.lastIndexAppended();
+        long lastIndex = out.lastIndex();
         done = true;
-        files.close();
-        appender.close();
-        journal.committed(this, new JournalScan.Entry(header, c, firstIndex, lastIndex, crc));
+        out.close();
+        // Indexed before the slot is free: a checkpoint begun next may build on this one.
+        index.add(new JournalScan.Entry(header, c, firstIndex, lastIndex, crc));
+        lease.committed();
     }
 
     @Override
@@ -163,9 +186,8 @@ final class QueueCheckpointWriter implements CheckpointWriter {
         }
         checkOpen();
         done = true;
-        files.close();
-        appender.close();
-        journal.released(this);
+        out.close();
+        lease.released();
     }
 
     private void checkOpen() {
@@ -190,35 +212,9 @@ final class QueueCheckpointWriter implements CheckpointWriter {
     /** Seals {@code head} (envelope + payload, or envelope + page address), appends it with
      *  {@code pages} (maybe empty) and returns its CRC. */
     private int write(RecordType type, byte[] head, MemorySegment pages) {
-        journal.reserve(head.length + pages.byteSize(), header.seq());
+        room.reserve(head.length + pages.byteSize(), header.seq());
         int crc = Envelope.seal(head, type, header.epoch(), header.seq(), pages);
-        appendDocument(journal, appender, files, type, header.seq(), head, pages);
+        out.append(type, header.seq(), head, pages);
         return crc;
-    }
-
-    /** Appends {@code head} and then {@code pages} (maybe empty) as one queue document; a failure
-     *  leaves no document behind. */
-    static void appendDocument(Journal journal, ExcerptAppender appender, QueueFileIo files, RecordType type, long seq,
-                               byte[] head, MemorySegment pages) {
-        DocumentContext dc = null;
-        try {
-            dc = appender.writingDocument();
-            Bytes<?> bytes = dc.wire().bytes();
-            bytes.write(head);
-            if (pages.byteSize() > 0) {
-                files.append(bytes, pages);
-            }
-        } catch (RuntimeException | IOException | InternalError e) {
-            // InternalError: the JVM's word for a SIGBUS on a mapped file, as when the disk under it is full.
-            if (dc != null) {
-                dc.rollbackOnClose();
-            }
-            throw new JournalException("cannot write a " + type.label() + " record of checkpoint seq " + seq
-                    + " to journal " + journal.dir() + " (" + e + "): check that its disk has room and is writable", e);
-        } finally {
-            if (dc != null) {
-                dc.close();
-            }
-        }
     }
 }

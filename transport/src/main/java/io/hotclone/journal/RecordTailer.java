@@ -3,12 +3,14 @@ package io.hotclone.journal;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.journal.Envelope.BadRecord;
+import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.wire.DocumentContext;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 
 /**
  * Reads the records of a journal in queue order as they are appended, for a replication sender.
@@ -20,16 +22,18 @@ import java.lang.foreign.MemorySegment;
  * Confined to the thread that made it (Chronicle tailers are thread-bound).
  */
 public final class RecordTailer implements AutoCloseable {
-    private final Journal journal;
+    private final Path dir;
     private final ExcerptTailer tailer;
+    private final JournalIndex index;
     private final QueueFileIo files = QueueFileIo.forReading();
     /** Holds the record last read: native, so that pread fills it with no copy on the way. */
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment buffer = arena.allocate(Envelope.MAX_PAGE_HEAD + JournalFormat.MAX_RUN_BYTES);
 
-    RecordTailer(Journal journal, ExcerptTailer tailer) {
-        this.journal = journal;
+    RecordTailer(Path dir, ExcerptTailer tailer, JournalIndex index) {
+        this.dir = dir;
         this.tailer = tailer;
+        this.index = index;
     }
 
     /** The next record, copied into this tailer's buffer, or null at the end of the journal. */
@@ -64,7 +68,7 @@ public final class RecordTailer implements AutoCloseable {
             }
             skip();
         }
-        return journal.nextSeq() >= tornSeq;
+        return index.nextSeq() >= tornSeq;
     }
 
     @Override
@@ -82,10 +86,21 @@ public final class RecordTailer implements AutoCloseable {
             if (!advance) {
                 dc.rollbackOnClose();
             }
-            Envelope.Stored r = Journal.stored(dc);
+            Envelope.Stored r = stored(dc);
             RawRecord.Head head = head(r);
             return new RawRecord(head, copy ? copy(r, head) : null);
         }
+    }
+
+    /** The record of an open, present document, as a view of the mapped file valid while it is open. */
+    private static Envelope.Stored stored(DocumentContext dc) {
+        Bytes<?> bytes = dc.wire().bytes();
+        long start = bytes.readPosition();
+        long length = bytes.readRemaining();
+        // The two-argument form guarantees the whole document is contiguous in one mapping.
+        long address = bytes.addressForRead(start, (int) length);
+        return new Envelope.Stored(dc.index(), MemorySegment.ofAddress(address).reinterpret(length),
+                QueueFileIo.fileOf(bytes), start);
     }
 
     private RawRecord.Head head(Envelope.Stored r) {
@@ -99,8 +114,8 @@ public final class RecordTailer implements AutoCloseable {
             };
             return new RawRecord.Head(kind, r.seq(), r.epoch(), r.storedCrc());
         } catch (BadRecord | RuntimeException e) {
-            throw new JournalException("journal " + journal.dir() + ", index " + JournalFormat.formatIndex(r.index())
-                    + ": cannot be shipped: " + e.getMessage() + "; `hotclone journal verify " + journal.dir()
+            throw new JournalException("journal " + dir + ", index " + JournalFormat.formatIndex(r.index())
+                    + ": cannot be shipped: " + e.getMessage() + "; `hotclone journal verify " + dir
                     + "` lists every problem", e);
         }
     }
@@ -108,7 +123,7 @@ public final class RecordTailer implements AutoCloseable {
     private MemorySegment copy(Envelope.Stored r, RawRecord.Head head) {
         long size = r.bytes().byteSize();
         if (size > buffer.byteSize()) {
-            throw new JournalException("journal " + journal.dir() + ", checkpoint seq " + head.seq() + ", index "
+            throw new JournalException("journal " + dir + ", checkpoint seq " + head.seq() + ", index "
                     + JournalFormat.formatIndex(r.index()) + ": a record of " + size + " bytes, more than this hotclone"
                     + " writes (written by a newer hotclone?)");
         }
@@ -123,7 +138,7 @@ public final class RecordTailer implements AutoCloseable {
         try {
             files.read(r.file(), r.pageContentsOffset(), to.asSlice(headLength));
         } catch (IOException e) {
-            throw new JournalException("journal " + journal.dir() + ", checkpoint seq " + head.seq() + ", index "
+            throw new JournalException("journal " + dir + ", checkpoint seq " + head.seq() + ", index "
                     + JournalFormat.formatIndex(r.index()) + ": cannot read the pages from " + r.file() + " (" + e
                     + "): check that the journal's files are readable and were not truncated", e);
         }

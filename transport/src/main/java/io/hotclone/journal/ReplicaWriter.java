@@ -1,10 +1,10 @@
 package io.hotclone.journal;
 
 import io.hotclone.journal.Envelope.BadRecord;
-import net.openhft.chronicle.queue.ExcerptAppender;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.Optional;
 
 /**
@@ -17,14 +17,19 @@ import java.util.Optional;
  * appenders are thread-bound). The journal takes no {@link Journal#begin} while one is open.
  */
 public final class ReplicaWriter implements AutoCloseable {
-    private final Journal journal;
-    private final ExcerptAppender appender;
-    private final QueueFileIo files = QueueFileIo.forWriting();
+    private final Path dir;
+    private final QueueAppend out;
+    private final EpochFence epochs;
+    private final ReplicaIndexer indexer;
+    private final WriterSlot.Lease lease;
     private final Thread owner = Thread.currentThread();
 
-    ReplicaWriter(Journal journal, ExcerptAppender appender) {
-        this.journal = journal;
-        this.appender = appender;
+    ReplicaWriter(Path dir, QueueAppend out, EpochFence epochs, ReplicaIndexer indexer, WriterSlot.Lease lease) {
+        this.dir = dir;
+        this.out = out;
+        this.epochs = epochs;
+        this.indexer = indexer;
+        this.lease = lease;
     }
 
     /**
@@ -41,7 +46,7 @@ public final class ReplicaWriter implements AutoCloseable {
     /** {@link #append(byte[])} from any memory. */
     public Optional<CheckpointMark> append(MemorySegment record) {
         if (Thread.currentThread() != owner) {
-            throw new IllegalStateException("the replica writer of journal " + journal.dir() + " belongs to thread "
+            throw new IllegalStateException("the replica writer of journal " + dir + " belongs to thread "
                     + owner.getName() + " (Chronicle appenders are thread-bound): call it from that thread");
         }
         Envelope.Stored shipped = new Envelope.Stored(-1, record, null, 0);
@@ -50,25 +55,24 @@ public final class ReplicaWriter implements AutoCloseable {
             type = shipped.type();
             shipped.checkCrc(type);
         } catch (BadRecord e) {
-            throw new JournalException("a record shipped to journal " + journal.dir() + " is refused: " + e.getMessage()
+            throw new JournalException("a record shipped to journal " + dir + " is refused: " + e.getMessage()
                     + "; the primary's journal or the link corrupted it (`hotclone journal verify` on the primary)");
         }
-        journal.checkReplicatedEpoch(type, shipped.seq(), shipped.epoch());
+        epochs.checkShipped(type, shipped.seq(), shipped.epoch());
         long headLength = type.carriesPages() ? shipped.pageHeadLength() : record.byteSize();
-        QueueCheckpointWriter.appendDocument(journal, appender, files, type, shipped.seq(),
-                record.asSlice(0, headLength).toArray(ValueLayout.JAVA_BYTE), record.asSlice(headLength));
-        return journal.indexReplicated(new Envelope.Stored(appender.lastIndexAppended(), record, null, 0));
+        out.append(type, shipped.seq(), record.asSlice(0, headLength).toArray(ValueLayout.JAVA_BYTE),
+                record.asSlice(headLength));
+        return indexer.accept(new Envelope.Stored(out.lastIndex(), record, null, 0));
     }
 
     /** The header of the checkpoint this journal was left inside, if it ends without its commit. */
     public Optional<CheckpointMark> tornHeader() {
-        return journal.tornHeader();
+        return indexer.tornHeader();
     }
 
     @Override
     public void close() {
-        files.close();
-        appender.close();
-        journal.released(this);
+        out.close();
+        lease.released();
     }
 }

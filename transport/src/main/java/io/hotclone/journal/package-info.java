@@ -5,10 +5,12 @@
  * only once committed. Pages travel as raw bytes, read back as views of the mapped queue file.
  *
  * <p>Public: {@link io.hotclone.journal.Journal}, {@link io.hotclone.journal.CheckpointWriter},
- * {@link io.hotclone.journal.PageSink} and the records they return; for replication (see
- * {@code io.hotclone.replication}), {@link io.hotclone.journal.RecordTailer} reads a primary's
- * raw records and {@link io.hotclone.journal.ReplicaWriter} appends them to a standby's journal.
- * The rest is the format.
+ * {@link io.hotclone.journal.PageSink}, {@link io.hotclone.journal.JournalFormat}'s constants and
+ * the records they return; for replication (see {@code io.hotclone.replication}),
+ * {@link io.hotclone.journal.RecordTailer} reads a primary's raw records and
+ * {@link io.hotclone.journal.ReplicaWriter} appends them to a standby's journal. The rest is the
+ * format, and the package-private classes that do Journal's jobs (listed in its comment): each
+ * depends only on those below it, never on Journal or on the writers and tailers it makes.
  *
  * <p>Adding a record type (for instance a new {@code FdState} kind): a constant in
  * {@code RecordType} with a new tag, a write and a read method in {@code ImageCodec}, and one

@@ -100,7 +100,7 @@ class JournalLockTest {
     void aQueueLockLeftHeldUnderThisProcesssPidIsFreedWhenAWriterOpensTheJournal() {
         Path dir = tmp.resolve("j");
         Journal.create(dir).close();
-        try (SingleChronicleQueue queue = Journal.queueBuilder(dir, RollCycles.FIVE_MINUTELY).build()) {
+        try (SingleChronicleQueue queue = JournalQueue.builder(dir, RollCycles.FIVE_MINUTELY).build()) {
             TableStoreWriteLock left = new TableStoreWriteLock(queue.metaStore(), Pauser::balanced, 0L);
             left.lock(); // never unlocked: its holder "died"
             assertTrue(left.locked());

@@ -52,7 +52,7 @@ final class QueueFiles {
         CRC32C crc = new CRC32C();
         crc.update(head, 4, head.length - 4);
         b.putInt(0, (int) crc.getValue());
-        try (ChronicleQueue queue = Journal.queueBuilder(dir, Journal.ROLL_CYCLE).build();
+        try (ChronicleQueue queue = JournalQueue.builder(dir, JournalQueue.ROLL_CYCLE).build();
              ExcerptAppender appender = queue.createAppender();
              DocumentContext dc = appender.writingDocument()) {
             dc.wire().bytes().write(head);
