@@ -13,8 +13,10 @@ package io.hotclone.image;
  * @param failedBefore   checkpoints of the program that failed since the committed one before
  *                       this (a gap in its protection), or {@link #FAILED_BEFORE_UNKNOWN}
  */
+@Tag(value = 8, version = 2, name = "commit")
 public record Commit(long seq, int areas, long pages, long pageBytes, int fds,
-                     long freezeMicros, long durationMicros, int failedBefore) {
+                     long freezeMicros, long durationMicros,
+                     @Since(value = 2, absent = Commit.FAILED_BEFORE_UNKNOWN) int failedBefore) implements ImageRecord {
     /** The failures before a commit written by a hotclone that did not count them (record version 1). */
     public static final int FAILED_BEFORE_UNKNOWN = -1;
 }

@@ -1,7 +1,7 @@
 package io.hotclone.image;
 
 /** One open file descriptor of the program; each kind of file is a permitted record. */
-public sealed interface FdState permits RegularFileFd, DeviceFd, InheritedFd {
+public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd {
     /** The descriptor number in the program. */
     int fd();
 

@@ -16,7 +16,8 @@ package io.hotclone.image;
  * @param xstateSize    size in bytes of the xstate area saved per thread
  * @param capturedAtMillis wall-clock time of the barrier, ms since the epoch
  */
+@Tag(value = 1, version = 1, name = "header")
 public record ImageHeader(int formatVersion, long seq, long epoch, CheckpointKind kind, long baseSeq,
                           String kernelRelease, String machine, int pageSize, long xfeatures,
-                          int xstateSize, long capturedAtMillis) {
+                          int xstateSize, long capturedAtMillis) implements ImageRecord {
 }

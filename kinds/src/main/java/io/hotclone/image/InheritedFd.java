@@ -8,5 +8,6 @@ package io.hotclone.image;
  * @param hostFd which of hotclone's descriptors (0, 1 or 2) it is
  * @param path   what it was, for people reading the journal
  */
+@Tag(value = 9, version = 1, name = "inherited-fd")
 public record InheritedFd(int fd, int flags, boolean closeOnExec, int hostFd, String path) implements FdState {
 }

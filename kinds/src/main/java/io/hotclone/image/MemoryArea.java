@@ -17,8 +17,9 @@ import io.hotclone.process.FileIdentity;
  *                 this mapping. Pages an older checkpoint of the chain holds for its addresses
  *                 belonged to another mapping and must not be restored into it.
  */
+@Tag(value = 4, version = 2, name = "area")
 public record MemoryArea(long start, long end, int prot, boolean shared, AreaKind kind,
-                         String path, long offset, FileIdentity file, long sinceSeq) {
+                         String path, long offset, FileIdentity file, long sinceSeq) implements ImageRecord {
 
     /** The same mapping, its pages counted from checkpoint {@code seq}. */
     public MemoryArea since(long seq) {

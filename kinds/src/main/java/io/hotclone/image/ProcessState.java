@@ -22,8 +22,9 @@ import java.util.List;
  * @param sigactions     every signal disposition that is not SIG_DFL
  * @param sharedPending  process-directed pending signals, each a 128-byte siginfo_t
  */
+@Tag(value = 2, version = 1, name = "process")
 public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdentity exeIdentity,
                            MmState mm, byte[] auxv, String cwd, String root, int umask,
                            int personality, List<RlimitState> rlimits,
-                           List<SigactionState> sigactions, List<byte[]> sharedPending) {
+                           List<SigactionState> sigactions, List<byte[]> sharedPending) implements ImageRecord {
 }

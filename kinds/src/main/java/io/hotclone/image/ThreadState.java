@@ -15,6 +15,7 @@ import java.util.List;
  * @param altstack     the alternate signal stack
  * @param rseq         the rseq registration, or null when the thread has none
  */
+@Tag(value = 3, version = 1, name = "thread")
 public record ThreadState(int tid, byte[] registers, byte[] xstate, long blockedMask,
-                          List<byte[]> pending, SigaltstackState altstack, RseqState rseq) {
+                          List<byte[]> pending, SigaltstackState altstack, RseqState rseq) implements ImageRecord {
 }
