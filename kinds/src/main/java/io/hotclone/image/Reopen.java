@@ -1,4 +1,4 @@
-package io.hotclone.kinds.fd;
+package io.hotclone.image;
 
 import io.hotclone.process.ptrace.RemoteSyscalls;
 

@@ -1,4 +1,4 @@
-package io.hotclone.kinds.fd;
+package io.hotclone.image;
 
 /** Names, for an error message, the kind of file behind a /proc/PID/fd link. */
 final class Unsupported {
