@@ -12,14 +12,16 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import static io.hotclone.journal.DeepEquals.assertDeepEquals;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Every record type survives its wire encoding field for field, nulls and empty lists included,
@@ -49,9 +51,12 @@ class ImageCodecTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("samples")
     void writesTheGoldenBytesAndReadsThemBack(Map.Entry<String, Object> sample) throws IOException {
-        byte[] golden = golden(sample.getKey());
         Wire wire = WireType.BINARY_LIGHT.apply(Bytes.allocateElasticOnHeap());
         RecordType type = ImageCodec.encode(sample.getValue(), wire);
+        byte[] golden = golden(sample.getKey());
+        if (golden == null) {
+            keepForReview(sample.getKey(), wire.bytes().toByteArray());
+        }
         assertArrayEquals(golden, wire.bytes().toByteArray(), sample.getKey() + ": the wire bytes changed");
         assertDeepEquals(sample.getValue(), ImageCodec.decode(type, type.version(), golden));
     }
@@ -71,10 +76,19 @@ class ImageCodecTest {
         assertEquals("no journal record type for java.lang.String", e.getMessage());
     }
 
+    /** The golden payload {@code name}, or null when there is none. */
     private static byte[] golden(String name) throws IOException {
         try (InputStream in = ImageCodecTest.class.getResourceAsStream("/golden/" + name + ".bin")) {
-            assertNotNull(in, "golden/" + name + ".bin is missing from the test resources");
-            return in.readAllBytes();
+            return in == null ? null : in.readAllBytes();
         }
+    }
+
+    /** A new sample's payload, kept where its author can check it and move it in; the test fails meanwhile. */
+    private static void keepForReview(String name, byte[] written) throws IOException {
+        Path review = Path.of("target", "golden-new", name + ".bin");
+        Files.createDirectories(review.getParent());
+        Files.write(review, written);
+        fail("golden/" + name + ".bin is missing: this codec's payload is in " + review.toAbsolutePath()
+                + "; check it and move it to transport/src/test/resources/golden/");
     }
 }
