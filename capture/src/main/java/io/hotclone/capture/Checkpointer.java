@@ -6,7 +6,7 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.dirty.Tracking;
-import io.hotclone.capture.memory.AreaClassifier;
+import io.hotclone.image.AreaClassifier;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.FrozenCopy;

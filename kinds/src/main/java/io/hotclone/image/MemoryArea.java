@@ -3,7 +3,9 @@ package io.hotclone.image;
 import io.hotclone.process.FileIdentity;
 
 /**
- * One mapping of the program's address space, as /proc/PID/maps shows it.
+ * One mapping of the program's address space, as /proc/PID/maps shows it. Its dump is
+ * {@link AreaClassifier}; its restore, with its pages, is restore's {@code AddressSpace}, since
+ * the pages come from the journal.
  *
  * @param start    first address
  * @param end      address past the last byte

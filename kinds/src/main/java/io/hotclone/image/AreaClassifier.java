@@ -1,13 +1,11 @@
-package io.hotclone.capture.memory;
+package io.hotclone.image;
 
 import io.hotclone.process.FileIdentities;
 
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
-import io.hotclone.image.AreaKind;
 import io.hotclone.process.FileIdentity;
-import io.hotclone.image.MemoryArea;
 
 import java.nio.file.Path;
 import java.util.List;
