@@ -2,6 +2,7 @@ package io.hotclone.journal;
 
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
+import io.hotclone.image.ImageRecord;
 import io.hotclone.image.ProcessState;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.wire.Wire;
@@ -16,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import static io.hotclone.journal.DeepEquals.assertDeepEquals;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -59,6 +62,12 @@ class ImageCodecTest {
         }
         assertArrayEquals(golden, wire.bytes().toByteArray(), sample.getKey() + ": the wire bytes changed");
         assertDeepEquals(sample.getValue(), ImageCodec.decode(type, type.version(), golden));
+    }
+
+    @Test
+    void everyRecordTypeHasAGoldenSample() {
+        assertEquals(Set.copyOf(ImageRecord.TYPES), samples().stream().map(e -> e.getValue().getClass()).collect(Collectors.toSet()),
+                "a record type without a sample in samples() has no golden payload guarding its format");
     }
 
     @Test
