@@ -6,8 +6,7 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.dirty.Tracking;
-import io.hotclone.kinds.fd.FdKind;
-import io.hotclone.capture.memory.AreaClassifier;
+import io.hotclone.image.AreaClassifier;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.FrozenCopy;
@@ -289,15 +288,15 @@ public final class Checkpointer {
         if (chain != null && chain.canBuildOn()) {
             areas = chain.continued(areas);
         }
-        List<FdState> fds = FdKind.dumpAll(proc);
+        List<FdState> fds = FdState.dumpAll(proc);
         byte[] xstate = tracee.xstate();
         List<byte[]> sharedPending = tracee.pendingSignals(true);
         if (tracer != null) {
             sharedPending = sharedPending.stream().filter(info -> !tracer.ownSignal().test(info)).toList();
         }
         try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
-            ThreadState thread = ThreadDumper.dump(tracee, xstate, remote);
-            ProcessState process = ProcessDumper.dump(proc, remote, sharedPending);
+            ThreadState thread = ThreadState.dump(tracee, xstate, remote);
+            ProcessState process = ProcessState.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas, thread);
             CapturePlan plan = plan(proc, areas, seq, dirty);
             PageCapture pages = switch (plan.how()) {

@@ -1,16 +1,12 @@
 package io.hotclone.restore;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.bindings.linux.prctl_mm_map;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.image.AreaKind;
 import io.hotclone.image.MemoryArea;
-import io.hotclone.image.MmState;
 import io.hotclone.journal.Journal;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -30,19 +26,16 @@ import static io.hotclone.bindings.linux.Mman.MAP_SHARED;
 import static io.hotclone.bindings.linux.Mman.MREMAP_FIXED;
 import static io.hotclone.bindings.linux.Mman.MREMAP_MAYMOVE;
 import static io.hotclone.bindings.linux.Mman.PROT_WRITE;
-import static io.hotclone.bindings.linux.Prctl.PR_SET_MM;
-import static io.hotclone.bindings.linux.Prctl.PR_SET_MM_MAP;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mmap;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mprotect;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mremap;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
-import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_prctl;
 
 /**
  * Rebuilds an address space from an image inside the host process: unmap what the exec
  * left, move the vDSO and vvar pages where the program expects them, map every area, fill
- * the pages, then set the final protections and the mm fields.
+ * the pages, then set the final protections.
  */
 final class AddressSpace {
     private static final long LOWEST = 0x10000;
@@ -243,31 +236,6 @@ final class AddressSpace {
             if (!special(a.path()) && a.hasContents() && (a.prot() & PROT_WRITE) == 0) {
                 remote.check("mprotect(" + describe(a) + ")", SYS_mprotect, a.start(), a.length(), a.prot());
             }
-        }
-    }
-
-    /** Sets the mm fields (code, data, brk, stack, arguments, environment, auxv) at once. */
-    void setMm(MmState mm, byte[] auxv) {
-        try (Arena arena = Arena.ofConfined()) {
-            long auxvAddress = remote.put(1024, MemorySegment.ofArray(auxv));
-            MemorySegment map = prctl_mm_map.allocate(arena);
-            prctl_mm_map.start_code(map, mm.startCode());
-            prctl_mm_map.end_code(map, mm.endCode());
-            prctl_mm_map.start_data(map, mm.startData());
-            prctl_mm_map.end_data(map, mm.endData());
-            prctl_mm_map.start_brk(map, mm.startBrk());
-            prctl_mm_map.brk(map, mm.brk());
-            prctl_mm_map.start_stack(map, mm.startStack());
-            prctl_mm_map.arg_start(map, mm.argStart());
-            prctl_mm_map.arg_end(map, mm.argEnd());
-            prctl_mm_map.env_start(map, mm.envStart());
-            prctl_mm_map.env_end(map, mm.envEnd());
-            prctl_mm_map.auxv(map, MemorySegment.ofAddress(auxvAddress));
-            prctl_mm_map.auxv_size(map, auxv.length);
-            prctl_mm_map.exe_fd(map, -1);
-            long mapAddress = remote.put(0, map);
-            remote.check("prctl(PR_SET_MM, PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, mapAddress,
-                    map.byteSize(), 0);
         }
     }
 

@@ -50,7 +50,7 @@ final class Envelope {
      */
     static int seal(byte[] head, RecordType type, long epoch, long seq, MemorySegment tail) {
         ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(4, (byte) type.tag).put(5, (byte) type.version).putShort(6, MAGIC)
+        b.put(4, (byte) type.tag()).put(5, (byte) type.version()).putShort(6, MAGIC)
                 .putLong(8, epoch).putLong(16, seq);
         CRC32C crc = new CRC32C();
         crc.update(head, 4, head.length - 4);
@@ -123,7 +123,7 @@ final class Envelope {
 
         /** For a page record: {@code crc}, from {@link #pageCrc} with all of the contents added, must be its CRC. */
         void checkPageCrc(CRC32C crc) throws BadRecord {
-            checkCrc(tag() == RecordType.PAGE_RUNS.tag ? RecordType.PAGE_RUNS : RecordType.PAGES, (int) crc.getValue());
+            checkCrc(tag() == RecordType.PAGE_RUNS.tag() ? RecordType.PAGE_RUNS : RecordType.PAGES, (int) crc.getValue());
         }
 
         private void checkCrc(RecordType type, int computed) throws BadRecord {
@@ -170,23 +170,23 @@ final class Envelope {
 
         /** For a page record: its runs (1 for PAGES; a PAGE_RUNS count is checked by {@link #type}). */
         int runCount() {
-            return tag() == RecordType.PAGE_RUNS.tag ? bytes.get(INT, SIZE) : 1;
+            return tag() == RecordType.PAGE_RUNS.tag() ? bytes.get(INT, SIZE) : 1;
         }
 
         /** For a page record: the program address run {@code i} starts at. */
         long runAddress(int i) {
-            return tag() == RecordType.PAGE_RUNS.tag ? bytes.get(LONG, SIZE + Long.BYTES + 16L * i) : bytes.get(LONG, SIZE);
+            return tag() == RecordType.PAGE_RUNS.tag() ? bytes.get(LONG, SIZE + Long.BYTES + 16L * i) : bytes.get(LONG, SIZE);
         }
 
         /** For a page record: the bytes of run {@code i}. */
         long runLength(int i) {
-            return tag() == RecordType.PAGE_RUNS.tag ? bytes.get(LONG, SIZE + 2 * Long.BYTES + 16L * i)
+            return tag() == RecordType.PAGE_RUNS.tag() ? bytes.get(LONG, SIZE + 2 * Long.BYTES + 16L * i)
                     : bytes.byteSize() - PAGE_HEAD;
         }
 
         /** For a page record whose {@link #type} was read: the bytes before its contents. */
         int pageHeadLength() {
-            return tag() == RecordType.PAGE_RUNS.tag ? runsHead(runCount()) : PAGE_HEAD;
+            return tag() == RecordType.PAGE_RUNS.tag() ? runsHead(runCount()) : PAGE_HEAD;
         }
 
         /** For a page record: the page contents. */

@@ -3,6 +3,7 @@ package io.hotclone.journal;
 import io.hotclone.image.Commit;
 import io.hotclone.image.FdState;
 import io.hotclone.image.ImageHeader;
+import io.hotclone.image.ImageRecord;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
@@ -19,7 +20,7 @@ final class ImageAssembler {
     private final List<FdState> fds = new ArrayList<>();
     private Commit commit;
 
-    void add(Object record) {
+    void add(ImageRecord record) {
         switch (record) {
             case ImageHeader h -> header = h;
             case ProcessState p -> process = p;
@@ -27,7 +28,6 @@ final class ImageAssembler {
             case MemoryArea a -> areas.add(a);
             case FdState f -> fds.add(f);
             case Commit c -> commit = c;
-            default -> throw new IllegalArgumentException("not a checkpoint record: " + record.getClass().getName());
         }
     }
 

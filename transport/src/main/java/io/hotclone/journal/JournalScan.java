@@ -180,11 +180,11 @@ final class JournalScan {
             if (r.epoch() != open.epoch) {
                 throw new BadRecord(type.label(), "epoch " + r.epoch() + " inside a checkpoint of epoch " + open.epoch);
             }
-            switch (type) {
+            switch (type.role()) {
                 case HEADER -> onHeader(r, reopened);
-                case PAGES, PAGE_RUNS -> onPages(r, type);
+                case PAGES -> onPages(r, type);
                 case COMMIT -> onCommit(r);
-                default -> onMetadata(r, type);
+                case PROCESS, AREA, FD, STATE -> onMetadata(r, type);
             }
         } catch (BadRecord e) {
             damage(r.index(), e);
@@ -257,7 +257,7 @@ final class JournalScan {
         if (depth == Depth.VERIFY) {
             ImageCodec.decode(type, r);
         }
-        switch (type) {
+        switch (type.role()) {
             case PROCESS -> {
                 if (open.process) {
                     throw new BadRecord(type.label(), "a second process record in one checkpoint");
@@ -265,9 +265,8 @@ final class JournalScan {
                 open.process = true;
             }
             case AREA -> open.areas++;
-            case REGULAR_FILE_FD, DEVICE_FD, INHERITED_FD -> open.fds++;
-            // Listed, not defaulted: a new record type must decide here whether it is counted.
-            case HEADER, THREAD, PAGES, COMMIT -> {
+            case FD -> open.fds++;
+            case HEADER, PAGES, COMMIT, STATE -> {
             }
         }
     }

@@ -106,11 +106,11 @@ public final class RecordTailer implements AutoCloseable {
     private RawRecord.Head head(Envelope.Stored r) {
         try {
             RecordType type = r.type();
-            RawRecord.Kind kind = switch (type) {
+            RawRecord.Kind kind = switch (type.role()) {
                 case HEADER -> ((ImageHeader) ImageCodec.decode(type, r)).kind()
                         == CheckpointKind.FULL ? RawRecord.Kind.FULL_HEADER : RawRecord.Kind.INCREMENTAL_HEADER;
                 case COMMIT -> RawRecord.Kind.COMMIT;
-                default -> RawRecord.Kind.OTHER;
+                case PROCESS, AREA, FD, PAGES, STATE -> RawRecord.Kind.OTHER;
             };
             return new RawRecord.Head(kind, r.seq(), r.epoch(), r.storedCrc());
         } catch (BadRecord | RuntimeException e) {

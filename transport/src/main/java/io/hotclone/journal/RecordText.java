@@ -14,8 +14,8 @@ import java.util.StringJoiner;
 /**
  * Renders image records for people: {@code name=value} for every component, addresses and masks
  * in hex, prot as {@code rwx}, registers by name, siginfo by signal and code, other byte arrays by
- * size. It reads components reflectively, so a new record type shows without a change here (the
- * journal itself never saves by reflection).
+ * size. It reads components, as the codec writes them, so a new record type shows without a
+ * change here.
  */
 public final class RecordText {
     /** struct user_regs_struct on x86_64, in order (sys/user.h). */

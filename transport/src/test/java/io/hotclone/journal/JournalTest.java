@@ -300,7 +300,7 @@ class JournalTest {
             writeFull(journal, Images.contents(arena, 1, PAGE));
         }
         QueueFiles.appendRaw(dir, 99, 1, 2);
-        QueueFiles.appendRaw(dir, RecordType.THREAD.tag, 7, 2);
+        QueueFiles.appendRaw(dir, RecordType.of(Images.thread(7, false)).tag(), 7, 2);
         try (Journal journal = Journal.open(dir)) {
             List<Problem> problems = journal.verify().problems();
             assertEquals(2, problems.size(), problems.toString());
@@ -322,7 +322,7 @@ class JournalTest {
             writeFull(journal, Images.contents(arena, 1, PAGE));
             Checkpoints.begin(journal, CheckpointKind.FULL, -1, 1, List.of(Images.contents(arena, 2, PAGE))).close();
         }
-        QueueFiles.appendRaw(dir, RecordType.COMMIT.tag, 1, 2, versionOneCommit(sampleImage(2, CheckpointKind.FULL, -1, PAGE).commit()));
+        QueueFiles.appendRaw(dir, RecordType.COMMIT.tag(), 1, 2, versionOneCommit(sampleImage(2, CheckpointKind.FULL, -1, PAGE).commit()));
         try (Journal journal = Journal.open(dir)) {
             assertEquals(List.of(3, Commit.FAILED_BEFORE_UNKNOWN),
                     journal.checkpoints().stream().map(CheckpointSummary::failedBefore).toList());

@@ -3,7 +3,7 @@ package io.hotclone.capture.dirty;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Errno;
 import io.hotclone.capture.TracerLoop;
-import io.hotclone.capture.memory.AreaClassifier;
+import io.hotclone.image.AreaClassifier;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.RemoteSyscalls;

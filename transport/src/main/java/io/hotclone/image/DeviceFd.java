@@ -1,6 +1,0 @@
-package io.hotclone.image;
-
-/** A stateless character device (/dev/null, /dev/zero, /dev/urandom ...): reopened by path. */
-public record DeviceFd(int fd, int flags, boolean closeOnExec, String path, long rdev)
-        implements FdState {
-}
