@@ -280,13 +280,13 @@ class ClusterSessionTest {
 
     @Test
     void bestCandidateHasTheNewestEpochThenTheHighestSeqThenTheSmallestName() {
-        assertEquals(Optional.of("c"), ClusterSession.best(Map.of("a", new Standing(1, 5), "b", new Standing(1, 6),
+        assertEquals(Optional.of("c"), PrimaryElection.best(Map.of("a", new Standing(1, 5), "b", new Standing(1, 6),
                 "c", new Standing(1, 7))));
-        assertEquals(Optional.of("a"), ClusterSession.best(Map.of("b", new Standing(1, 7), "a", new Standing(1, 7),
+        assertEquals(Optional.of("a"), PrimaryElection.best(Map.of("b", new Standing(1, 7), "a", new Standing(1, 7),
                 "c", new Standing(1, 1))));
-        assertEquals(Optional.of("b"), ClusterSession.best(Map.of("a", new Standing(1, 100), "b", new Standing(2, 95))),
+        assertEquals(Optional.of("b"), PrimaryElection.best(Map.of("a", new Standing(1, 100), "b", new Standing(2, 95))),
                 "a higher seq of an older reign is a history the service left");
-        assertEquals(Optional.empty(), ClusterSession.best(Map.of()));
+        assertEquals(Optional.empty(), PrimaryElection.best(Map.of()));
     }
 
     private static int port(Coordinator c) {
