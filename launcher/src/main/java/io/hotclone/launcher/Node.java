@@ -50,7 +50,9 @@ final class Node implements AutoCloseable {
     /** Held for the node's life, across its roles: one writer per journal, and this node is it. */
     private final JournalLock lock;
     private final ClusterSession session;
-    private final StandbyTerm standby;
+    // Made once the session it stands on is joined; news before that is dropped, as a term as
+    // standby starts afresh anyway (it clears what it was told before it ran).
+    private volatile StandbyTerm standby;
     // The term as primary under way, null while this node is a standby.
     private volatile PrimaryTerm primary;
 
@@ -81,7 +83,10 @@ final class Node implements AutoCloseable {
 
                     @Override
                     public void primaryGone(Member last) {
-                        standby.primaryGone(last);
+                        StandbyTerm term = standby;
+                        if (term != null) {
+                            term.primaryGone(last);
+                        }
                     }
 
                     @Override
