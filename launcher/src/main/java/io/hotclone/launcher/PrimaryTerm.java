@@ -50,6 +50,13 @@ final class PrimaryTerm {
     }
 
     End run() {
+        if (!session.isPrimary()) {
+            // The lease went between the election and this term (a switch's restore, or a stall,
+            // can outlast a lease): a standby may be taking over, so the program must not run on
+            // while protection is set up. From here on the node routes a lost lease to this term.
+            leaseLost();
+            return new End(Spawn.waitFor(pid), true);
+        }
         Summary summary = new Summary();
         try (Journal journal = Journal.create(settings.journal());
              ProtectedProgram program = new ProtectedProgram(pid, journal, settings.interval(), settings.tracking(),
@@ -60,9 +67,6 @@ final class PrimaryTerm {
              Signals forwarded = Signals.forwardTo(pid)) {
             replication = replicated;
             standbysOf(session.members()).forEach(replicated::addStandby);
-            if (!session.isPrimary()) {
-                leaseLost(); // the lease went before this term's listener was in place
-            }
             int status = program.run();
             long upTo = replicated.replicatedSeq();
             LOG.info("program pid {} exited with status {}; {}; {}", pid, status, summary,
