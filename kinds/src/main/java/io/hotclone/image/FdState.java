@@ -19,9 +19,9 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
  * its saved state, its dump (a static {@code dump} listed in {@link #DUMPERS}) and its
  * {@link #restore}.
  */
-public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd {
+public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd {
     /** The kinds tried in order on each descriptor: the first that recognises it saves it. */
-    List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, DeviceFd::dump);
+    List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, DeviceFd::dump, EventfdFd::dump);
 
     /** The descriptor number in the program. */
     int fd();

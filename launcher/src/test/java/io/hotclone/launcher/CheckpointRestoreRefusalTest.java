@@ -73,7 +73,10 @@ class CheckpointRestoreRefusalTest {
         return Stream.of(
                 Arguments.of("pipe", "r, w = os.pipe()", "fd \\d+ is a pipe"),
                 Arguments.of("socket", "import socket\ns = socket.socket()", "fd \\d+ is a socket"),
-                Arguments.of("eventfd", "e = os.eventfd(0)", "fd \\d+ is an anonymous-inode file \\(\\[eventfd\\]\\)"),
+                Arguments.of("eventfd shared by two fds", "e = os.eventfd(3)\nd = os.dup(e)",
+                        "fd \\d+ is an eventfd shared with fd \\d+"),
+                Arguments.of("eventfd with O_APPEND", "import fcntl\ne = os.eventfd(3)\nfcntl.fcntl(e, fcntl.F_SETFL, os.O_APPEND)",
+                        "fd \\d+ is an eventfd with open flags 02002"),
                 Arguments.of("memfd", "m = os.memfd_create('hc')", "fd \\d+ is a deleted file \\(/memfd:hc"),
                 Arguments.of("deleted file", "f = open('gone', 'w')\nos.unlink('gone')", "fd \\d+ is a deleted file \\(.*/gone \\(deleted\\)"),
                 Arguments.of("thread", "import threading\nthreading.Thread(target=time.sleep, args=(600,), daemon=True).start()",

@@ -42,6 +42,12 @@ class CheckpointRestoreTest {
         cycle(command, verify, false);
     }
 
+    @Test
+    void eventfdsContinueFromTheCheckpointWithTheirCountsSemaphoreModeAndFlags() throws Exception {
+        Path verify = dir.resolve("verify");
+        cycle(List.of(TestPrograms.compile("eventfds").toString(), "--verify-file", verify.toString()), verify, false);
+    }
+
     private void cycle(List<String> command, Path verify, boolean sendsUsr1) throws Exception {
         Path journal = dir.resolve("journal");
         try (Program original = Program.start(dir, command)) {

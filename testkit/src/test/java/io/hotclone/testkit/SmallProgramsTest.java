@@ -32,7 +32,7 @@ class SmallProgramsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"counter", "mapchurn", "kernelwrites"})
+    @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -64,7 +64,8 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @CsvSource({"execself, heap", "execself, counter", "counter, heap", "counter, counter", "mapchurn, region", "mapchurn, heap", "mapchurn, flip",
-            "kernelwrites, read", "kernelwrites, child", "kernelwrites, stat", "kernelwrites, signal"})
+            "kernelwrites, read", "kernelwrites, child", "kernelwrites, stat", "kernelwrites, signal",
+            "eventfds, count", "eventfds, cloexec", "eventfds, semaphore", "eventfds, nonblock"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

@@ -2,6 +2,7 @@ package io.hotclone.journal;
 
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
+import io.hotclone.image.EventfdFd;
 import io.hotclone.image.ImageRecord;
 import io.hotclone.image.ProcessState;
 import net.openhft.chronicle.bytes.Bytes;
@@ -48,6 +49,7 @@ class ImageCodecTest {
                 Map.entry("regular-file-fd", Images.regularFile()),
                 Map.entry("device-fd", Images.device()),
                 Map.entry("inherited-fd", Images.inherited()),
+                Map.entry("eventfd-fd", new EventfdFd(4, 0x802, true, (1L << 40) + 7, true)),
                 Map.entry("commit", Images.commit(9, 12, 40L << 20, 3)));
     }
 

@@ -123,4 +123,5 @@ public final class SyscallsAmd64 {
     public static final int SYS_getrusage = 98;
     public static final int SYS_getsockname = 51;
     public static final int SYS_getpeername = 52;
+    public static final int SYS_eventfd2 = 0x122;
 }
