@@ -39,11 +39,7 @@ int main(int argc, char **argv)
     const char *values[3] = { NULL, NULL, NULL };
     sc_parse(argc, argv, names, values);
     const char *verify_file = sc_required(values[0], names[0]);
-    const char *corruption = values[1];
-    if (corruption && strcmp(corruption, "heap") != 0 && strcmp(corruption, "counter") != 0) {
-        fprintf(stderr, "--self-test-corrupt takes heap or counter, not %s\n", corruption);
-        return 2;
-    }
+    const char *corruption = sc_one_of(values[1], names[1], (const char *const[]){ "heap", "counter", NULL });
 
     const char *advice = values[2];
     struct block *b;

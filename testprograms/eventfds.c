@@ -117,12 +117,7 @@ int main(int argc, char **argv)
     const char *values[2] = { NULL, NULL };
     sc_parse(argc, argv, names, values);
     const char *verify_file = sc_required(values[0], names[0]);
-    const char *corruption = values[1];
-    if (corruption && strcmp(corruption, "count") != 0 && strcmp(corruption, "cloexec") != 0
-            && strcmp(corruption, "semaphore") != 0 && strcmp(corruption, "nonblock") != 0) {
-        fprintf(stderr, "--self-test-corrupt takes count, cloexec, semaphore or nonblock, not %s\n", corruption);
-        return 2;
-    }
+    const char *corruption = sc_one_of(values[1], names[1], (const char *const[]){ "count", "cloexec", "semaphore", "nonblock", NULL });
 
     counting = eventfd(0, EFD_CLOEXEC);
     semaphore = eventfd(SEM_START, EFD_SEMAPHORE | EFD_NONBLOCK);

@@ -20,13 +20,9 @@ int main(int argc, char **argv)
     sc_parse(argc, argv, names, values);
     const char *verify_file = sc_required(values[0], names[0]);
     const char *exec_file = values[1];
-    const char *corruption = values[2];
+    const char *corruption = sc_one_of(values[2], names[2], (const char *const[]){ "heap", "counter", NULL });
     int generation = values[3] ? atoi(values[3]) : 0;
     ticks = values[4] ? strtoull(values[4], NULL, 10) : 0;
-    if (corruption && strcmp(corruption, "heap") != 0 && strcmp(corruption, "counter") != 0) {
-        fprintf(stderr, "--self-test-corrupt takes heap or counter, not %s\n", corruption);
-        return 2;
-    }
 
     size_t words = HEAP_WORDS(generation);
     uint64_t *heap = malloc((words + 1) * sizeof *heap);

@@ -147,12 +147,7 @@ int main(int argc, char **argv)
     const char *values[2] = { NULL, NULL };
     sc_parse(argc, argv, names, values);
     const char *verify_file = sc_required(values[0], names[0]);
-    const char *corruption = values[1];
-    if (corruption && strcmp(corruption, "read") != 0 && strcmp(corruption, "child") != 0
-            && strcmp(corruption, "stat") != 0 && strcmp(corruption, "signal") != 0) {
-        fprintf(stderr, "--self-test-corrupt takes read, child, stat or signal, not %s\n", corruption);
-        return 2;
-    }
+    const char *corruption = sc_one_of(values[1], names[1], (const char *const[]){ "read", "child", "stat", "signal", NULL });
 
     char path[4096];
     snprintf(path, sizeof path, "%s.data", verify_file);

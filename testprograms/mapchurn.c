@@ -34,12 +34,7 @@ int main(int argc, char **argv)
     const char *values[2] = { NULL, NULL };
     sc_parse(argc, argv, names, values);
     const char *verify_file = sc_required(values[0], names[0]);
-    const char *corruption = values[1];
-    if (corruption && strcmp(corruption, "region") != 0 && strcmp(corruption, "heap") != 0
-            && strcmp(corruption, "flip") != 0) {
-        fprintf(stderr, "--self-test-corrupt takes region, heap or flip, not %s\n", corruption);
-        return 2;
-    }
+    const char *corruption = sc_one_of(values[1], names[1], (const char *const[]){ "region", "heap", "flip", NULL });
 
     uint64_t *flipping = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (flipping == MAP_FAILED)

@@ -99,6 +99,22 @@ static const char *sc_required(const char *value, const char *name)
     return value;
 }
 
+/* The value of option `name` if it is one of `choices` (NULL-terminated) or absent (NULL); any other
+ * value is a usage error naming the choices (exit 2). */
+__attribute__((unused)) static const char *sc_one_of(const char *value, const char *name, const char *const choices[])
+{
+    if (!value)
+        return NULL;
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(value, choices[i]) == 0)
+            return value;
+    fprintf(stderr, "%s takes", name);
+    for (int i = 0; choices[i]; i++)
+        fprintf(stderr, "%s%s", i == 0 ? " " : choices[i + 1] ? ", " : " or ", choices[i]);
+    fprintf(stderr, ", not %s\n", value);
+    exit(2);
+}
+
 /* A well-mixed 64-bit word from (offset, generation): splitmix64's finaliser. */
 static uint64_t sc_pattern(uint64_t offset, uint64_t generation)
 {
