@@ -2,6 +2,7 @@ package io.hotclone.restore;
 
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.launch.HeldStart;
+import io.hotclone.image.AddressSpace;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;

@@ -7,6 +7,7 @@ import io.hotclone.process.launch.HeldStart;
 import io.hotclone.process.launch.Spawn;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.process.ptrace.Tracee;
+import io.hotclone.image.AddressSpace;
 import io.hotclone.image.FdState;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
@@ -17,6 +18,9 @@ import io.hotclone.journal.Journal;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 
 
 /**
@@ -87,10 +91,35 @@ final class ProcessBuild {
         space.reconcile(had, now);
     }
 
-    /** Writes the pages of the checkpoints of {@code chain}, oldest first, into {@code areas}. */
+    /**
+     * Copies the pages of every checkpoint of {@code chain} (oldest first, so newer pages win)
+     * into place. A page goes only into an area whose contents count from that checkpoint on
+     * ({@link MemoryArea#sinceSeq()}): older pages at its addresses belonged to another mapping.
+     */
     void fill(Journal journal, List<Long> chain, List<MemoryArea> areas) {
-        space.fill(journal, chain, areas);
+        NavigableMap<Long, MemoryArea> byStart = new TreeMap<>(Long::compareUnsigned);
+        areas.stream().filter(MemoryArea::hasContents).forEach(a -> byStart.put(a.start(), a));
+        for (long seq : chain) {
+            journal.pages(seq, (address, contents) -> {
+                long end = address + contents.byteSize();
+                for (long at = address; Long.compareUnsigned(at, end) < 0; ) {
+                    Map.Entry<Long, MemoryArea> e = byStart.floorEntry(at);
+                    if (e == null || !e.getValue().contains(at)) {
+                        Long next = byStart.higherKey(at);
+                        at = next == null || Long.compareUnsigned(next, end) > 0 ? end : next;
+                        continue;
+                    }
+                    MemoryArea area = e.getValue();
+                    long stop = Long.compareUnsigned(area.end(), end) < 0 ? area.end() : end;
+                    if (area.sinceSeq() <= seq) {
+                        remote.memory().write(at, contents.asSlice(at - address, stop - at));
+                    }
+                    at = stop;
+                }
+            });
+        }
     }
+
 
     /** Installs everything but the memory and lets the process run; returns its pid. */
     int finish(CheckpointImage image) {

@@ -1,18 +1,13 @@
-package io.hotclone.restore;
+package io.hotclone.image;
 
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.ptrace.RemoteSyscalls;
-import io.hotclone.image.AreaKind;
-import io.hotclone.image.MemoryArea;
-import io.hotclone.journal.Journal;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
-import java.util.TreeMap;
 
 import static io.hotclone.bindings.linux.Fcntl.AT_FDCWD;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
@@ -33,21 +28,22 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mremap;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
 
 /**
- * Rebuilds an address space from an image inside the host process: unmap what the exec
- * left, move the vDSO and vvar pages where the program expects them, map every area, fill
- * the pages, then set the final protections.
+ * The restore of the memory areas ({@link MemoryArea}, dumped by {@link AreaClassifier}): rebuilds
+ * an address space from an image inside the host process: unmap what the exec left, move the
+ * vDSO and vvar pages where the program expects them, map every area (writable, for the pages
+ * the restore then writes), then set the final protections.
  */
-final class AddressSpace {
+public final class AddressSpace {
     private static final long LOWEST = 0x10000;
 
     private final RemoteSyscalls remote;
 
-    AddressSpace(RemoteSyscalls remote) {
+    public AddressSpace(RemoteSyscalls remote) {
         this.remote = remote;
     }
 
     /** An address where {@code length} bytes are free both now and in the image. */
-    static long freeRange(List<MapsEntry> now, List<MemoryArea> image, long length) {
+    public static long freeRange(List<MapsEntry> now, List<MemoryArea> image, long length) {
         List<long[]> used = new ArrayList<>();
         now.forEach(m -> used.add(new long[] {m.start(), m.end()}));
         image.forEach(a -> used.add(new long[] {a.start(), a.end()}));
@@ -65,7 +61,7 @@ final class AddressSpace {
     }
 
     /** Unmaps every mapping of the exec'd host except the kernel's and the scratch area. */
-    void clear(List<MapsEntry> now) {
+    public void clear(List<MapsEntry> now) {
         for (MapsEntry m : now) {
             if (!special(m.name()) && m.start() != remote.scratch()) {
                 remote.check("munmap(0x" + Long.toHexString(m.start()) + ")", SYS_munmap, m.start(), m.length());
@@ -77,7 +73,7 @@ final class AddressSpace {
      * Moves [vvar], [vvar_vclock] and [vdso] to the image's addresses: first all out of the way
      * to {@code parking} (they may overlap their own targets), then each to its place.
      */
-    void moveVdso(List<MapsEntry> now, List<MemoryArea> image, long parking) {
+    public void moveVdso(List<MapsEntry> now, List<MemoryArea> image, long parking) {
         Map<String, MapsEntry> current = new HashMap<>();
         now.stream().filter(m -> special(m.name()) && !m.name().equals("[vsyscall]"))
                 .forEach(m -> current.put(m.name(), m));
@@ -116,7 +112,7 @@ final class AddressSpace {
     }
 
     /** Maps every area of the image that is not the kernel's, writable where pages will be filled. */
-    void map(List<MemoryArea> areas) {
+    public void map(List<MemoryArea> areas) {
         Map<String, Long> fds = new HashMap<>();
         try {
             for (MemoryArea a : areas) {
@@ -151,7 +147,7 @@ final class AddressSpace {
      * grows or shrinks at its end and takes its new protection; the others are unmapped or mapped
      * afresh. The special areas (vDSO, vvar) must not have changed.
      */
-    void reconcile(List<MemoryArea> had, List<MemoryArea> now) {
+    public void reconcile(List<MemoryArea> had, List<MemoryArea> now) {
         Map<Long, MemoryArea> before = new HashMap<>();
         had.forEach(a -> before.put(a.start(), a));
         Map<Long, MemoryArea> after = new HashMap<>();
@@ -190,7 +186,7 @@ final class AddressSpace {
     }
 
     /** Whether {@code b} is the mapping {@code a} was, perhaps grown, shrunk or protected otherwise. */
-    static boolean sameMapping(MemoryArea a, MemoryArea b) {
+    public static boolean sameMapping(MemoryArea a, MemoryArea b) {
         return a.start() == b.start() && a.kind() == b.kind() && a.shared() == b.shared() && a.path().equals(b.path())
                 && a.offset() == b.offset();
     }
@@ -201,37 +197,8 @@ final class AddressSpace {
                 AT_FDCWD, address, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
     }
 
-    /**
-     * Copies the pages of every checkpoint of {@code chain} (oldest first, so newer pages win)
-     * into place. A page goes only into an area whose contents count from that checkpoint on
-     * ({@link MemoryArea#sinceSeq()}): older pages at its addresses belonged to another mapping.
-     */
-    void fill(Journal journal, List<Long> chain, List<MemoryArea> areas) {
-        NavigableMap<Long, MemoryArea> byStart = new TreeMap<>(Long::compareUnsigned);
-        areas.stream().filter(MemoryArea::hasContents).forEach(a -> byStart.put(a.start(), a));
-        for (long seq : chain) {
-            journal.pages(seq, (address, contents) -> {
-                long end = address + contents.byteSize();
-                for (long at = address; Long.compareUnsigned(at, end) < 0; ) {
-                    Map.Entry<Long, MemoryArea> e = byStart.floorEntry(at);
-                    if (e == null || !e.getValue().contains(at)) {
-                        Long next = byStart.higherKey(at);
-                        at = next == null || Long.compareUnsigned(next, end) > 0 ? end : next;
-                        continue;
-                    }
-                    MemoryArea area = e.getValue();
-                    long stop = Long.compareUnsigned(area.end(), end) < 0 ? area.end() : end;
-                    if (area.sinceSeq() <= seq) {
-                        remote.memory().write(at, contents.asSlice(at - address, stop - at));
-                    }
-                    at = stop;
-                }
-            });
-        }
-    }
-
     /** Drops the write permission that {@link #map} added for filling. */
-    void protect(List<MemoryArea> areas) {
+    public void protect(List<MemoryArea> areas) {
         for (MemoryArea a : areas) {
             if (!special(a.path()) && a.hasContents() && (a.prot() & PROT_WRITE) == 0) {
                 remote.check("mprotect(" + describe(a) + ")", SYS_mprotect, a.start(), a.length(), a.prot());
@@ -239,7 +206,7 @@ final class AddressSpace {
         }
     }
 
-    static boolean special(String name) {
+    public static boolean special(String name) {
         return name.equals("[vdso]") || name.equals("[vvar]") || name.equals("[vvar_vclock]")
                 || name.equals("[vsyscall]");
     }
