@@ -24,6 +24,7 @@ import io.hotclone.journal.JournalFormat;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -53,7 +54,7 @@ public final class Checkpointer {
 
     /** What one checkpoint produced. */
     /** @param copyOnWrite whether the pages were read from a copy-on-write copy after the freeze */
-    public record Result(long seq, int areas, long pages, long pageBytes, int fds,
+    public record Result(long seq, int threads, int areas, long pages, long pageBytes, int fds,
                          long freezeMicros, long durationMicros, boolean copyOnWrite) {
     }
 
@@ -124,7 +125,7 @@ public final class Checkpointer {
         } finally {
             if (tracer != null && !released) {
                 try {
-                    release(tracer.tracee());
+                    release(null);
                 } catch (RuntimeException gone) {
                     // The program ended; its tracer learns so from its next wait.
                 }
@@ -167,26 +168,27 @@ public final class Checkpointer {
         // half-restored registers: the journal's last committed checkpoint is where it resumes.
         long options = chain != null ? PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK
                 : PTRACE_O_TRACESYSGOOD;
-        try (Tracee seized = tracer == null ? Tracee.seize(pid, options) : null) {
-            Tracee tracee = tracer != null ? tracer.tracee() : seized;
+        // A lifelong tracee is stopped since before this checkpoint began.
+        long frozen = tracer == null ? System.nanoTime() : begin;
+        try (Barrier seized = tracer == null ? Barrier.stop(proc, options) : null) {
+            Tracee tracee = tracer != null ? tracer.tracee() : seized.leader();
             phase = DumpPhase.DUMP;
-            // A lifelong tracee is stopped since before this checkpoint began.
-            long frozen = seized != null ? System.nanoTime() : begin;
-            if (seized != null) {
-                tracee.interrupt();
-                tracee.awaitInterruptStop();
+            if (tracer != null && proc.tasks().size() > 1) {
+                throw new Uncapturable("cannot checkpoint process " + pid + ": it has " + proc.tasks().size()
+                        + " threads, and --dirty-tracking mprotect follows a single thread; run it with"
+                        + " --dirty-tracking uffd");
             }
-            Frozen image = capture(proc, tracee, seq);
+            Frozen image = capture(proc, tracee, seized == null ? List.of() : seized.others(), seq);
             dirty = image.dirty();
             try (PageCapture capture = image.pages()) {
-                ImageHeader header = header(seq, image.thread(), dirty != null);
+                ImageHeader header = header(seq, image.threads().getFirst(), dirty != null);
                 try (CheckpointPages pages = new CheckpointPages(pid, chain, seq, image.areas(), dirty,
                         () -> begin(ring, header, image), tracer != null ? tracer.serve() : NOTHING)) {
                     long pageCount = capture.whileFrozen(pages);
                     phase = DumpPhase.POST_DUMP;
                     long freeze = (System.nanoTime() - frozen) / 1000;
                     if (!kill) {
-                        release(tracee);
+                        release(seized);
                         if (tracer != null) {
                             ring.whileWaiting(tracer.serve());
                         }
@@ -196,7 +198,8 @@ public final class Checkpointer {
                     pageCount += capture.afterRelease(pages);
                     AppendRing.Append append = pages.append();
                     append.drain();
-                    Result result = new Result(seq, image.areas().size(), pageCount, pageCount * Host.PAGE_SIZE,
+                    Result result = new Result(seq, image.threads().size(), image.areas().size(), pageCount,
+                            pageCount * Host.PAGE_SIZE,
                             image.fds().size(), freeze, (System.nanoTime() - begin) / 1000,
                             image.plan().how() == CapturePlan.How.FORKED);
                     append.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
@@ -232,13 +235,16 @@ public final class Checkpointer {
         }
     }
 
-    /** Lets the program run again after the freeze: a seized one goes free, a lifelong one goes on being traced. */
-    private void release(Tracee tracee) {
+    /**
+     * Lets the program run again after the freeze: a seized one ({@code barrier}) goes free, a
+     * lifelong one goes on being traced.
+     */
+    private void release(Barrier barrier) {
         released = true;
         if (tracer != null) {
-            tracee.syscall(0);
+            tracer.tracee().syscall(0);
         } else {
-            tracee.detach(0);
+            barrier.release();
         }
     }
 
@@ -247,7 +253,7 @@ public final class Checkpointer {
         AppendRing.Append append = ring.begin(header.seq(), () -> journal.begin(header));
         append.records(writer -> {
             writer.process(image.process());
-            writer.thread(image.thread());
+            image.threads().forEach(writer::thread);
             image.areas().forEach(writer::area);
             image.fds().forEach(writer::fd);
         });
@@ -272,11 +278,12 @@ public final class Checkpointer {
      * @param plan  how the pages are captured, and why
      * @param pages the capture {@code plan} chose, holding what it made at the barrier (a fork)
      */
-    private record Frozen(ProcessState process, ThreadState thread, List<MemoryArea> areas, List<FdState> fds,
+    private record Frozen(ProcessState process, List<ThreadState> threads, List<MemoryArea> areas, List<FdState> fds,
                           DirtySet dirty, CapturePlan plan, PageCapture pages) {
     }
 
-    private Frozen capture(ProcFs proc, Tracee tracee, long seq) {
+    /** @param others every thread of the program but {@code tracee}, its leader, stopped with it */
+    private Frozen capture(ProcFs proc, Tracee tracee, List<Tracee> others, long seq) {
         if (chain != null && !chain.follow(pid)) {
             LOG.info("process {} ran another program (exec) since the last checkpoint: its dirty tracking and page"
                     + " reading are set up anew for its new memory, and checkpoint seq {} is full", pid, seq);
@@ -295,7 +302,14 @@ public final class Checkpointer {
             sharedPending = sharedPending.stream().filter(info -> !tracer.ownSignal().test(info)).toList();
         }
         try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
-            ThreadState thread = ThreadState.dump(tracee, xstate, remote);
+            ThreadState thread = ThreadState.dump(tracee, proc, xstate, remote);
+            List<ThreadState> threads = new ArrayList<>(List.of(thread));
+            for (Tracee other : others) {
+                byte[] own = other.xstate();
+                try (RemoteSyscalls sibling = remote.sibling(other)) {
+                    threads.add(ThreadState.dump(other, proc, own, sibling));
+                }
+            }
             ProcessState process = ProcessState.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas, thread);
             CapturePlan plan = plan(proc, areas, seq, dirty);
@@ -310,7 +324,7 @@ public final class Checkpointer {
                 pages.close();
                 throw e;
             }
-            return new Frozen(process, thread, areas, fds, dirty, plan, pages);
+            return new Frozen(process, List.copyOf(threads), areas, fds, dirty, plan, pages);
         }
     }
 
@@ -388,11 +402,6 @@ public final class Checkpointer {
         }
         if (pid == ProcessHandle.current().pid()) {
             throw new HotcloneException("process " + pid + " is this hotclone itself");
-        }
-        List<Integer> tasks = proc.tasks();
-        if (tasks.size() > 1) {
-            throw new Uncapturable("cannot checkpoint process " + pid + ": it has " + tasks.size()
-                    + " threads, and this version of hotclone checkpoints single-threaded programs only");
         }
         List<Integer> children = proc.children();
         if (!children.isEmpty()) {

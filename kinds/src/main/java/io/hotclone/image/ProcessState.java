@@ -39,7 +39,7 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
                            List<SigactionState> sigactions, List<byte[]> sharedPending) implements ImageRecord {
 
     /**
-     * The process-wide state of a frozen, single-threaded process.
+     * The process-wide state of a frozen process (its threads are saved one by one: {@link ThreadState}).
      *
      * @param remote        system calls injected into it
      * @param sharedPending its process-directed pending signals, read before any injected call

@@ -60,12 +60,12 @@ final class CheckpointCommand implements Callable<Integer> {
         Checkpointer.Result r = CreatedJournal.use(journal, j -> new Checkpointer(pid, j, kill).checkpoint());
         if (json) {
             System.out.printf("{\"seq\":%d,\"pid\":%d,\"areas\":%d,\"pages\":%d,\"bytes\":%d,\"fds\":%d,"
-                            + "\"freeze_us\":%d,\"duration_us\":%d}%n", r.seq(), pid, r.areas(), r.pages(),
-                    r.pageBytes(), r.fds(), r.freezeMicros(), r.durationMicros());
+                            + "\"freeze_us\":%d,\"duration_us\":%d,\"threads\":%d}%n", r.seq(), pid, r.areas(), r.pages(),
+                    r.pageBytes(), r.fds(), r.freezeMicros(), r.durationMicros(), r.threads());
         } else {
             System.out.printf("checkpoint seq=%d pid=%d areas=%d pages=%d bytes=%d fds=%d freeze_us=%d"
-                            + " duration_us=%d%n", r.seq(), pid, r.areas(), r.pages(), r.pageBytes(), r.fds(),
-                    r.freezeMicros(), r.durationMicros());
+                            + " duration_us=%d threads=%d%n", r.seq(), pid, r.areas(), r.pages(), r.pageBytes(), r.fds(),
+                    r.freezeMicros(), r.durationMicros(), r.threads());
         }
         return 0;
     }

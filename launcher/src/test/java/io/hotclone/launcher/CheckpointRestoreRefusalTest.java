@@ -79,8 +79,6 @@ class CheckpointRestoreRefusalTest {
                         "fd \\d+ is an eventfd with open flags 02002"),
                 Arguments.of("memfd", "m = os.memfd_create('hc')", "fd \\d+ is a deleted file \\(/memfd:hc"),
                 Arguments.of("deleted file", "f = open('gone', 'w')\nos.unlink('gone')", "fd \\d+ is a deleted file \\(.*/gone \\(deleted\\)"),
-                Arguments.of("thread", "import threading\nthreading.Thread(target=time.sleep, args=(600,), daemon=True).start()",
-                        "it has 2 threads"),
                 Arguments.of("child", "import ctypes\nif os.fork() == 0:\n    ctypes.CDLL(None).prctl(1, 9)\n"
                         + "    time.sleep(600)\n    os._exit(0)", "it has child processes \\[\\d+\\]"),
                 Arguments.of("System V shared memory", "import ctypes\nlibc = ctypes.CDLL(None)\n"

@@ -65,7 +65,7 @@ class JournalCommandTest {
                     new byte[16], "/", "/", 022, 0, List.of(), List.of(), List.of()));
             byte[] regs = new byte[27 * 8];
             regs[16 * 8] = 0x42; // rip
-            w.thread(new ThreadState(100, regs, new byte[1024], 0, List.of(), null, null));
+            w.thread(new ThreadState(100, regs, new byte[1024], 0, List.of(), null, null, 100, "prog", 0, null));
             w.area(new MemoryArea(HEAP, HEAP + (long) pages * PAGE, 3, false, AreaKind.HEAP, "[heap]", 0, null, 1));
             MemorySegment contents = arena.allocate((long) pages * PAGE);
             contents.fill((byte) seq);

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 class SummaryTest {
     private static Checkpointer.Result frozen(long seq, long micros) {
-        return new Checkpointer.Result(seq, 1, 1, 4096, 0, micros, micros, false);
+        return new Checkpointer.Result(seq, 1, 1, 1, 4096, 0, micros, micros, false);
     }
 
     @Test

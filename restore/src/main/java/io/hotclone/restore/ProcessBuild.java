@@ -17,11 +17,15 @@ import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.Journal;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACECLONE;
+import static io.hotclone.bindings.linux.Signal.SIGKILL;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_getpid;
 
 /**
  * A process being built from an image, in two steps: {@link #start} and {@link #fill} give it
@@ -121,22 +125,55 @@ final class ProcessBuild {
     }
 
 
-    /** Installs everything but the memory and lets the process run; returns its pid. */
+    /**
+     * Installs everything but the memory, makes the image's other threads with their ids, and
+     * lets every thread run; returns the pid.
+     */
     int finish(CheckpointImage image) {
         ProcessState process = image.process();
-        ThreadState thread = image.threads().getFirst();
+        ThreadState leader = image.threads().getFirst();
         int pid = pid();
         space.protect(image.areas());
         process.mm().restore(remote, process.auxv());
         FdState.restoreAll(remote, proc.fds(), image.fds());
         process.restore(remote, pid);
-        thread.restore(remote, pid, pid);
+        // The ids the program's own pid namespace gives it, which its injected calls name.
+        int self = (int) remote.check("getpid", SYS_getpid);
+        List<ThreadState> others = image.threads().subList(1, image.threads().size());
+        List<Tracee> made = new ArrayList<>();
+        try {
+            tracee.setOptions(HeldStart.OPTIONS | PTRACE_O_TRACECLONE);
+            for (ThreadState t : others) {
+                made.add(t.recreate(remote));
+            }
+            for (int i = 0; i < others.size(); i++) {
+                ThreadState t = others.get(i);
+                try (RemoteSyscalls thread = remote.sibling(made.get(i))) {
+                    t.restore(thread, self, t.programTid());
+                    install(thread, t);
+                }
+            }
+            leader.restore(remote, self, self);
+            install(remote, leader);
+            remote.close();
+            for (Tracee t : made) {
+                t.detach(0);
+                t.close();
+            }
+            tracee.detach(0);
+            tracee.close();
+            return pid;
+        } catch (RuntimeException e) {
+            Spawn.kill(pid, SIGKILL); // before its half-made threads are let go
+            made.forEach(Tracee::close);
+            throw e;
+        }
+    }
+
+    /** The thread's registers, signal mask and xstate, last: {@code remote}'s calls are done. */
+    private static void install(RemoteSyscalls remote, ThreadState thread) {
         remote.cure(MemorySegment.ofArray(thread.registers()), thread.blockedMask(), false);
-        remote.close();
-        tracee.setXstate(thread.xstate());
-        tracee.detach(0);
-        tracee.close();
-        return pid;
+        remote.tracee().setXstate(thread.xstate());
     }
 
     /** Kills the half-built process. */

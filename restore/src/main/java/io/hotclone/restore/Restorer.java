@@ -83,9 +83,9 @@ public final class Restorer {
 
     /** PRE_RESTORE: refuses an image this node cannot restore, before any process exists. */
     static void check(CheckpointImage image) {
-        if (image.threads().size() != 1) {
-            throw new HotcloneException("checkpoint " + image.header().seq() + " has " + image.threads().size()
-                    + " threads; this version of hotclone restores single-threaded programs only");
+        if (image.threads().isEmpty()) {
+            throw new HotcloneException("checkpoint " + image.header().seq() + " holds no thread: its journal is"
+                    + " damaged; restore another checkpoint");
         }
         checkCompatible(image.header());
         checkFiles(image);

@@ -23,7 +23,7 @@ public final class RecordText {
             "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss",
             "fs_base", "gs_base", "ds", "es", "fs", "gs");
     private static final Set<String> HEX = Set.of("start", "end", "handler", "restorer", "mask", "blockedMask",
-            "sp", "address", "xfeatures", "flags", "personality", "signature", "rdev", "device");
+            "sp", "address", "xfeatures", "flags", "personality", "signature", "rdev", "device", "clearChildTid", "head");
     private static final int SIGINFO_SIZE = 128;
 
     private RecordText() {

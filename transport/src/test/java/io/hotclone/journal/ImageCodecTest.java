@@ -2,6 +2,7 @@ package io.hotclone.journal;
 
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
+import io.hotclone.image.ThreadState;
 import io.hotclone.image.EventfdFd;
 import io.hotclone.image.ImageRecord;
 import io.hotclone.image.ProcessState;
@@ -77,6 +78,15 @@ class ImageCodecTest {
         Commit c = Images.commit(9, 12, 40L << 20, 3);
         assertEquals(new Commit(c.seq(), c.areas(), c.pages(), c.pageBytes(), c.fds(), c.freezeMicros(),
                 c.durationMicros(), Commit.FAILED_BEFORE_UNKNOWN), ImageCodec.decode(RecordType.COMMIT, 1, golden("commit-v1")));
+    }
+
+    @Test
+    void aVersionOneThreadReadsWithoutItsIdsNameAndFutexAddresses() throws IOException {
+        ThreadState t = Images.thread(4243, true);
+        ThreadState v1 = (ThreadState) ImageCodec.decode(RecordType.of(t), 1, golden("thread-v1"));
+        assertDeepEquals(new ThreadState(t.tid(), t.registers(), t.xstate(), t.blockedMask(), t.pending(), t.altstack(),
+                t.rseq(), 0, null, 0, null), v1);
+        assertEquals(4243, v1.programTid(), "a thread saved without its id in the program's namespace keeps its tid");
     }
 
     @Test

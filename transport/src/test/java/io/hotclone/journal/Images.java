@@ -12,6 +12,7 @@ import io.hotclone.image.MmState;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.RegularFileFd;
 import io.hotclone.image.RlimitState;
+import io.hotclone.process.RobustList;
 import io.hotclone.process.RseqState;
 import io.hotclone.image.SigactionState;
 import io.hotclone.image.SigaltstackState;
@@ -54,11 +55,14 @@ final class Images {
                 List.of(bytes(9, 128)));
     }
 
-    static ThreadState thread(int tid, boolean withRseq) {
+    /** A thread with every optional piece ({@code full}) or none of them. */
+    static ThreadState thread(int tid, boolean full) {
         return new ThreadState(tid, bytes(tid, 27 * 8), bytes(tid + 1, 2696), 0xfffe_fffe_0000_0001L,
                 List.of(bytes(tid + 2, 128), bytes(tid + 3, 128)),
                 new SigaltstackState(0x7f12_3400_0000L, 2, 65536),
-                withRseq ? new RseqState(0x7f12_3456_7020L, 32, 0, 0x53053053) : null);
+                full ? new RseqState(0x7f12_3456_7020L, 32, 0, 0x53053053) : null,
+                full ? 7 : 0, full ? "worker-3" : null, full ? 0x7f12_3456_79d0L : 0,
+                full ? new RobustList(0x7f12_3456_79e0L, 24) : null);
     }
 
     static MemoryArea anonymous(long start, long pages) {

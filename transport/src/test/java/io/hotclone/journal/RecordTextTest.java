@@ -28,12 +28,13 @@ class RecordTextTest {
         regs.putLong(19 * 8, 0x7ffd_0000_1000L); // rsp
         ByteBuffer siginfo = ByteBuffer.allocate(128).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 10).putInt(8, -6);
         ThreadState t = new ThreadState(77, regs.array(), new byte[2696], 0x4000L, List.of(siginfo.array()),
-                null, null);
+                null, null, 2, "main", 0, null);
 
         String text = RecordText.describe(t);
 
         assertTrue(text.startsWith("tid=77 xstate=2696 bytes blockedMask=0x4000 "
-                + "pending=[siginfo(signo=10 errno=0 code=-6)] altstack=null rseq=null\n    r15 "), text);
+                + "pending=[siginfo(signo=10 errno=0 code=-6)] altstack=null rseq=null vtid=2 name=\"main\" clearChildTid=0x0"
+                + " robustList=null\n    r15 "), text);
         assertTrue(text.contains("rip      0x0000000000401000"), text);
         assertTrue(text.contains("rsp      0x00007ffd00001000"), text);
         assertEquals(1 + 27 / 4 + 1, text.lines().count(), text);

@@ -49,6 +49,9 @@ public final class HeldStart {
         FREE
     }
 
+    /** The ptrace options of a held program: it stops at system calls and at its execve, and dies with its tracer. */
+    public static final long OPTIONS = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+
     private static final String STOP_THEN_EXEC = "kill -STOP $$; exec \"$0\" \"$@\"";
 
     private HeldStart() {
@@ -66,7 +69,7 @@ public final class HeldStart {
         Tracee tracee;
         try {
             awaitStopped(pid);
-            tracee = Tracee.seize(pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL);
+            tracee = Tracee.seize(pid, OPTIONS);
         } catch (RuntimeException e) {
             kill(pid);
             throw e;

@@ -133,6 +133,27 @@ public final class ProcFs {
         }
     }
 
+    /**
+     * The id thread {@code tid} has in the innermost pid namespace it lives in, the program's
+     * own (the last of its NSpid): the id the program knows it by.
+     */
+    public int innermostId(int tid) {
+        for (String line : lines("task/" + tid + "/status")) {
+            if (line.startsWith("NSpid:")) {
+                String[] ids = line.substring("NSpid:".length()).strip().split("\\s+");
+                return Integer.parseInt(ids[ids.length - 1]);
+            }
+        }
+        throw new HotcloneException("/proc/" + pid + "/task/" + tid + "/status has no NSpid line: this kernel is older"
+                + " than hotclone supports (4.1+)");
+    }
+
+    /** The name of thread {@code tid} (its comm, as prctl(PR_SET_NAME) set it). */
+    public String threadName(int tid) {
+        String comm = text("task/" + tid + "/comm");
+        return comm.endsWith("\n") ? comm.substring(0, comm.length() - 1) : comm;
+    }
+
     /** Pids of the children of every thread of the process. */
     public List<Integer> children() {
         List<Integer> children = new ArrayList<>();

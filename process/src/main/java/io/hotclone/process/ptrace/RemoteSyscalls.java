@@ -18,6 +18,7 @@ import static io.hotclone.bindings.linux.Mman.MAP_FIXED_NOREPLACE;
 import static io.hotclone.bindings.linux.Mman.MAP_PRIVATE;
 import static io.hotclone.bindings.linux.Mman.PROT_READ;
 import static io.hotclone.bindings.linux.Mman.PROT_WRITE;
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_EVENT_CLONE;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_EVENT_FORK;
 import static io.hotclone.bindings.linux.Signal.SIGSTOP;
 import static io.hotclone.bindings.linux.Signal.SIGTRAP;
@@ -54,6 +55,8 @@ public final class RemoteSyscalls implements AutoCloseable {
     private long scratchSize;
     // The stack bytes the scratch borrowed, written back by cure; null for an mmap'd scratch.
     private byte[] borrowed;
+    /** Whether the scratch is another thread's ({@link #sibling}), which gives it back. */
+    private boolean sharedScratch;
     private boolean cured;
     /** A SIGSTOP someone sent the thread arrived during a call: it is sent again once cured. */
     private boolean stopDeferred;
@@ -138,6 +141,19 @@ public final class RemoteSyscalls implements AutoCloseable {
             r.close();
             throw e;
         }
+    }
+
+    /**
+     * Takes over {@code thread}, another stopped thread of the same process, for calls through
+     * this one's syscall instruction and scratch area (the address space is one): calls in the
+     * two must not overlap, and this one gives the scratch back when cured.
+     */
+    public RemoteSyscalls sibling(Tracee thread) {
+        RemoteSyscalls r = borrow(thread, gadget);
+        r.scratch = scratch;
+        r.scratchSize = scratchSize;
+        r.sharedScratch = true;
+        return r;
     }
 
     private void mapScratch(long address) {
@@ -264,6 +280,19 @@ public final class RemoteSyscalls implements AutoCloseable {
      * exit, and attaches the child to this tracer.
      */
     public int callForking(String what, int nr, long... args) {
+        return callSpawning(PTRACE_EVENT_FORK, what, nr, args);
+    }
+
+    /**
+     * Runs a call that makes a new thread ({@code CLONE_THREAD}) in a thread traced with
+     * PTRACE_O_TRACECLONE and returns the new thread's id (as this tracer sees it), attached
+     * to this tracer at its birth.
+     */
+    public int callCloning(String what, int nr, long... args) {
+        return callSpawning(PTRACE_EVENT_CLONE, what, nr, args);
+    }
+
+    private int callSpawning(int event, String what, int nr, long... args) {
         load(nr, args);
         step(nr, "entry");
         tracee.syscall(0);
@@ -271,9 +300,9 @@ public final class RemoteSyscalls implements AutoCloseable {
         if (s.gone()) {
             throw new ProcessGoneException(s, "running injected " + what);
         }
-        if (!s.stopped() || s.event() != PTRACE_EVENT_FORK) {
+        if (!s.stopped() || s.event() != event) {
             tracee.getRegs(work);
-            throw new SyscallException(what + " in process " + tracee.tid() + " (" + s + " instead of a fork event)",
+            throw new SyscallException(what + " in process " + tracee.tid() + " (" + s + " instead of its event)",
                     (int) -user_regs_struct.rax(work));
         }
         int child = (int) tracee.eventMessage();
@@ -314,7 +343,9 @@ public final class RemoteSyscalls implements AutoCloseable {
         if (scratch != 0) {
             long s = scratch;
             scratch = 0;
-            if (borrowed != null) {
+            if (sharedScratch) {
+                sharedScratch = false;
+            } else if (borrowed != null) {
                 memory.write(s, MemorySegment.ofArray(borrowed));
             } else {
                 check("munmap(scratch)", SYS_munmap, s, SCRATCH_SIZE);

@@ -9,6 +9,7 @@ import io.hotclone.bindings.linux.ptrace_rseq_configuration;
 import io.hotclone.bindings.linux.ptrace_syscall_info;
 import io.hotclone.bindings.linux.siginfo_t;
 import io.hotclone.bindings.linux.user_regs_struct;
+import io.hotclone.process.RobustList;
 import io.hotclone.process.RseqState;
 
 import java.lang.foreign.Arena;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static io.hotclone.bindings.linux.Errno.ESRCH;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_get_robust_list;
 import static io.hotclone.bindings.linux.Ptrace.*;
 import static io.hotclone.bindings.linux.Wait.WNOHANG;
 import static io.hotclone.bindings.linux.Wait.__WALL;
@@ -113,6 +115,30 @@ public final class Tracee implements AutoCloseable {
     public void detach(int signal) {
         ptrace(PTRACE_DETACH, NULL, MemorySegment.ofAddress(signal), "PTRACE_DETACH");
         attached = false;
+    }
+
+    /**
+     * Lets a thread other than its process's leader go, like {@link #detach}; one killed
+     * meanwhile (its process exits) is reaped instead: its end is reported to this tracer only,
+     * and its process cannot be reaped by its parent until the tracer has collected it. (The
+     * leader's end is its process's exit status: its parent collects it.)
+     */
+    public void release() {
+        try {
+            detach(0);
+        } catch (SyscallException e) {
+            if (e.errno() != ESRCH) {
+                throw e;
+            }
+            attached = false;
+            try {
+                while (!await().gone()) {
+                    // a stop reported before the kill landed: its end follows
+                }
+            } catch (SyscallException reaped) {
+                // ECHILD: collected already
+            }
+        }
     }
 
     /** Waits for the next stop or the end of this thread. */
@@ -267,6 +293,19 @@ public final class Tracee implements AutoCloseable {
             }
             return new RseqState(address, ptrace_rseq_configuration.rseq_abi_size(conf),
                     ptrace_rseq_configuration.flags(conf), ptrace_rseq_configuration.signature(conf));
+        }
+    }
+
+    /** The robust futex list registration (get_robust_list(2)), or null when the thread has none. */
+    public RobustList robustList() {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment head = local.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment length = local.allocate(ValueLayout.JAVA_LONG);
+            if (Libc.syscall(callState, SYS_get_robust_list, tid, head.address(), length.address(), 0, 0, 0) != 0) {
+                throw new SyscallException("get_robust_list(" + tid + ")", Libc.errno(callState));
+            }
+            long address = head.get(ValueLayout.JAVA_LONG, 0);
+            return address == 0 ? null : new RobustList(address, length.get(ValueLayout.JAVA_LONG, 0));
         }
     }
 
