@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.image.Restorable;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.KernelFeatures;
 import java.io.PrintWriter;
@@ -19,7 +20,9 @@ import picocli.CommandLine.Spec;
         description = {
             "Checks that this kernel and this process have what hotclone needs.",
             "Prints one line per feature (ok or no, and what a missing one means), and exits 1"
-                    + " naming what is missing if hotclone cannot work here."
+                    + " naming what is missing if hotclone cannot work here. Then lists what a checkpoint"
+                    + " keeps of a program ('keeps') and what it refuses by name ('refuses'; the program runs"
+                    + " on untouched)."
         })
 public final class CheckCommand implements Callable<Integer> {
     /** A feature without which hotclone cannot checkpoint or restore at all, and how to get it. */
@@ -48,6 +51,8 @@ public final class CheckCommand implements Callable<Integer> {
             out.println(features.toJson());
         } else {
             features.describe().forEach(out::println);
+            Restorable.KEPT.forEach(e -> out.println("keeps    " + e.what() + ": " + e.detail()));
+            Restorable.REFUSED.forEach(e -> out.println("refuses  " + e.what() + ": " + e.detail()));
         }
         out.flush();
         List<String> missing = missing(features);

@@ -1,5 +1,9 @@
 package io.hotclone.launcher;
 
+import io.hotclone.image.Restorable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,5 +32,14 @@ class CheckCommandTest {
         assertTrue(missing.get(0).startsWith("ptrace PTRACE_SEIZE (run as root or with CAP_SYS_PTRACE"), missing.get(0));
         assertTrue(missing.get(1).startsWith("clone3 with set_tid (needs Linux 5.5+"), missing.get(1));
         assertTrue(missing.get(2).startsWith("prctl(PR_SET_MM_MAP) (needs a kernel built with"), missing.get(2));
+    }
+
+    @Test
+    void theReadmeListsWhatACheckpointKeepsAndRefusesAsCheckPrintsIt() throws Exception {
+        String readme = Files.readString(Path.of(System.getProperty("hotclone.repo"), "README.md"));
+        for (Restorable.Entry e : Stream.concat(Restorable.KEPT.stream(), Restorable.REFUSED.stream()).toList()) {
+            assertTrue(readme.contains("- **" + e.what() + "**: " + e.detail() + "\n"),
+                    "README.md must list '" + e.what() + "' as hotclone check prints it: " + e.detail());
+        }
     }
 }

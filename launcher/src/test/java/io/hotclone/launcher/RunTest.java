@@ -250,6 +250,24 @@ class RunTest {
                 "1.5 s of ticks: checkpoints after the first are incremental: " + ls);
     }
 
+    /**
+     * Page protection follows the program's one thread: once it makes a second, its checkpoints
+     * are refused by name (what to run instead included), and the program runs on unharmed.
+     */
+    @Test
+    void underMprotectTrackingASecondThreadIsRefusedByNameAndTheProgramRunsOn() throws Exception {
+        Path journal = dir.resolve("journal");
+        String script = "import threading, time\nthreading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
+                + "for i in range(1, 100000):\n    print('tick', i, flush=True)\n    time.sleep(0.1)\n";
+        try (Launched run = launchTracking(journal, "mprotect", TestPrograms.python().toString(), "-c", script)) {
+            Program program = Program.adopt(run.awaitLine(Pattern.compile("has 2 threads, and --dirty-tracking mprotect"
+                    + " follows a single thread; run it with --dirty-tracking uffd")), run.out());
+            long tick = program.awaitTick(1, WAIT);
+            program.awaitTick(tick + 3, WAIT);
+            assertTrue(program.isAlive(), "a refused checkpoint leaves the program running");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"uffd", "mprotect"})
     void checkpointNowAsksTheRunningHotcloneForOne(String tracking) throws Exception {

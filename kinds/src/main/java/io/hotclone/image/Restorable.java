@@ -1,0 +1,41 @@
+package io.hotclone.image;
+
+import java.util.List;
+
+/**
+ * What a checkpoint keeps and what it refuses, naming the resource and the process: the one
+ * list an operator reads, printed by {@code hotclone check} and repeated in the README (a test
+ * keeps the two equal). A new kind adds its line here.
+ */
+public final class Restorable {
+    /** One kind of program state and what is said of it. */
+    public record Entry(String what, String detail) {
+    }
+
+    /** What a checkpoint holds and a restore brings back. */
+    public static final List<Entry> KEPT = List.of(
+            new Entry("memory", "private and shared anonymous memory, file mappings, the heap and the stacks"),
+            new Entry("threads", "every thread, with the same ids: registers, FPU and vector state, signal mask and"
+                    + " pending signals, rseq, robust futex list, clear-child-tid, alternate signal stack, name;"
+                    + " one blocked in a system call restarts it"),
+            new Entry("signals", "handlers, process-wide pending signals"),
+            new Entry("process", "working directory, umask, personality, resource limits, the mm's layout"),
+            new Entry("files", "regular files by path and offset (their contents are not rolled back yet),"
+                    + " /dev/null and the other stateless devices"),
+            new Entry("eventfds", "their counter, semaphore mode and flags"),
+            new Entry("stdio", "stdin, stdout and stderr shared with the hotclone that runs it (a restore hands"
+                    + " over its own)"));
+
+    /** What a checkpoint refuses by name, and leaves the program running untouched. */
+    public static final List<Entry> REFUSED = List.of(
+            new Entry("child processes", "a process tree is not checkpointed yet"),
+            new Entry("pipes and sockets", "other than the stdio it shares with hotclone"),
+            new Entry("System V IPC, memfds, deleted files", "shared memory, semaphores, message queues,"
+                    + " files without a name"),
+            new Entry("io_uring, userfaultfd, other anonymous-inode files", "named by their kind"),
+            new Entry("devices that hold state", "a GPU, a terminal of its own, anything but the stateless ones"),
+            new Entry("threads under --dirty-tracking mprotect", "which follows one thread: use uffd"));
+
+    private Restorable() {
+    }
+}
