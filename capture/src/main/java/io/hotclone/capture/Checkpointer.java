@@ -21,12 +21,14 @@ import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.journal.Journal;
 import io.hotclone.journal.JournalFormat;
+import io.hotclone.vid.VidTable;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,7 +57,7 @@ public final class Checkpointer {
     /** What one checkpoint produced. */
     /** @param copyOnWrite whether the pages were read from a copy-on-write copy after the freeze */
     public record Result(long seq, int threads, int areas, long pages, long pageBytes, int fds,
-                         long freezeMicros, long durationMicros, boolean copyOnWrite) {
+                         long freezeMicros, long durationMicros, boolean copyOnWrite, VidTable vids) {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
@@ -201,7 +203,7 @@ public final class Checkpointer {
                     Result result = new Result(seq, image.threads().size(), image.areas().size(), pageCount,
                             pageCount * Host.PAGE_SIZE,
                             image.fds().size(), freeze, (System.nanoTime() - begin) / 1000,
-                            image.plan().how() == CapturePlan.How.FORKED);
+                            image.plan().how() == CapturePlan.How.FORKED, image.vids());
                     append.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
                             result.fds(), result.freezeMicros(), result.durationMicros(), failedBefore));
                     if (chain != null) {
@@ -280,6 +282,10 @@ public final class Checkpointer {
      */
     private record Frozen(ProcessState process, List<ThreadState> threads, List<MemoryArea> areas, List<FdState> fds,
                           DirtySet dirty, CapturePlan plan, PageCapture pages) {
+        /** Each thread's real id behind the one the program knows it by. */
+        VidTable vids() {
+            return VidTable.of(threads.stream().collect(Collectors.toMap(ThreadState::programTid, ThreadState::tid)));
+        }
     }
 
     /** @param others every thread of the program but {@code tracee}, its leader, stopped with it */

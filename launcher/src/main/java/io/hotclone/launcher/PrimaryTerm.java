@@ -112,7 +112,8 @@ final class PrimaryTerm {
                     Thread.ofVirtual().name("hotclone-publish").start(() -> {
                         try {
                             if (session.isPrimary()) {
-                                session.publish(new Member(settings.name(), Role.PRIMARY, "", result.seq(), epoch));
+                                session.publish(new Member(settings.name(), Role.PRIMARY, "", result.seq(), epoch,
+                                        result.vids()));
                             }
                         } catch (HotcloneException | IllegalStateException e) {
                             LOG.debug("checkpoint seq {} not published: {}", result.seq(), e.getMessage()); // lease lost

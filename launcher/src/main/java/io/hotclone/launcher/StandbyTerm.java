@@ -59,7 +59,7 @@ final class StandbyTerm {
         try (ReplicaServer replica = ReplicaServer.listen(settings.listen(), settings.journal(), settings.service(),
                 replicaListener());
              HotClone clone = new HotClone()) {
-            publishStandby(replica);
+            publishStandby(replica, clone);
             LOG.info("standby of service {} listening on {}, journal {}", settings.service(), replica.address(),
                     settings.journal());
             long publishedAt = System.nanoTime();
@@ -71,14 +71,14 @@ final class StandbyTerm {
                     case Event.Committed c -> {
                         if (System.nanoTime() - publishedAt >= Node.PUBLISH_EVERY_NANOS) {
                             publishedAt = System.nanoTime();
-                            publishStandby(replica); // for `hotclone status`; the election asks afresh
+                            publishStandby(replica, clone); // for `hotclone status`; the election asks afresh
                         }
                         keepCurrent(clone, replica);
                     }
                     case Event.PrimaryGone gone -> {
                         switch (switcher.run(replica, clone, () -> lastHeardNanos)) {
                             case Switch.Outcome.Unsettled u -> { }
-                            case Switch.Outcome.Standby s -> publishStandby(replica);
+                            case Switch.Outcome.Standby s -> publishStandby(replica, clone);
                             case Switch.Outcome.Final end -> {
                                 return end;
                             }
@@ -136,10 +136,10 @@ final class StandbyTerm {
         };
     }
 
-    private void publishStandby(ReplicaServer replica) {
+    private void publishStandby(ReplicaServer replica, HotClone clone) {
         InetSocketAddress a = replica.address();
         session.publish(new Member(settings.name(), Role.STANDBY, a.getHostString() + ":" + a.getPort(),
-                replica.committedSeq(), replica.committedEpoch()));
+                replica.committedSeq(), replica.committedEpoch(), clone.vids()));
     }
 
     /**

@@ -21,6 +21,11 @@ import java.util.stream.Collectors;
                         + "checkpoint it holds (a standby: the last one replicated to it; the primary: the last one "
                         + "it committed) and the epoch it serves in. A program that ended says so, with its status.",
                 "",
+                "Under each node, its vid table: the ids the program knows its threads by (the same on every "
+                        + "node) and, after '=', the ids this node's kernel gives them, which an operator there can "
+                        + "kill: the primary's running program, a standby's hot clone (its first thread only "
+                        + "until a switch resumes it).",
+                "",
                 "Example:  hotclone status --zk 10.0.0.9:2181 --service app --json",
                 ""},
         mixinStandardHelpOptions = true)
@@ -56,14 +61,19 @@ final class StatusCommand implements Callable<Integer> {
         for (Member m : members) {
             out.append(String.format("%n  %-16s %-8s %-22s seq=%d epoch=%d", m.name(), m.role(),
                     m.replicationAddress().isEmpty() ? "-" : m.replicationAddress(), m.committedSeq(), m.epoch()));
+            if (!m.vids().isEmpty()) {
+                out.append(String.format("%n  %-16s vids (program's id=this node's): %s", "", m.vids().render()));
+            }
         }
         return out.toString();
     }
 
     private String json(long epoch, List<Member> members, OptionalInt ended) {
         String list = members.stream().map(m -> String.format(
-                "{\"name\": \"%s\", \"role\": \"%s\", \"replication\": \"%s\", \"seq\": %d, \"epoch\": %d}",
-                m.name(), m.role(), m.replicationAddress(), m.committedSeq(), m.epoch())).collect(Collectors.joining(", "));
+                "{\"name\": \"%s\", \"role\": \"%s\", \"replication\": \"%s\", \"seq\": %d, \"epoch\": %d, \"vids\": {%s}}",
+                m.name(), m.role(), m.replicationAddress(), m.committedSeq(), m.epoch(),
+                m.vids().realByVirtual().entrySet().stream().map(e -> "\"" + e.getKey() + "\": " + e.getValue())
+                        .collect(Collectors.joining(", ")))).collect(Collectors.joining(", "));
         return String.format("{\"service\": \"%s\", \"epoch\": %d, \"ended\": %s, \"members\": [%s]}", cluster.service,
                 epoch, ended.isPresent() ? Integer.toString(ended.getAsInt()) : "null", list);
     }

@@ -44,7 +44,8 @@ class FailoverTest {
     private static final Pattern LISTENING = Pattern.compile(".*standby of service \\S+ listening on .*");
     // In `hotclone status --json`.
     private static final Pattern MEMBER = Pattern.compile(
-            "\\{\"name\": \"(\\w+)\", \"role\": \"(\\w+)\", \"replication\": \"[^\"]*\", \"seq\": \\d+, \"epoch\": (\\d+)}");
+            "\\{\"name\": \"(\\w+)\", \"role\": \"(\\w+)\", \"replication\": \"[^\"]*\", \"seq\": \\d+, \"epoch\": (\\d+),"
+                    + " \"vids\": \\{([^}]*)}}");
     private static final Pattern SERVICE_EPOCH = Pattern.compile("\"epoch\": (\\d+), \"ended\"");
     // A copy of the program begins with one (or a switch) and ends with the other.
     private static final Pattern STARTED = Pattern.compile("(\\S+) .*protecting .* as pid \\d+,.*");
@@ -166,8 +167,15 @@ class FailoverTest {
         assertTrue(lines(standbyC.log()).stream().noneMatch(l -> SWITCHED.matcher(l).matches()),
                 "c, behind, did not take over: " + standbyC.log());
         // c may be between two sessions after its cut: it is a member again once its old session has expired
-        awaitStatus(out -> out.contains("\"epoch\": 2") && out.contains("{\"name\": \"b\", \"role\": \"PRIMARY\"")
+        Pattern bWithVids = Pattern.compile("\\{\"name\": \"b\", \"role\": \"PRIMARY\", [^}]*\"vids\": \\{\"\\d+\"");
+        String status = awaitStatus(out -> out.contains("\"epoch\": 2") && bWithVids.matcher(out).find()
                 && out.contains("{\"name\": \"c\", \"role\": \"STANDBY\""), "c's cut is healed");
+        Matcher entry = MEMBER.matcher(status);
+        while (entry.find() && !entry.group(1).equals("b")) {
+            // to the new primary's entry
+        }
+        assertTrue(entry.group(4).matches("\"\\d+\": " + switched.group(2)),
+                "the new primary's vid table shows the resumed program's pid behind its id: " + status);
         Verify.assertPasses(adopt(standbyB, Integer.parseInt(switched.group(2))), verify, WAIT);
     }
 

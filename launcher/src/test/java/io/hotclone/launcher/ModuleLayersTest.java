@@ -24,6 +24,7 @@ class ModuleLayersTest {
     /** Layer of every module; modules of one layer may not depend on each other. */
     private static final Map<String, Integer> LAYERS = Map.ofEntries(
             Map.entry("bindings", 1),
+            Map.entry("vid-table", 1),
             Map.entry("process", 2),
             Map.entry("kinds", 3),
             Map.entry("transport", 4),
@@ -36,7 +37,7 @@ class ModuleLayersTest {
             Map.entry("jmh", 9));
     private static final Pattern MODULE = Pattern.compile("<module>([^<]+)</module>");
     private static final Pattern DEPENDENCY = Pattern.compile(
-            "<dependency><groupId>io\\.hotclone</groupId><artifactId>hotclone-([a-z]+)</artifactId>(?:<scope>([a-z]+)</scope>)?");
+            "<dependency><groupId>io\\.hotclone</groupId><artifactId>hotclone-([a-z-]+)</artifactId>(?:<scope>([a-z]+)</scope>)?");
 
     private final Path repo = Path.of(System.getProperty("hotclone.repo"));
 

@@ -1,5 +1,6 @@
 package io.hotclone.launcher;
 
+import io.hotclone.vid.VidTable;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.hotclone.bindings.HotcloneException;
@@ -8,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class SummaryTest {
     private static Checkpointer.Result frozen(long seq, long micros) {
-        return new Checkpointer.Result(seq, 1, 1, 1, 4096, 0, micros, micros, false);
+        return new Checkpointer.Result(seq, 1, 1, 1, 4096, 0, micros, micros, false, VidTable.EMPTY);
     }
 
     @Test

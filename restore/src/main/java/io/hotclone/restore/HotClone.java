@@ -1,5 +1,7 @@
 package io.hotclone.restore;
 
+import io.hotclone.vid.VidTable;
+import java.util.Map;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.launch.HeldStart;
 import io.hotclone.image.AddressSpace;
@@ -36,6 +38,12 @@ public final class HotClone implements AutoCloseable {
     /** The checkpoint the clone holds, or -1 if it holds none. */
     public long seq() {
         return image == null ? -1 : image.header().seq();
+    }
+
+    /** The vid table of the clone: its leader's real pid behind the program's; empty while it holds nothing. */
+    public VidTable vids() {
+        return build == null ? VidTable.EMPTY
+                : VidTable.of(Map.of(image.threads().getFirst().programTid(), build.pid()));
     }
 
     /** How many times the clone was built from scratch; every other update brought only pages. */
