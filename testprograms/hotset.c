@@ -3,10 +3,12 @@
  * --hot-mib MiB and otherwise anywhere. It measures itself: writes per second, and the longest
  * stall, the longest time between two consecutive writes (a checkpoint's freeze shows there).
  *
- * usage: hotset [--heap-mib 256] [--hot-mib 8] [--hot-percent 95] [--seconds 5] [--thp 0|1]
+ * usage: hotset [--heap-mib 256] [--hot-mib 8] [--hot-percent 95] [--seconds 5] [--thp 0|1] [--threads 1]
  * --thp 1 backs the heap with transparent huge pages (madvise(MADV_HUGEPAGE) on a 2 MiB-aligned
- * heap), as the kernel's "madvise" THP mode allows.
+ * heap), as the kernel's "madvise" THP mode allows. --threads N adds N-1 threads that wait on a
+ * condition variable for ever: what a checkpoint's freeze costs per thread.
  * prints: "ready pid=N", then at the end "writes=W per_second=R max_stall_us=S" and exits 0. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,18 @@ static long option(int argc, char **argv, const char *name, long fallback)
         if (strcmp(argv[i], name) == 0)
             return atol(argv[i + 1]);
     return fallback;
+}
+
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t parked = PTHREAD_COND_INITIALIZER;
+
+static void *park(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&parked_lock);
+    for (;;)
+        pthread_cond_wait(&parked, &parked_lock);
+    return NULL;
 }
 
 static uint64_t now_ns(void)
@@ -51,6 +65,13 @@ int main(int argc, char **argv)
     }
     for (size_t p = 0; p < pages; p++)
         heap[p * 512] = p;
+    for (long i = 1; i < option(argc, argv, "--threads", 1); i++) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, park, NULL) != 0) {
+            fprintf(stderr, "pthread_create failed\n");
+            return 2;
+        }
+    }
     printf("ready pid=%d\n", (int)getpid());
     fflush(stdout);
 

@@ -1,0 +1,104 @@
+package io.hotclone.jmh;
+
+import io.hotclone.capture.Chain;
+import io.hotclone.capture.Checkpointer;
+import io.hotclone.capture.dirty.Tracking;
+import io.hotclone.journal.Journal;
+import io.hotclone.process.launch.Spawn;
+import io.hotclone.testkit.Program;
+import io.hotclone.testkit.TestPrograms;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * The freeze of an incremental checkpoint (uffd dirty tracking, as {@code hotclone run} takes
+ * them) by the program's thread count: hotset with a 1 MiB hot set in a 64 MiB heap and
+ * {@code threads - 1} threads waiting on a condition variable, so that what grows with the
+ * count is hotclone's work per thread at the barrier (stop, registers, xstate, masks, the
+ * injected calls, /proc) and not the program's. Each op is one checkpoint; the secondary
+ * result freezeMicros is what the program felt. The freeze per extra thread is
+ * (freeze(64) - freeze(1)) / 63.
+ *
+ * <p>{@code jmh/run ThreadFreezeBenchmark -p threads=1,8,64}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 20)
+@Measurement(iterations = 40)
+@Fork(1)
+public class ThreadFreezeBenchmark {
+    @Param({"1", "8", "64"})
+    public int threads;
+
+    private Path dir;
+    private int pid;
+    private Journal journal;
+    private Chain chain;
+
+    /** The freeze of each checkpoint. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Freeze {
+        public double freezeMicros;
+
+        @Setup(Level.Iteration)
+        public void clear() {
+            freezeMicros = 0;
+        }
+    }
+
+    @Setup(Level.Trial)
+    public void startProgram() throws IOException {
+        dir = Files.createTempDirectory("hotclone-jmh-threads-");
+        Path binary = TestPrograms.compile("hotset", dir);
+        List<String> argv = List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\"", binary.toString(),
+                "--heap-mib", "64", "--hot-mib", "1", "--hot-percent", "100", "--seconds", "3600",
+                "--threads", Integer.toString(threads));
+        Files.createFile(dir.resolve("hotset.out")); // there before the shell opens it, so reading it never races
+        pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + dir.resolve("hotset.out")), Spawn.Group.OWN_GROUP);
+        Program.adopt(pid, dir.resolve("hotset.out")).awaitLine(Pattern.compile("ready pid=\\d+"), Duration.ofMinutes(2));
+        journal = Journal.create(dir.resolve("journal"));
+        chain = new Chain(0, Tracking.UFFD);
+        new Checkpointer(pid, journal, chain).checkpoint(); // the full one the incrementals build on
+    }
+
+    @Benchmark
+    public Checkpointer.Result checkpoint(Freeze freeze) {
+        Checkpointer.Result r = new Checkpointer(pid, journal, chain).checkpoint();
+        if (r.threads() != threads) {
+            throw new IllegalStateException("the checkpoint holds " + r.threads() + " threads, not " + threads);
+        }
+        freeze.freezeMicros = r.freezeMicros();
+        return r;
+    }
+
+    @TearDown(Level.Trial)
+    public void stopProgram() {
+        chain.close();
+        journal.close();
+        Spawn.kill(pid, 9);
+        Spawn.waitFor(pid);
+        Memstate.deleteTree(dir);
+    }
+}
