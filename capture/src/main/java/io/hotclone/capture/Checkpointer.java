@@ -302,20 +302,16 @@ public final class Checkpointer {
             areas = chain.continued(areas);
         }
         List<FdState> fds = FdState.dumpAll(proc);
-        byte[] xstate = tracee.xstate();
+        List<Tracee> all = new ArrayList<>(List.of(tracee));
+        all.addAll(others);
+        List<byte[]> xstates = all.stream().map(Tracee::xstate).toList();
         List<byte[]> sharedPending = tracee.pendingSignals(true);
         if (tracer != null) {
             sharedPending = sharedPending.stream().filter(info -> !tracer.ownSignal().test(info)).toList();
         }
         try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
-            ThreadState thread = ThreadState.dump(tracee, proc, xstate, remote);
-            List<ThreadState> threads = new ArrayList<>(List.of(thread));
-            for (Tracee other : others) {
-                byte[] own = other.xstate();
-                try (RemoteSyscalls sibling = remote.sibling(other)) {
-                    threads.add(ThreadState.dump(other, proc, own, sibling));
-                }
-            }
+            List<ThreadState> threads = dumpThreads(proc, remote, all, xstates);
+            ThreadState thread = threads.getFirst();
             ProcessState process = ProcessState.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas, thread);
             CapturePlan plan = plan(proc, areas, seq, dirty);
@@ -332,6 +328,29 @@ public final class Checkpointer {
             }
             return new Frozen(process, List.copyOf(threads), areas, fds, dirty, plan, pages);
         }
+    }
+
+    /**
+     * Every thread's state, {@code all.getFirst()} the leader {@code remote} runs in: the others
+     * are taken over as its siblings, as many at once as its scratch has slots for, so that
+     * their injected calls overlap.
+     */
+    private static List<ThreadState> dumpThreads(ProcFs proc, RemoteSyscalls remote, List<Tracee> all,
+                                                 List<byte[]> xstates) {
+        List<ThreadState> threads = new ArrayList<>();
+        for (int from = 0; from < all.size(); from += remote.slots()) {
+            int to = Math.min(all.size(), from + remote.slots());
+            List<RemoteSyscalls> group = new ArrayList<>();
+            try {
+                for (int i = from; i < to; i++) {
+                    group.add(i == 0 ? remote : remote.sibling(all.get(i), i - from));
+                }
+                threads.addAll(ThreadState.dumpAll(proc, group, xstates.subList(from, to)));
+            } finally {
+                group.stream().filter(r -> r != remote).forEach(RemoteSyscalls::close);
+            }
+        }
+        return threads;
     }
 
     /** At the barrier: the plan for this checkpoint's pages, from what the chain and /proc say. */

@@ -135,7 +135,7 @@ public final class TracerLoop implements AutoCloseable {
             List<MapsEntry> maps = new ProcFs(pid).maps();
             byte[] xstate = tracee.xstate(); // before any injected call, as a capture reads it
             try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
-                ThreadState thread = ThreadState.dump(tracee, new ProcFs(pid), xstate, remote);
+                ThreadState thread = ThreadState.dumpAll(new ProcFs(pid), List.of(remote), List.of(xstate)).getFirst();
                 result.complete(work.apply(new Barrier(tracee, remote, thread, maps)));
             }
         } catch (RuntimeException | Error e) {

@@ -5,6 +5,8 @@ import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 import static io.hotclone.bindings.linux.Signal.SS_DISABLE;
 import static io.hotclone.bindings.linux.Signal.SS_ONSTACK;
@@ -13,13 +15,17 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_sigaltstack;
 /** A thread's alternate signal stack (stack_t). */
 public record SigaltstackState(long sp, int flags, long size) {
 
-    /** The alternate stack of the thread {@code remote} runs in. */
-    static SigaltstackState dump(RemoteSyscalls remote) {
-        remote.check("sigaltstack(NULL, &old)", SYS_sigaltstack, 0, remote.scratch());
+    /** The alternate stack of each thread {@code threads} run in, read by calls made at once. */
+    static List<SigaltstackState> dumpAll(List<RemoteSyscalls> threads) {
+        RemoteSyscalls.checkEach(threads, "sigaltstack(NULL, &old)", SYS_sigaltstack, r -> new long[] {0, r.scratch()});
         try (Arena local = Arena.ofConfined()) {
             MemorySegment ss = local.allocate(stack_t.layout());
-            remote.memory().read(remote.scratch(), ss);
-            return new SigaltstackState(stack_t.ss_sp(ss).address(), stack_t.ss_flags(ss), stack_t.ss_size(ss));
+            List<SigaltstackState> stacks = new ArrayList<>();
+            for (RemoteSyscalls r : threads) {
+                r.memory().read(r.scratch(), ss);
+                stacks.add(new SigaltstackState(stack_t.ss_sp(ss).address(), stack_t.ss_flags(ss), stack_t.ss_size(ss)));
+            }
+            return stacks;
         }
     }
 

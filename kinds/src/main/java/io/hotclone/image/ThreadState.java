@@ -12,6 +12,7 @@ import io.hotclone.process.ptrace.Tracee;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.List;
 
 import static io.hotclone.bindings.linux.Errno.EEXIST;
@@ -53,24 +54,35 @@ public record ThreadState(int tid, byte[] registers, byte[] xstate, long blocked
                           @Since(2) RobustList robustList) implements ImageRecord {
 
     /**
-     * The state of one frozen thread of the process {@code proc} shows.
+     * The state of frozen threads of the process {@code proc} shows, each taken over by one of
+     * {@code threads} (whose saved registers and mask are the thread's, each with a scratch of
+     * its own, {@link RemoteSyscalls#SLOT_SIZE} bytes at least); their injected calls are made
+     * at once ({@link RemoteSyscalls#callEach}).
      *
-     * @param xstate the thread's xstate, read before any injected call
-     * @param remote system calls in that thread, whose saved registers and mask are the thread's
+     * @param xstates each thread's xstate, read before any injected call
      */
-    public static ThreadState dump(Tracee tracee, ProcFs proc, byte[] xstate, RemoteSyscalls remote) {
-        MemorySegment regs = remote.savedRegisters();
-        int tid = tracee.tid();
-        remote.check("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, PR_GET_TID_ADDRESS, remote.scratch());
-        long clearChildTid;
+    public static List<ThreadState> dumpAll(ProcFs proc, List<RemoteSyscalls> threads, List<byte[]> xstates) {
+        RemoteSyscalls.checkEach(threads, "prctl(PR_GET_TID_ADDRESS)", SYS_prctl,
+                r -> new long[] {PR_GET_TID_ADDRESS, r.scratch()});
+        long[] clearChildTids = new long[threads.size()];
         try (Arena local = Arena.ofConfined()) {
             MemorySegment word = local.allocate(ValueLayout.JAVA_LONG);
-            remote.memory().read(remote.scratch(), word);
-            clearChildTid = word.get(ValueLayout.JAVA_LONG, 0);
+            for (int i = 0; i < clearChildTids.length; i++) {
+                threads.get(i).memory().read(threads.get(i).scratch(), word);
+                clearChildTids[i] = word.get(ValueLayout.JAVA_LONG, 0);
+            }
         }
-        return new ThreadState(tid, regs.toArray(ValueLayout.JAVA_BYTE), xstate, remote.savedSigmask(),
-                tracee.pendingSignals(false), SigaltstackState.dump(remote), tracee.rseq(), proc.innermostId(tid),
-                proc.threadName(tid), clearChildTid, tracee.robustList());
+        List<SigaltstackState> altstacks = SigaltstackState.dumpAll(threads);
+        List<ThreadState> states = new ArrayList<>();
+        for (int i = 0; i < threads.size(); i++) {
+            RemoteSyscalls remote = threads.get(i);
+            Tracee tracee = remote.tracee();
+            int tid = tracee.tid();
+            states.add(new ThreadState(tid, remote.savedRegisters().toArray(ValueLayout.JAVA_BYTE), xstates.get(i),
+                    remote.savedSigmask(), tracee.pendingSignals(false), altstacks.get(i), tracee.rseq(),
+                    proc.innermostId(tid), proc.threadName(tid), clearChildTids[i], tracee.robustList()));
+        }
+        return states;
     }
 
     /** The id the program knows the thread by (its capturing node's id in records that did not save it). */

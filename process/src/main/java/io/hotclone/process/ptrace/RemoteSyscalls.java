@@ -12,6 +12,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.function.Function;
 
 import static io.hotclone.bindings.linux.Mman.MAP_ANONYMOUS;
 import static io.hotclone.bindings.linux.Mman.MAP_FIXED_NOREPLACE;
@@ -41,6 +42,8 @@ public final class RemoteSyscalls implements AutoCloseable {
     public static final long SCRATCH_SIZE = 64 * 1024;
     /** The scratch a capture needs (a sigaction, a sigaltstack): small enough to borrow from the stack. */
     public static final long STACK_SCRATCH_SIZE = 4096;
+    /** A sibling's share of the scratch area: room for what a thread's own calls read back (a stack_t, an address). */
+    public static final long SLOT_SIZE = 64;
     /** The x86-64 ABI lets a function use 128 bytes below its stack pointer without moving it. */
     private static final long RED_ZONE = 128;
 
@@ -149,11 +152,32 @@ public final class RemoteSyscalls implements AutoCloseable {
      * two must not overlap, and this one gives the scratch back when cured.
      */
     public RemoteSyscalls sibling(Tracee thread) {
+        return sibling(thread, 0, scratchSize);
+    }
+
+    /**
+     * As {@link #sibling(Tracee)}, with a slot of its own in the scratch area, the
+     * {@code slot}-th of {@link #SLOT_SIZE} bytes: siblings of distinct slots may make their
+     * calls at once ({@link #callEach}). {@link #slots()} slots fit.
+     */
+    public RemoteSyscalls sibling(Tracee thread, int slot) {
+        if (slot < 0 || slot >= slots()) {
+            throw new IllegalArgumentException("scratch slot " + slot + " of " + slots());
+        }
+        return sibling(thread, slot * SLOT_SIZE, SLOT_SIZE);
+    }
+
+    private RemoteSyscalls sibling(Tracee thread, long offset, long size) {
         RemoteSyscalls r = borrow(thread, gadget);
-        r.scratch = scratch;
-        r.scratchSize = scratchSize;
+        r.scratch = scratch + offset;
+        r.scratchSize = size;
         r.sharedScratch = true;
         return r;
+    }
+
+    /** How many siblings' slots the scratch area holds. */
+    public int slots() {
+        return (int) (scratchSize / SLOT_SIZE);
     }
 
     private void mapScratch(long address) {
@@ -234,6 +258,51 @@ public final class RemoteSyscalls implements AutoCloseable {
     public long call(int nr, long... args) {
         load(nr, args);
         tracee.singleStep();
+        return awaitCall(nr);
+    }
+
+    /**
+     * Runs system call {@code nr} in each of {@code threads} at once, with the arguments
+     * {@code args} gives each: every thread is set off before any is waited for, so that their
+     * trips through the scheduler overlap and N calls cost about one. Returns each one's rax.
+     */
+    public static long[] callEach(List<RemoteSyscalls> threads, int nr, Function<RemoteSyscalls, long[]> args) {
+        for (RemoteSyscalls r : threads) {
+            r.load(nr, args.apply(r));
+            r.tracee.singleStep();
+        }
+        long[] results = new long[threads.size()];
+        RuntimeException failed = null;
+        for (int i = 0; i < results.length; i++) {
+            try {
+                results[i] = threads.get(i).awaitCall(nr);
+            } catch (RuntimeException e) {
+                // The others are still brought back to a stop, where cure can give them their registers.
+                if (failed == null) {
+                    failed = e;
+                }
+            }
+        }
+        if (failed != null) {
+            throw failed;
+        }
+        return results;
+    }
+
+    /** As {@link #callEach}, but throws, naming {@code what} and the thread, when a call fails. */
+    public static long[] checkEach(List<RemoteSyscalls> threads, String what, int nr,
+                                   Function<RemoteSyscalls, long[]> args) {
+        long[] results = callEach(threads, nr, args);
+        for (int i = 0; i < results.length; i++) {
+            if (results[i] < 0 && results[i] > -4096) {
+                throw new SyscallException(what + " in thread " + threads.get(i).tracee.tid(), (int) -results[i]);
+            }
+        }
+        return results;
+    }
+
+    /** Waits for the trap after the call a {@link #load}ed thread was set off to make; returns rax. */
+    private long awaitCall(int nr) {
         WaitStatus s = tracee.await();
         while ((s.signalDeliveryStop() && s.stopSignal() == SIGSTOP) || (s.interruptStop() && s.stopSignal() == SIGTRAP)) {
             // An interrupt stop is a PTRACE_INTERRUPT made before the call: spent either way (any
