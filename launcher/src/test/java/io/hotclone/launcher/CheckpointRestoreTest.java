@@ -48,6 +48,13 @@ class CheckpointRestoreTest {
         cycle(List.of(TestPrograms.compile("eventfds").toString(), "--verify-file", verify.toString()), verify, false);
     }
 
+    @Test
+    void eightThreadsContinueFromTheCheckpointWithTheirIdsNamesMasksAndSharedState() throws Exception {
+        Path verify = dir.resolve("verify");
+        cycle(List.of(TestPrograms.compile("threads").toString(), "--verify-file", verify.toString(), "--threads", "8"),
+                verify, false);
+    }
+
     private void cycle(List<String> command, Path verify, boolean sendsUsr1) throws Exception {
         Path journal = dir.resolve("journal");
         try (Program original = Program.start(dir, command)) {

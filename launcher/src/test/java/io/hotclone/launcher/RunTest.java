@@ -139,10 +139,12 @@ class RunTest {
     /**
      * memstate holds every kind of state; kernelwrites has the kernel write into its memory
      * (system call buffers, a signal stack in the heap, forks); mapchurn changes its mappings
-     * every tick: what dirty tracking by page protection must follow.
+     * every tick: what dirty tracking by page protection must follow; threads runs 8 threads
+     * under mutexes and condition variables, threadchurn makes and joins threads every tick.
      */
     @ParameterizedTest
-    @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect"})
+    @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect", "threads, uffd",
+            "threadchurn, uffd"})
     void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck(String name, String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         Path verify = dir.resolve("verify");

@@ -116,6 +116,29 @@ class HotCloneTest {
         }
     }
 
+    /** The switch makes every thread again, with its id, and lets them all go together. */
+    @Test
+    void aCloneOfAMultiThreadedProgramResumesEveryThreadWithItsState() {
+        Path verify = dir.resolve("verify");
+        List<String> command = List.of(TestPrograms.compile("threads", dir).toString(), "--verify-file",
+                verify.toString(), "--threads", "8");
+        try (Program program = Program.start(dir, command);
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Chain chain = new Chain(1, Tracking.UFFD);
+             HotClone clone = new HotClone()) {
+            program.awaitTick(2, WAIT);
+            for (int i = 0; i < 4; i++) {
+                program.awaitTick(program.lastTick() + 1, WAIT);
+                clone.update(journal, new Checkpointer(program.pid(), journal, chain).checkpoint().seq());
+            }
+            assertTrue(journal.read(clone.seq()).threads().size() > 8, "the workers and the blocked threads are saved");
+            try (Program restored = killAndRestore(program, clone::resume)) {
+                restored.awaitTick(restored.lastTick() + 2, WAIT);
+                Verify.assertPasses(restored, verify, WAIT);
+            }
+        }
+    }
+
     @Test
     void aCloneIsBuiltAnewFromAFullCheckpoint() {
         List<String> command = List.of(TestPrograms.compile("counter", dir).toString(), "--verify-file",
