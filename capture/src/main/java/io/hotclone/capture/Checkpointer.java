@@ -314,7 +314,7 @@ public final class Checkpointer {
             ThreadState thread = threads.getFirst();
             ProcessState process = ProcessState.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas, thread);
-            CapturePlan plan = plan(proc, areas, seq, dirty);
+            CapturePlan plan = plan(proc, areas, seq, dirty, thread.programTid() == 1);
             PageCapture pages = switch (plan.how()) {
                 case STREAMED -> new StreamedCapture();
                 case STAGED -> new StagedCapture();
@@ -353,12 +353,16 @@ public final class Checkpointer {
         return threads;
     }
 
-    /** At the barrier: the plan for this checkpoint's pages, from what the chain and /proc say. */
-    private CapturePlan plan(ProcFs proc, List<MemoryArea> areas, long seq, DirtySet dirty) {
+    /**
+     * At the barrier: the plan for this checkpoint's pages, from what the chain and /proc say.
+     *
+     * @param init whether the program is the first process of its pid namespace
+     */
+    private CapturePlan plan(ProcFs proc, List<MemoryArea> areas, long seq, DirtySet dirty, boolean init) {
         long bound = dirty == null ? Long.MAX_VALUE : chain.pagesBound(areas, seq, dirty, chain.untracked());
         boolean stageable = dirty != null && chain.stageable(bound);
         return CapturePlan.decide(dirty != null, bound, stageable, () -> proc.statm().residentPages() * Host.PAGE_SIZE,
-                stageable && chain.stageHolds(bound), () -> forkable(proc));
+                stageable && chain.stageHolds(bound), () -> !init && forkable(proc));
     }
 
     /**
@@ -380,7 +384,9 @@ public final class Checkpointer {
     /**
      * Whether the pages may be read from a fork of the frozen program after the freeze: only for
      * a protected program (its parent is this hotclone, which reaps the copy) whose forks have
-     * not been found to leave out or wipe memory ({@link ForkCapture}).
+     * not been found to leave out or wipe memory ({@link ForkCapture}), and that is not the first
+     * process of its pid namespace (such a one may not make a sibling, CLONE_PARENT, and a child
+     * of its own would be the program's to see and reap).
      */
     private boolean forkable(ProcFs proc) {
         return chain != null && chain.forkFaithful() && proc.stat().ppid() == ProcessHandle.current().pid();

@@ -1,8 +1,5 @@
 package io.hotclone.capture;
 
-import io.hotclone.bindings.Native;
-import io.hotclone.bindings.linux.Libc;
-import io.hotclone.bindings.linux.siginfo_t;
 import io.hotclone.bindings.linux.user_regs_struct;
 import io.hotclone.capture.dirty.StopServer;
 import io.hotclone.process.launch.Spawn;
@@ -12,12 +9,12 @@ import io.hotclone.process.ptrace.Siginfo;
 import io.hotclone.process.ptrace.SyscallStop;
 import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.process.ptrace.WaitStatus;
+import io.hotclone.process.ptrace.WakeUp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Function;
@@ -27,7 +24,6 @@ import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_EXITKILL;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 import static io.hotclone.bindings.linux.Signal.SEGV_ACCERR;
 import static io.hotclone.bindings.linux.Signal.SIGSEGV;
-import static io.hotclone.bindings.linux.Signal.SIGSTOP;
 import static io.hotclone.bindings.linux.Signal.SIGTRAP;
 import static io.hotclone.bindings.linux.Signal.SI_KERNEL;
 
@@ -39,6 +35,7 @@ import static io.hotclone.bindings.linux.Signal.SI_KERNEL;
  *
  * <p>The tracer sleeps in waitpid(2), which nothing but the program wakes: a checkpoint is
  * asked for by {@link #wake()} from the scheduling thread, which sends the program a SIGSTOP
+ * marked as hotclone's ({@link WakeUp})
  * (the one signal it cannot block); the tracer discards it, interrupts the program and takes
  * the checkpoint at the interrupt stop. Any other ptrace stop (a system call, a fault, the
  * trap after an injected call) clears a pending PTRACE_INTERRUPT, so the tracer interrupts
@@ -50,7 +47,6 @@ import static io.hotclone.bindings.linux.Signal.SI_KERNEL;
  */
 final class SeizedLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SeizedLoop.class);
-    private static final int SELF = (int) ProcessHandle.current().pid();
     /** How long {@link #serveWaiting} looks for another stop after serving one. */
     private static final long BURST_NANOS = 100_000;
     /** The ptrace options the program is seized with: it stops at every system call and dies with its tracer. */
@@ -91,9 +87,7 @@ final class SeizedLoop implements AutoCloseable {
      * discards it when it comes, and a checkpoint must not carry it.
      */
     private static boolean isWakeUp(byte[] siginfo) {
-        MemorySegment info = MemorySegment.ofArray(siginfo);
-        return info.get(ValueLayout.JAVA_INT_UNALIGNED, siginfo_t.si_signo$offset()) == SIGSTOP
-                && info.get(ValueLayout.JAVA_INT_UNALIGNED, siginfo_t.si_pid$offset()) == SELF;
+        return WakeUp.is(MemorySegment.ofArray(siginfo));
     }
 
     /**
@@ -118,9 +112,8 @@ final class SeizedLoop implements AutoCloseable {
             }
             done = asked;
         }
-        MemorySegment cs = Native.callState();
-        if (Libc.kill(cs, pid, SIGSTOP) != 0) {
-            LOG.debug("kill({}, SIGSTOP): errno {}", pid, Libc.errno(cs)); // it ended: the tracer says so
+        if (!WakeUp.send(pid)) {
+            LOG.debug("no wake-up sent to process {}: it ended, as its tracer says", pid);
         }
         return done.join();
     }
@@ -262,7 +255,7 @@ final class SeizedLoop implements AutoCloseable {
         if (info.signal() == SIGSEGV && info.code() == SEGV_ACCERR && t.fault(info.address())) {
             return 0;
         }
-        if (info.signal() == SIGSTOP && info.sender() == SELF) {
+        if (info.wakeUp()) {
             return 0;
         }
         if (info.signal() == SIGSEGV && info.code() == SI_KERNEL && t.protectsAny()) {

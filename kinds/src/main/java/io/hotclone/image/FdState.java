@@ -19,9 +19,10 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
  * its saved state, its dump (a static {@code dump} listed in {@link #DUMPERS}) and its
  * {@link #restore}.
  */
-public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd {
+public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd, EpollFd {
     /** The kinds tried in order on each descriptor: the first that recognises it saves it. */
-    List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, DeviceFd::dump, EventfdFd::dump);
+    List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, DeviceFd::dump, EventfdFd::dump,
+            EpollFd::dump);
 
     /** The descriptor number in the program. */
     int fd();
@@ -31,6 +32,11 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
 
     /** Whether FD_CLOEXEC is set. */
     boolean closeOnExec();
+
+    /** Whether it refers to other descriptors of the program (an epoll's list), which are restored first. */
+    default boolean refersToOthers() {
+        return false;
+    }
 
     /**
      * Opens this descriptor at its number in the process {@code remote} runs in.
@@ -86,8 +92,12 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
         for (int fd : present) {
             remote.check("close(" + fd + ")", SYS_close, fd);
         }
-        for (FdState fd : fds) {
-            fd.restore(remote, parked);
+        for (boolean referring : new boolean[] {false, true}) {
+            for (FdState fd : fds) {
+                if (fd.refersToOthers() == referring) {
+                    fd.restore(remote, parked);
+                }
+            }
         }
         for (int p : parked.values()) {
             remote.check("close(" + p + ")", SYS_close, p);

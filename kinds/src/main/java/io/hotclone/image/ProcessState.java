@@ -31,12 +31,14 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_umask;
  * @param rlimits        every resource limit
  * @param sigactions     every signal disposition that is not SIG_DFL
  * @param sharedPending  process-directed pending signals, each a 128-byte siginfo_t
+ * @param groupLeader    whether it led its process group (a restore makes it lead one again)
  */
-@Tag(value = 2, version = 1, name = "process")
+@Tag(value = 2, version = 2, name = "process")
 public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdentity exeIdentity,
                            MmState mm, byte[] auxv, String cwd, String root, int umask,
                            int personality, List<RlimitState> rlimits,
-                           List<SigactionState> sigactions, List<byte[]> sharedPending) implements ImageRecord {
+                           List<SigactionState> sigactions, List<byte[]> sharedPending,
+                           @Since(2) boolean groupLeader) implements ImageRecord {
 
     /**
      * The process-wide state of a frozen process (its threads are saved one by one: {@link ThreadState}).
@@ -53,7 +55,7 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
         return new ProcessState(proc.pid(), stat.session() == proc.pid(), proc.link("exe"),
                 FileIdentities.of(proc.path("exe")), MmState.dump(stat, remote), proc.bytes("auxv"), proc.link("cwd"),
                 proc.link("root"), umask, personality, RlimitState.dumpAll(proc.pid()),
-                SigactionState.dumpAll(remote, changed), sharedPending);
+                SigactionState.dumpAll(remote, changed), sharedPending, stat.pgrp() == proc.pid());
     }
 
     /**

@@ -23,6 +23,8 @@ public final class Restorable {
             new Entry("files", "regular files by path and offset (their contents are not rolled back yet),"
                     + " /dev/null and the other stateless devices"),
             new Entry("eventfds", "their counter, semaphore mode and flags"),
+            new Entry("epolls", "their interest list: each watched descriptor's events, triggers (edge, one-shot)"
+                    + " and data; readiness is found again"),
             new Entry("stdio", "stdin, stdout and stderr shared with the hotclone that runs it (a restore hands"
                     + " over its own)"));
 

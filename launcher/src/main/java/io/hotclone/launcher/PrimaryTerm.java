@@ -67,7 +67,7 @@ final class PrimaryTerm {
              Signals forwarded = Signals.forwardTo(pid)) {
             replication = replicated;
             standbysOf(session.members()).forEach(replicated::addStandby);
-            int status = program.run();
+            int status = forwarded.status(program.run());
             long upTo = replicated.replicatedSeq();
             LOG.info("program pid {} exited with status {}; {}; {}", pid, status, summary,
                     upTo > 0 ? "replicated up to seq " + upTo : "nothing replicated (no standby)");

@@ -129,7 +129,7 @@ final class RunCommand implements Callable<Integer> {
                  Signals forwarded = Signals.forwardTo(pid)) {
                 int status;
                 try {
-                    status = program.run();
+                    status = forwarded.status(program.run());
                 } catch (JournalOutage e) {
                     LOG.info("{} was killed; {}", command.getFirst(), summary);
                     throw e;

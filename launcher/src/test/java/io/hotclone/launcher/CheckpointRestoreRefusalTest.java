@@ -77,6 +77,11 @@ class CheckpointRestoreRefusalTest {
                         "fd \\d+ is an eventfd shared with fd \\d+"),
                 Arguments.of("eventfd with O_APPEND", "import fcntl\ne = os.eventfd(3)\nfcntl.fcntl(e, fcntl.F_SETFL, os.O_APPEND)",
                         "fd \\d+ is an eventfd with open flags 02002"),
+                Arguments.of("epoll shared by two fds", "import select\ne = select.epoll()\nd = os.dup(e.fileno())",
+                        "fd \\d+ is an epoll shared with fd \\d+"),
+                Arguments.of("epoll watching a file its fd no longer is", "import select\nr = os.eventfd(0)\n"
+                        + "e = select.epoll()\ne.register(r)\nd = os.dup(r)\nos.close(r)",
+                        "fd \\d+ is an epoll watching a file that fd \\d+ no longer is"),
                 Arguments.of("memfd", "m = os.memfd_create('hc')", "fd \\d+ is a deleted file \\(/memfd:hc"),
                 Arguments.of("deleted file", "f = open('gone', 'w')\nos.unlink('gone')", "fd \\d+ is a deleted file \\(.*/gone \\(deleted\\)"),
                 Arguments.of("child", "import ctypes\nif os.fork() == 0:\n    ctypes.CDLL(None).prctl(1, 9)\n"

@@ -49,10 +49,9 @@ class CheckpointRestoreTest {
     }
 
     @Test
-    void eightThreadsContinueFromTheCheckpointWithTheirIdsNamesMasksAndSharedState() throws Exception {
+    void anEpollContinuesFromTheCheckpointWithItsInterestListDataAndTriggers() throws Exception {
         Path verify = dir.resolve("verify");
-        cycle(List.of(TestPrograms.compile("threads").toString(), "--verify-file", verify.toString(), "--threads", "8"),
-                verify, false);
+        cycle(List.of(TestPrograms.compile("epolls").toString(), "--verify-file", verify.toString()), verify, false);
     }
 
     private void cycle(List<String> command, Path verify, boolean sendsUsr1) throws Exception {

@@ -16,6 +16,9 @@ import io.hotclone.image.ThreadState;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.Journal;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,6 +39,7 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_getpid;
  * <p>Thread confinement: the thread that started it makes every call (it is the tracer).
  */
 final class ProcessBuild {
+    private static final Logger LOG = LoggerFactory.getLogger(ProcessBuild.class);
     private final Tracee tracee;
     private final RemoteSyscalls remote;
     private final AddressSpace space;
@@ -53,9 +57,17 @@ final class ProcessBuild {
      * gives it the image's mappings, empty.
      */
     static ProcessBuild start(CheckpointImage image, HeldStart.Lifetime lifetime) {
+        // A program checkpointed as pid 1 of namespaces of its own gets them again, where its ids are free.
+        int leader = image.threads().getFirst().programTid();
+        HeldStart.Placement placement = leader == 1 ? new HeldStart.OwnNamespaces()
+                : new HeldStart.SharedNamespaces(leader);
         Tracee tracee = HeldStart.start(List.of(image.process().exe()), List.of(),
-                image.process().sessionLeader() ? Spawn.Group.OWN_SESSION : Spawn.Group.INHERIT, lifetime);
+                group(image.process()), lifetime, placement);
         int pid = tracee.tid();
+        if (leader != 1 && pid != leader) {
+            LOG.warn("pid {} is taken on this node: the program is restored as pid {}, and an id it holds of itself is"
+                    + " wrong (a program that hotclone runs has namespaces of its own, where its ids are free)", leader, pid);
+        }
         RemoteSyscalls remote = null;
         try {
             checkXstate(tracee, image.header());
@@ -81,6 +93,12 @@ final class ProcessBuild {
 
     int pid() {
         return tracee.tid();
+    }
+
+    /** The session and process group the program led, if any: it leads them again. */
+    private static Spawn.Group group(ProcessState process) {
+        return process.sessionLeader() ? Spawn.Group.OWN_SESSION
+                : process.groupLeader() ? Spawn.Group.OWN_GROUP : Spawn.Group.INHERIT;
     }
 
     /** Whether any of {@code areas} lies on the scratch area hotclone's injected calls use. */

@@ -1,6 +1,7 @@
 package io.hotclone.restore;
 
 import io.hotclone.process.launch.HeldStart;
+import io.hotclone.process.launch.Spawn;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;
@@ -122,7 +123,7 @@ class HotCloneTest {
         Path verify = dir.resolve("verify");
         List<String> command = List.of(TestPrograms.compile("threads", dir).toString(), "--verify-file",
                 verify.toString(), "--threads", "8");
-        try (Program program = Program.start(dir, command);
+        try (Program program = startAsRunDoes(command);
              Journal journal = Journal.create(dir.resolve("journal"));
              Chain chain = new Chain(1, Tracking.UFFD);
              HotClone clone = new HotClone()) {
@@ -164,6 +165,17 @@ class HotCloneTest {
      * Kills {@code program}, brings it back with {@code restore}, and returns the restored program
      * once it has printed a tick that continues from the last checkpoint (not from the start).
      */
+    /**
+     * Starts {@code command} as {@code hotclone run} does, in namespaces of its own, where it is
+     * pid 1 and its threads' ids are free again wherever it is restored; its stdout goes to a file.
+     */
+    private Program startAsRunDoes(List<String> command) {
+        Path out = dir.resolve(Path.of(command.getFirst()).getFileName() + ".out");
+        List<String> argv = new java.util.ArrayList<>(List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >" + out));
+        argv.addAll(command);
+        return Program.adopt(HeldStart.run(argv, List.of(), Spawn.Group.OWN_GROUP, HeldStart.Lifetime.FREE), out);
+    }
+
     private static Program killAndRestore(Program program, Supplier<Restorer.Result> restore) {
         long last = program.lastTick();
         program.kill9();

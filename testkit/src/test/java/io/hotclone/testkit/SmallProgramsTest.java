@@ -32,7 +32,7 @@ class SmallProgramsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds"})
+    @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -65,7 +65,10 @@ class SmallProgramsTest {
     @ParameterizedTest
     @CsvSource({"execself, heap", "execself, counter", "counter, heap", "counter, counter", "mapchurn, region", "mapchurn, heap", "mapchurn, flip",
             "kernelwrites, read", "kernelwrites, child", "kernelwrites, stat", "kernelwrites, signal",
-            "eventfds, count", "eventfds, cloexec", "eventfds, semaphore", "eventfds, nonblock"})
+            "eventfds, count", "eventfds, cloexec", "eventfds, semaphore", "eventfds, nonblock",
+            "threads, order", "threads, sum", "threads, tid", "threads, name", "threads, sigmask", "threads, tls",
+            "threads, robust", "threads, altstack", "threads, join", "threads, sleep", "threads, wait", "threads, read",
+            "threadchurn, join", "threadchurn, sum", "epolls, data", "epolls, events", "epolls, list", "epolls, cloexec"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

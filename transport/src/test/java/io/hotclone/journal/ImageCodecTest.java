@@ -3,6 +3,7 @@ package io.hotclone.journal;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.EpollFd;
 import io.hotclone.image.EventfdFd;
 import io.hotclone.image.ImageRecord;
 import io.hotclone.image.ProcessState;
@@ -42,7 +43,9 @@ class ImageCodecTest {
                 Map.entry("header", Images.header(7, 3, CheckpointKind.INCREMENTAL, 6)),
                 Map.entry("process", p),
                 Map.entry("process-empty", new ProcessState(p.pid(), false, p.exe(), null, p.mm(), new byte[0],
-                        p.cwd(), p.root(), p.umask(), p.personality(), List.of(), List.of(), List.of())),
+                        p.cwd(), p.root(), p.umask(), p.personality(), List.of(), List.of(), List.of(), false)),
+                Map.entry("epoll-fd", new EpollFd(7, 02 | 04000, true, List.of(new EpollFd.Target(5, 0x80000001, 0x1122334455667788L),
+                        new EpollFd.Target(9, 0x40000001, 42)))),
                 Map.entry("thread", Images.thread(4243, true)),
                 Map.entry("thread-no-rseq", Images.thread(4244, false)),
                 Map.entry("area-file", Images.fileArea()),
@@ -87,6 +90,14 @@ class ImageCodecTest {
         assertDeepEquals(new ThreadState(t.tid(), t.registers(), t.xstate(), t.blockedMask(), t.pending(), t.altstack(),
                 t.rseq(), 0, null, 0, null), v1);
         assertEquals(4243, v1.programTid(), "a thread saved without its id in the program's namespace keeps its tid");
+    }
+
+    @Test
+    void aVersionOneProcessReadsAsLeadingNoProcessGroup() throws IOException {
+        ProcessState p = Images.process();
+        assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
+                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), false),
+                ImageCodec.decode(RecordType.of(p), 1, golden("process-v1")));
     }
 
     @Test

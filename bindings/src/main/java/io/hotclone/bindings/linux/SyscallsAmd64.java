@@ -124,4 +124,7 @@ public final class SyscallsAmd64 {
     public static final int SYS_getsockname = 51;
     public static final int SYS_getpeername = 52;
     public static final int SYS_eventfd2 = 0x122;
+    public static final int SYS_unshare = 0x110;
+    public static final int SYS_epoll_create1 = 0x123;
+    public static final int SYS_epoll_ctl = 233;
 }

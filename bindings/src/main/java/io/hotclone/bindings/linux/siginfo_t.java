@@ -141,4 +141,18 @@ public final class siginfo_t {
     public static void si_addr(MemorySegment s, MemorySegment v) {
         s.set(si_addr$LAYOUT, 16, v);
     }
+
+    public static long si_int$offset() {
+        return 24;
+    }
+
+    private static final ValueLayout.OfInt si_int$LAYOUT = ValueLayout.JAVA_INT;
+
+    public static int si_int(MemorySegment s) {
+        return s.get(si_int$LAYOUT, 24);
+    }
+
+    public static void si_int(MemorySegment s, int v) {
+        s.set(si_int$LAYOUT, 24, v);
+    }
 }

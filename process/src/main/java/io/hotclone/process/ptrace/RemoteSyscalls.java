@@ -310,7 +310,7 @@ public final class RemoteSyscalls implements AutoCloseable {
             // one signal blocking cannot hold off, is discarded now and sent again by close(), unless
             // hotclone sent it (to wake its tracer, which asks what woke it anyway).
             if (!s.interruptStop()) {
-                stopDeferred |= tracee.siginfo().sender() != ProcessHandle.current().pid();
+                stopDeferred |= !tracee.siginfo().wakeUp();
             }
             tracee.singleStep();
             s = tracee.await();
@@ -353,9 +353,9 @@ public final class RemoteSyscalls implements AutoCloseable {
     }
 
     /**
-     * Runs a call that makes a new thread ({@code CLONE_THREAD}) in a thread traced with
-     * PTRACE_O_TRACECLONE and returns the new thread's id (as this tracer sees it), attached
-     * to this tracer at its birth.
+     * Runs a call that ptrace reports as a clone (a new thread, CLONE_THREAD, or a process whose
+     * exit signal is not SIGCHLD) in a thread traced with PTRACE_O_TRACECLONE, and returns the
+     * new task's id (as this tracer sees it), attached to this tracer at its birth.
      */
     public int callCloning(String what, int nr, long... args) {
         return callSpawning(PTRACE_EVENT_CLONE, what, nr, args);

@@ -200,7 +200,7 @@ public final class Tracee implements AutoCloseable {
         MemorySegment info = xstateBuffer.asSlice(0, siginfo_t.sizeof());
         ptrace(PTRACE_GETSIGINFO, NULL, info, "PTRACE_GETSIGINFO");
         return new Siginfo(siginfo_t.si_signo(info), siginfo_t.si_code(info), siginfo_t.si_pid(info),
-                siginfo_t.si_addr(info).address());
+                siginfo_t.si_addr(info).address(), WakeUp.is(info));
     }
 
     /** The system call of the syscall stop the thread is in (PTRACE_GET_SYSCALL_INFO, Linux 5.3). */
