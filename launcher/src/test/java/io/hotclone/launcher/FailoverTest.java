@@ -607,29 +607,34 @@ class FailoverTest {
         }
     }
 
-    /** The program a node's hotclone runs, known there by its pid in the node's PID namespace. */
-    private Program adopt(NodeProcess node, int namespacePid) {
+    /**
+     * The program a node's hotclone runs, known there by its pid in the node's PID namespace (the
+     * program itself lives one namespace further down, where it is pid 1).
+     */
+    private Program adopt(NodeProcess node, int nodePid) {
         long pid = ProcessHandle.of(node.pid()).stream().flatMap(ProcessHandle::descendants)
-                .filter(p -> lastNsPid(p.pid()) == namespacePid).findFirst()
-                .orElseThrow(() -> new AssertionError("no process of pid " + namespacePid + " under " + node.log()))
+                .filter(p -> {
+                    List<Long> ids = nsPids(p.pid());
+                    return ids.size() >= 2 && ids.get(ids.size() - 1) == 1 && ids.get(ids.size() - 2) == nodePid;
+                }).findFirst()
+                .orElseThrow(() -> new AssertionError("no process of pid " + nodePid + " under " + node.log()))
                 .pid();
         Program program = Program.adopt((int) pid, node.log());
         programs.add(program);
         return program;
     }
 
-    /** A process's pid in the innermost PID namespace it belongs to (the last NSpid field). */
-    private static long lastNsPid(long pid) {
+    /** A process's pid in each PID namespace it belongs to, outermost first (NSpid); empty once it ended. */
+    private static List<Long> nsPids(long pid) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
                 if (line.startsWith("NSpid:")) {
-                    String[] fields = line.substring(6).trim().split("\\s+");
-                    return Long.parseLong(fields[fields.length - 1]);
+                    return java.util.Arrays.stream(line.substring(6).trim().split("\\s+")).map(Long::parseLong).toList();
                 }
             }
-            return -1;
+            return List.of();
         } catch (IOException e) {
-            return -1; // it ended meanwhile
+            return List.of(); // it ended meanwhile
         }
     }
 
