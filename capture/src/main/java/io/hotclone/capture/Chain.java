@@ -10,6 +10,7 @@ import io.hotclone.capture.memory.PageStage;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.PageSink;
 import io.hotclone.image.MemoryArea;
+import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.util.List;
 import java.util.Map;
@@ -17,6 +18,10 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
+
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_wait4;
+import static io.hotclone.bindings.linux.Wait.WNOHANG;
+import static io.hotclone.bindings.linux.Wait.__WALL;
 
 /**
  * The checkpoints of one protected program so far, which an incremental checkpoint builds on:
@@ -39,6 +44,8 @@ public final class Chain implements AutoCloseable {
     private DirtyTracker tracker;
     private final PageStage stage = new PageStage();
     private boolean forkFaithful = true;
+    /** Copies left zombies of the program's: their pid there, by their pid here. */
+    private final Map<Integer, Integer> copiesToReap = new TreeMap<>();
     private PageDumper dumper;
     private final UnaryOperator<CheckpointWriter> writers;
     private AppendRing ring;
@@ -86,6 +93,28 @@ public final class Chain implements AutoCloseable {
      * Whether the program's pages may be read from a fork of it: not once a fork was found to
      * leave out or wipe some of its memory (MADV_DONTFORK, MADV_WIPEONFORK).
      */
+    /**
+     * A copy-on-write copy that will be left a zombie of the program's ({@code pid} here,
+     * {@code programPid} there, see {@link io.hotclone.process.ptrace.FrozenCopy}): reaped at the
+     * next barrier.
+     */
+    void reapLater(int pid, int programPid) {
+        copiesToReap.put(pid, programPid);
+    }
+
+    /** The copies left zombies of the program's, by their pid here: children it did not make. */
+    Set<Integer> copiesLeft() {
+        return Set.copyOf(copiesToReap.keySet());
+    }
+
+    /** At a barrier: reaps, in the program {@code remote} runs in, the copies earlier checkpoints left it. */
+    void reapCopies(RemoteSyscalls remote) {
+        for (int programPid : copiesToReap.values()) {
+            remote.call(SYS_wait4, programPid, 0, WNOHANG | __WALL, 0); // ECHILD if the program reaped it itself
+        }
+        copiesToReap.clear();
+    }
+
     boolean forkFaithful() {
         return forkFaithful;
     }

@@ -28,12 +28,14 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_EXITKILL;
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACECLONE;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACEFORK;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 
@@ -139,7 +141,7 @@ public final class Checkpointer {
         long begin = System.nanoTime();
         phase = DumpPhase.PRE_DUMP;
         ProcFs proc = new ProcFs(pid);
-        refuseWhatCannotBeCaptured(pid);
+        refuse(pid, chain == null ? Set.of() : chain.copiesLeft());
         full = chain != null && chain.takeFullRequest();
         long seq = journal.nextSeq();
         // Made before the freeze: allocating the ring's slots faults in their memory.
@@ -180,7 +182,8 @@ public final class Checkpointer {
                         + " threads, and --dirty-tracking mprotect follows a single thread; run it with"
                         + " --dirty-tracking uffd");
             }
-            Frozen image = capture(proc, tracee, seized == null ? List.of() : seized.others(), seq);
+            Frozen image = capture(proc, tracee, seized == null ? List.of() : seized.others(), seq,
+                    tracer != null ? tracer.options() : options);
             dirty = image.dirty();
             try (PageCapture capture = image.pages()) {
                 ImageHeader header = header(seq, image.threads().getFirst(), dirty != null);
@@ -288,8 +291,11 @@ public final class Checkpointer {
         }
     }
 
-    /** @param others every thread of the program but {@code tracee}, its leader, stopped with it */
-    private Frozen capture(ProcFs proc, Tracee tracee, List<Tracee> others, long seq) {
+    /**
+     * @param others  every thread of the program but {@code tracee}, its leader, stopped with it
+     * @param options the ptrace options the program is traced with
+     */
+    private Frozen capture(ProcFs proc, Tracee tracee, List<Tracee> others, long seq, long options) {
         if (chain != null && !chain.follow(pid)) {
             LOG.info("process {} ran another program (exec) since the last checkpoint: its dirty tracking and page"
                     + " reading are set up anew for its new memory, and checkpoint seq {} is full", pid, seq);
@@ -314,11 +320,15 @@ public final class Checkpointer {
             ThreadState thread = threads.getFirst();
             ProcessState process = ProcessState.dump(proc, remote, sharedPending);
             DirtySet dirty = chain == null ? null : track(remote, areas, thread);
-            CapturePlan plan = plan(proc, areas, seq, dirty, thread.programTid() == 1);
+            if (chain != null) {
+                chain.reapCopies(remote);
+            }
+            CapturePlan plan = plan(proc, areas, seq, dirty);
             PageCapture pages = switch (plan.how()) {
                 case STREAMED -> new StreamedCapture();
                 case STAGED -> new StagedCapture();
-                case FORKED -> new ForkCapture(fork(tracee, remote), plan.stageShort());
+                case FORKED -> new ForkCapture(fork(tracee, remote, thread.programTid() == 1, options),
+                        plan.stageShort());
             };
             try {
                 remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
@@ -353,40 +363,39 @@ public final class Checkpointer {
         return threads;
     }
 
-    /**
-     * At the barrier: the plan for this checkpoint's pages, from what the chain and /proc say.
-     *
-     * @param init whether the program is the first process of its pid namespace
-     */
-    private CapturePlan plan(ProcFs proc, List<MemoryArea> areas, long seq, DirtySet dirty, boolean init) {
+    /** At the barrier: the plan for this checkpoint's pages, from what the chain and /proc say. */
+    private CapturePlan plan(ProcFs proc, List<MemoryArea> areas, long seq, DirtySet dirty) {
         long bound = dirty == null ? Long.MAX_VALUE : chain.pagesBound(areas, seq, dirty, chain.untracked());
         boolean stageable = dirty != null && chain.stageable(bound);
         return CapturePlan.decide(dirty != null, bound, stageable, () -> proc.statm().residentPages() * Host.PAGE_SIZE,
-                stageable && chain.stageHolds(bound), () -> !init && forkable(proc));
+                stageable && chain.stageHolds(bound), () -> forkable(proc));
     }
 
     /**
-     * Forks the frozen program; a lifelong tracee follows forks (PTRACE_O_TRACEFORK) for this one
-     * only, as its tracer waits for the program alone.
+     * Forks the frozen program, following the copy (PTRACE_O_TRACEFORK, PTRACE_O_TRACECLONE) for
+     * this one call only: a lifelong tracer waits for the program alone, and a thread the
+     * program makes before the barrier holds it must not be attached to this one. A copy left a
+     * zombie of the program's (an init's) is reaped at the next barrier.
+     *
+     * @param options the options {@code tracee} is traced with
      */
-    private FrozenCopy fork(Tracee tracee, RemoteSyscalls remote) {
-        if (tracer == null) {
-            return FrozenCopy.fork(remote);
-        }
-        tracee.setOptions(tracer.options() | PTRACE_O_TRACEFORK);
+    private FrozenCopy fork(Tracee tracee, RemoteSyscalls remote, boolean init, long options) {
+        tracee.setOptions(options | PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE);
         try {
-            return FrozenCopy.fork(remote);
+            FrozenCopy copy = FrozenCopy.fork(remote, init);
+            if (copy.programPid() != 0) {
+                chain.reapLater(copy.pid(), copy.programPid());
+            }
+            return copy;
         } finally {
-            tracee.setOptions(tracer.options());
+            tracee.setOptions(options);
         }
     }
 
     /**
      * Whether the pages may be read from a fork of the frozen program after the freeze: only for
      * a protected program (its parent is this hotclone, which reaps the copy) whose forks have
-     * not been found to leave out or wipe memory ({@link ForkCapture}), and that is not the first
-     * process of its pid namespace (such a one may not make a sibling, CLONE_PARENT, and a child
-     * of its own would be the program's to see and reap).
+     * not been found to leave out or wipe memory ({@link ForkCapture}).
      */
     private boolean forkable(ProcFs proc) {
         return chain != null && chain.forkFaithful() && proc.stat().ppid() == ProcessHandle.current().pid();
@@ -427,6 +436,11 @@ public final class Checkpointer {
      * told without stopping it; callers may check before they create anything for it.
      */
     public static void refuseWhatCannotBeCaptured(int pid) {
+        refuse(pid, Set.of());
+    }
+
+    /** As {@link #refuseWhatCannotBeCaptured}, but for {@code copies}, children hotclone's checkpoints left the program. */
+    private static void refuse(int pid, Set<Integer> copies) {
         ProcFs proc = new ProcFs(pid);
         if (!proc.exists()) {
             throw new HotcloneException("process " + pid + " does not exist (no /proc/" + pid + ")");
@@ -434,7 +448,7 @@ public final class Checkpointer {
         if (pid == ProcessHandle.current().pid()) {
             throw new HotcloneException("process " + pid + " is this hotclone itself");
         }
-        List<Integer> children = proc.children();
+        List<Integer> children = proc.children().stream().filter(c -> !copies.contains(c)).toList();
         if (!children.isEmpty()) {
             throw new Uncapturable("cannot checkpoint process " + pid + ": it has child processes "
                     + children + ", and this version of hotclone checkpoints single processes only");

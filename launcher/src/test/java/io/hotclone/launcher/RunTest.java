@@ -55,6 +55,30 @@ class RunTest {
      * The acceptance's shape, small: a program writing only a hot set runs under protection;
      * checkpoints keep coming and the incremental ones carry the hot set's pages, not the heap.
      */
+    /**
+     * The program runs as pid 1 of its own namespace, which may not make a sibling: the
+     * copy-on-write copy a full checkpoint reads its pages from is then its own child (with no
+     * exit signal), reaped at the next barrier, and never left behind.
+     */
+    @Test
+    void theCopyAFullCheckpointMakesIsNotLeftAChildOfTheProgram() throws Exception {
+        Path journal = dir.resolve("journal");
+        try (Launched run = launchTracking(journal, "uffd", TestPrograms.compile("counter").toString(), "--verify-file",
+                dir.resolve("verify").toString())) {
+            Program program = Program.adopt(run.awaitCheckpoint(), run.out());
+            HotcloneCli.Run ls = HotcloneCli.run(dir, "journal", "ls", journal.toString());
+            assertTrue(ls.out().startsWith("seq=1 kind=full "), ls.toString());
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (newestSeq(journal) < 3 && System.nanoTime() < deadline) {
+                program.awaitTick(program.lastTick() + 1, WAIT);
+            }
+            assertTrue(newestSeq(journal) >= 3, "checkpoints after the full one: " + ls);
+            String children = Files.readString(Path.of("/proc", Integer.toString(program.pid()), "task",
+                    Integer.toString(program.pid()), "children")).strip();
+            assertEquals("", children, "the program made no child; hotclone's copy must be gone");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"uffd", "mprotect"})
     void incrementalCheckpointsOfAHotSetProgramCarryTheWrittenPagesOnly(String tracking) throws Exception {
