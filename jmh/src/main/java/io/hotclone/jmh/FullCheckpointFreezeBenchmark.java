@@ -3,11 +3,7 @@ package io.hotclone.jmh;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;
-import io.hotclone.process.launch.Spawn;
 import io.hotclone.journal.Journal;
-import io.hotclone.testkit.Program;
-import io.hotclone.testkit.TestPrograms;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -25,10 +21,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 
 /**
  * The freeze of a full checkpoint of a protected program vs its size: its pages read from a
@@ -61,29 +55,12 @@ public class FullCheckpointFreezeBenchmark {
     private int pid;
     private Journal journal;
 
-    /** The freeze of each checkpoint, summed over an iteration's one invocation. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    public static class Freeze {
-        public double freezeMicros;
-
-        @Setup(Level.Iteration)
-        public void clear() {
-            freezeMicros = 0;
-        }
-    }
 
     @Setup(Level.Trial)
     public void startProgram() throws IOException {
         dir = Files.createTempDirectory("hotclone-jmh-freeze-");
-        Path binary = TestPrograms.compile("hotset", dir);
-        List<String> argv = List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\"", binary.toString(),
-                "--heap-mib", Integer.toString(rssMib), "--hot-mib", "1", "--hot-percent", "100", "--seconds", "3600",
-                "--thp", Integer.toString(thp));
-        Files.createFile(dir.resolve("hotset.out")); // there before the shell opens it, so reading it never races
-        pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + dir.resolve("hotset.out")), Spawn.Group.OWN_GROUP);
-        // Ready once every page of its heap is touched; the Program view is only read, never closed.
-        Program.adopt(pid, dir.resolve("hotset.out")).awaitLine(Pattern.compile("ready pid=\\d+"), Duration.ofMinutes(2));
+        pid = Hotset.start(dir, List.of("--heap-mib", Integer.toString(rssMib), "--hot-mib", "1", "--hot-percent", "100",
+                "--thp", Integer.toString(thp)));
     }
 
     @Setup(Level.Invocation)
@@ -116,8 +93,7 @@ public class FullCheckpointFreezeBenchmark {
 
     @TearDown(Level.Trial)
     public void stopProgram() {
-        Spawn.kill(pid, 9);
-        Spawn.waitFor(pid);
+        Hotset.stop(pid);
         Memstate.deleteTree(dir);
     }
 }

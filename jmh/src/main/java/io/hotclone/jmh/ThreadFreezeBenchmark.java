@@ -4,10 +4,6 @@ import io.hotclone.capture.Chain;
 import io.hotclone.capture.Checkpointer;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.journal.Journal;
-import io.hotclone.process.launch.Spawn;
-import io.hotclone.testkit.Program;
-import io.hotclone.testkit.TestPrograms;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -25,10 +21,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 
 /**
  * The freeze of an incremental checkpoint (uffd dirty tracking, as {@code hotclone run} takes
@@ -56,28 +50,12 @@ public class ThreadFreezeBenchmark {
     private Journal journal;
     private Chain chain;
 
-    /** The freeze of each checkpoint. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    public static class Freeze {
-        public double freezeMicros;
-
-        @Setup(Level.Iteration)
-        public void clear() {
-            freezeMicros = 0;
-        }
-    }
 
     @Setup(Level.Trial)
     public void startProgram() throws IOException {
         dir = Files.createTempDirectory("hotclone-jmh-threads-");
-        Path binary = TestPrograms.compile("hotset", dir);
-        List<String> argv = List.of("/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUT\"", binary.toString(),
-                "--heap-mib", "64", "--hot-mib", "1", "--hot-percent", "100", "--seconds", "3600",
-                "--threads", Integer.toString(threads));
-        Files.createFile(dir.resolve("hotset.out")); // there before the shell opens it, so reading it never races
-        pid = Spawn.spawn("/bin/sh", argv, List.of("OUT=" + dir.resolve("hotset.out")), Spawn.Group.OWN_GROUP);
-        Program.adopt(pid, dir.resolve("hotset.out")).awaitLine(Pattern.compile("ready pid=\\d+"), Duration.ofMinutes(2));
+        pid = Hotset.start(dir, List.of("--heap-mib", "64", "--hot-mib", "1", "--hot-percent", "100", "--threads",
+                Integer.toString(threads)));
         journal = Journal.create(dir.resolve("journal"));
         chain = new Chain(0, Tracking.UFFD);
         new Checkpointer(pid, journal, chain).checkpoint(); // the full one the incrementals build on
@@ -97,8 +75,7 @@ public class ThreadFreezeBenchmark {
     public void stopProgram() {
         chain.close();
         journal.close();
-        Spawn.kill(pid, 9);
-        Spawn.waitFor(pid);
+        Hotset.stop(pid);
         Memstate.deleteTree(dir);
     }
 }

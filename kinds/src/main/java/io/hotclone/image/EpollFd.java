@@ -20,7 +20,6 @@ import static io.hotclone.bindings.linux.Epoll.EPOLL_CTL_ADD;
 import static io.hotclone.bindings.linux.Fcntl.F_SETFL;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
 import static io.hotclone.bindings.linux.Fcntl.O_NONBLOCK;
-import static io.hotclone.bindings.linux.Fcntl.O_RDWR;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_epoll_create1;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_epoll_ctl;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
@@ -59,11 +58,7 @@ public record EpollFd(int fd, int flags, boolean closeOnExec, List<Target> targe
             return null;
         }
         String refusal = "cannot checkpoint process " + proc.pid() + ": fd " + fd + " is an epoll";
-        int flags = info.flags() & ~O_CLOEXEC;
-        if ((flags & ~O_NONBLOCK) != O_RDWR) {
-            throw new HotcloneException(refusal + " with open flags 0" + Integer.toOctalString(flags)
-                    + ", which hotclone cannot restore yet (it restores O_RDWR and O_NONBLOCK only)");
-        }
+        int flags = Reopen.anonymousFlags(refusal, info);
         long self = inode(proc, fd);
         for (int other : proc.fds()) {
             if (other != fd && proc.link("fd/" + other).equals(TARGET) && inode(proc, other) == self) {

@@ -14,7 +14,6 @@ import static io.hotclone.bindings.linux.Fcntl.EFD_NONBLOCK;
 import static io.hotclone.bindings.linux.Fcntl.EFD_SEMAPHORE;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
 import static io.hotclone.bindings.linux.Fcntl.O_NONBLOCK;
-import static io.hotclone.bindings.linux.Fcntl.O_RDWR;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_eventfd2;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_write;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -35,12 +34,7 @@ public record EventfdFd(int fd, int flags, boolean closeOnExec, long count, bool
             return null;
         }
         String refusal = "cannot checkpoint process " + proc.pid() + ": fd " + fd + " is an eventfd";
-        int flags = info.flags() & ~O_CLOEXEC;
-        // eventfd2 makes O_RDWR and takes only O_NONBLOCK: other flags (fcntl F_SETFL) would be lost.
-        if ((flags & ~O_NONBLOCK) != O_RDWR) {
-            throw new HotcloneException(refusal + " with open flags 0" + Integer.toOctalString(flags)
-                    + ", which hotclone cannot restore yet (it restores O_RDWR and O_NONBLOCK only)");
-        }
+        int flags = Reopen.anonymousFlags(refusal, info);
         List<String> lines = proc.lines("fdinfo/" + fd);
         String id = field(proc, fd, lines, "eventfd-id");
         for (int other : proc.fds()) {

@@ -1,9 +1,13 @@
 package io.hotclone.image;
 
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.process.proc.FdInfo;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import static io.hotclone.bindings.linux.Fcntl.AT_FDCWD;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
+import static io.hotclone.bindings.linux.Fcntl.O_NONBLOCK;
+import static io.hotclone.bindings.linux.Fcntl.O_RDWR;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_dup3;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_openat;
@@ -11,6 +15,20 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_openat;
 /** Opening a descriptor in a restored process and moving it to its saved number. */
 final class Reopen {
     private Reopen() {
+    }
+
+    /**
+     * The open flags of an anonymous-inode descriptor ({@code info}, without O_CLOEXEC), made
+     * again by a call that takes O_NONBLOCK alone (eventfd2, epoll_create1 and fcntl): refuses,
+     * beginning with {@code refusal}, one with other flags (set by fcntl F_SETFL), which would be lost.
+     */
+    static int anonymousFlags(String refusal, FdInfo info) {
+        int flags = info.flags() & ~O_CLOEXEC;
+        if ((flags & ~O_NONBLOCK) != O_RDWR) {
+            throw new HotcloneException(refusal + " with open flags 0" + Integer.toOctalString(flags)
+                    + ", which hotclone cannot restore yet (it restores O_RDWR and O_NONBLOCK only)");
+        }
+        return flags;
     }
 
     static void open(RemoteSyscalls remote, int fd, String path, int flags, boolean closeOnExec) {
