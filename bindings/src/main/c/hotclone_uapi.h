@@ -139,6 +139,12 @@ struct hc_kernel_sigaction {
 #ifndef AT_RSEQ_FEATURE_SIZE
 #define AT_RSEQ_FEATURE_SIZE	27
 #endif
+/* ---- translating a pid into a pid namespace (Linux 6.11, include/uapi/linux/nsfs.h) ---- */
+
+#ifndef NS_GET_PID_IN_PIDNS
+#define NS_GET_PID_IN_PIDNS	_IOR(0xb7, 0x8, int)
+#endif
+
 #ifndef AT_RSEQ_ALIGN
 #define AT_RSEQ_ALIGN		28
 #endif

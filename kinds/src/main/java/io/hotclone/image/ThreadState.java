@@ -5,6 +5,7 @@ import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.clone_args;
 import io.hotclone.process.RobustList;
 import io.hotclone.process.RseqState;
+import io.hotclone.process.proc.PidNamespace;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.process.ptrace.Tracee;
@@ -74,13 +75,15 @@ public record ThreadState(int tid, byte[] registers, byte[] xstate, long blocked
         }
         List<SigaltstackState> altstacks = SigaltstackState.dumpAll(threads);
         List<ThreadState> states = new ArrayList<>();
-        for (int i = 0; i < threads.size(); i++) {
-            RemoteSyscalls remote = threads.get(i);
-            Tracee tracee = remote.tracee();
-            int tid = tracee.tid();
-            states.add(new ThreadState(tid, remote.savedRegisters().toArray(ValueLayout.JAVA_BYTE), xstates.get(i),
-                    remote.savedSigmask(), tracee.pendingSignals(false), altstacks.get(i), tracee.rseq(),
-                    proc.innermostId(tid), proc.threadName(tid), clearChildTids[i], tracee.robustList()));
+        try (PidNamespace namespace = PidNamespace.of(proc)) {
+            for (int i = 0; i < threads.size(); i++) {
+                RemoteSyscalls remote = threads.get(i);
+                Tracee tracee = remote.tracee();
+                int tid = tracee.tid();
+                states.add(new ThreadState(tid, remote.savedRegisters().toArray(ValueLayout.JAVA_BYTE), xstates.get(i),
+                        remote.savedSigmask(), tracee.pendingSignals(false), altstacks.get(i), tracee.rseq(),
+                        namespace.idOf(tid), proc.threadName(tid), clearChildTids[i], tracee.robustList()));
+            }
         }
         return states;
     }
