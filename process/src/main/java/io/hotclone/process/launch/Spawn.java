@@ -5,6 +5,7 @@ import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.posix_spawn_file_actions_t;
 import io.hotclone.bindings.linux.posix_spawnattr_t;
+import io.hotclone.process.ptrace.Reaped;
 import io.hotclone.process.ptrace.WaitStatus;
 
 import java.lang.foreign.Arena;
@@ -12,6 +13,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 
+import static io.hotclone.bindings.linux.Errno.ECHILD;
 import static io.hotclone.bindings.linux.Errno.EINTR;
 import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETPGROUP;
 import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETSID;
@@ -101,7 +103,8 @@ public final class Spawn {
     }
 
     /**
-     * Waits for a child to end and reaps it.
+     * Waits for a child to end and reaps it, or takes its end from the tracer's wait that reaped
+     * it first ({@link Reaped}).
      *
      * @return its exit status, or 128 + the signal that killed it, as a shell reports it
      */
@@ -110,8 +113,13 @@ public final class Spawn {
             MemorySegment callState = arena.allocate(Libc.callStateLayout());
             MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
             while (Libc.waitpid(callState, pid, status, 0) != pid) {
-                if (Libc.errno(callState) != EINTR) {
-                    throw new SyscallException("waitpid(" + pid + ")", Libc.errno(callState));
+                int errno = Libc.errno(callState);
+                if (errno == ECHILD) {
+                    return shellStatus(Reaped.take(pid).orElseThrow(() -> new SyscallException("waitpid(" + pid + ")",
+                            errno)));
+                }
+                if (errno != EINTR) {
+                    throw new SyscallException("waitpid(" + pid + ")", errno);
                 }
             }
             return shellStatus(new WaitStatus(pid, status.get(ValueLayout.JAVA_INT, 0)));

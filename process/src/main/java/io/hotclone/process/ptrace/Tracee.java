@@ -156,7 +156,11 @@ public final class Tracee implements AutoCloseable {
         while (true) {
             int r = Libc.waitpid(callState, tid, status, options);
             if (r > 0) {
-                return new WaitStatus(r, status.get(ValueLayout.JAVA_INT, 0));
+                WaitStatus s = new WaitStatus(r, status.get(ValueLayout.JAVA_INT, 0));
+                if (s.gone()) {
+                    Reaped.collected(s);
+                }
+                return s;
             }
             if (r == 0) {
                 return null;
