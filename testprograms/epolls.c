@@ -133,14 +133,7 @@ int main(int argc, char **argv)
             sc_die("eventfd/epoll_ctl(ADD)");
     }
 
-    sc_say("ready pid=%d", (int)getpid());
-    for (uint64_t t = 1;; t++) {
-        tick(t);
-        sc_say("tick %lu", (unsigned long)t);
-        if (sc_verify_requested(verify_file))
-            break;
-        sc_nap();
-    }
+    sc_tick_until_verify(verify_file, tick);
     if (corruption)
         corrupt(corruption);
     verify();

@@ -29,8 +29,9 @@ static void add(int fd, uint64_t n)
         sc_die("write(eventfd)");
 }
 
-static void tick(void)
+static void tick(uint64_t t)
 {
+    (void)t;
     ticks++;
     add(counting, 1);
     add(semaphore, 2);
@@ -125,14 +126,7 @@ int main(int argc, char **argv)
         sc_die("eventfd");
     add(counting, COUNT_START);
 
-    sc_say("ready pid=%d", (int)getpid());
-    for (;;) {
-        tick();
-        sc_say("tick %lu", (unsigned long)ticks);
-        if (sc_verify_requested(verify_file))
-            break;
-        sc_nap();
-    }
+    sc_tick_until_verify(verify_file, tick);
     if (corruption)
         corrupt(corruption);
     verify();

@@ -71,6 +71,20 @@ static void sc_nap(void)
     nanosleep(&ts, NULL);
 }
 
+/* Says "ready pid=N", then ticks: tick(t) for t = 1, 2 ..., each said "tick t" and followed by
+ * a nap, until the verify file appears (after a tick, before its nap). */
+__attribute__((unused)) static void sc_tick_until_verify(const char *verify_file, void (*tick)(uint64_t t))
+{
+    sc_say("ready pid=%d", (int)getpid());
+    for (uint64_t t = 1;; t++) {
+        tick(t);
+        sc_say("tick %lu", (unsigned long)t);
+        if (sc_verify_requested(verify_file))
+            return;
+        sc_nap();
+    }
+}
+
 /* Every option takes a value. names[] ends with NULL; values[i] receives the value of
  * names[i] or stays NULL. Exits 2 on an unknown option or a missing value. */
 static void sc_parse(int argc, char **argv, const char *const names[], const char *values[])

@@ -149,4 +149,11 @@ struct hc_kernel_sigaction {
 #define AT_RSEQ_ALIGN		28
 #endif
 
+/* ---- timerfd's expiration count (include/uapi/linux/timerfd.h, which clashes with glibc's
+ * sys/timerfd.h); the kernel takes it with CONFIG_CHECKPOINT_RESTORE ---- */
+
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, __u64)
+#endif
+
 #endif /* HOTCLONE_UAPI_H */

@@ -7,7 +7,6 @@ import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.util.Map;
 import java.util.Set;
 
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
@@ -34,7 +33,8 @@ public record DeviceFd(int fd, int flags, boolean closeOnExec, String path, long
     }
 
     @Override
-    public void restore(RemoteSyscalls remote, Map<Integer, Integer> parked) {
+    public void restore(Parking parking) {
+        RemoteSyscalls remote = parking.remote();
         Reopen.open(remote, fd, path, flags, closeOnExec);
     }
 }

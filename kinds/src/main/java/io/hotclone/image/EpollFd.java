@@ -11,7 +11,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -59,13 +58,6 @@ public record EpollFd(int fd, int flags, boolean closeOnExec, List<Target> targe
         }
         String refusal = "cannot checkpoint process " + proc.pid() + ": fd " + fd + " is an epoll";
         int flags = Reopen.anonymousFlags(refusal, info);
-        long self = inode(proc, fd);
-        for (int other : proc.fds()) {
-            if (other != fd && proc.link("fd/" + other).equals(TARGET) && inode(proc, other) == self) {
-                throw new HotcloneException(refusal + " shared with fd " + other + " (one epoll, as dup makes):"
-                        + " hotclone restores each descriptor on its own yet, so they would no longer share a list");
-            }
-        }
         List<Target> targets = new ArrayList<>();
         for (String line : proc.lines("fdinfo/" + fd)) {
             Matcher m = WATCHED.matcher(line.strip());
@@ -93,12 +85,13 @@ public record EpollFd(int fd, int flags, boolean closeOnExec, List<Target> targe
     }
 
     @Override
-    public boolean refersToOthers() {
-        return true;
+    public int order() {
+        return 2;
     }
 
     @Override
-    public void restore(RemoteSyscalls remote, Map<Integer, Integer> parked) {
+    public void restore(Parking parking) {
+        RemoteSyscalls remote = parking.remote();
         long got = remote.check("epoll_create1 for fd " + fd, SYS_epoll_create1, closeOnExec ? EPOLL_CLOEXEC : 0);
         if ((flags & O_NONBLOCK) != 0) {
             remote.check("fcntl(" + got + ", F_SETFL, O_NONBLOCK) for the epoll of fd " + fd, SYS_fcntl, got, F_SETFL,

@@ -1,13 +1,11 @@
 package io.hotclone.image;
 
-import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.proc.FdInfo;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.lang.foreign.Arena;
 import java.util.List;
-import java.util.Map;
 
 import static io.hotclone.bindings.linux.Fcntl.EFD_CLOEXEC;
 import static io.hotclone.bindings.linux.Fcntl.EFD_NONBLOCK;
@@ -36,33 +34,15 @@ public record EventfdFd(int fd, int flags, boolean closeOnExec, long count, bool
         String refusal = "cannot checkpoint process " + proc.pid() + ": fd " + fd + " is an eventfd";
         int flags = Reopen.anonymousFlags(refusal, info);
         List<String> lines = proc.lines("fdinfo/" + fd);
-        String id = field(proc, fd, lines, "eventfd-id");
-        for (int other : proc.fds()) {
-            if (other != fd && proc.link("fd/" + other).equals(TARGET)
-                    && field(proc, other, proc.lines("fdinfo/" + other), "eventfd-id").equals(id)) {
-                throw new HotcloneException(refusal + " shared with fd " + other + " (one eventfd, as dup makes):"
-                        + " hotclone restores each descriptor on its own yet, so they would no longer share a counter");
-            }
-        }
-        long count = Long.parseUnsignedLong(field(proc, fd, lines, "eventfd-count"), 16);
-        boolean semaphore = !field(proc, fd, lines, "eventfd-semaphore").equals("0");
+        long count = Long.parseUnsignedLong(Reopen.fdinfoField(proc, fd, lines, "eventfd-count", refusal), 16);
+        boolean semaphore = !Reopen.fdinfoField(proc, fd, lines, "eventfd-semaphore", refusal).equals("0");
         return new EventfdFd(fd, flags, (info.flags() & O_CLOEXEC) != 0, count, semaphore);
-    }
-
-    /** The value of the line {@code name:} of an eventfd's fdinfo; refuses, naming it, when it is missing. */
-    private static String field(ProcFs proc, int fd, List<String> lines, String name) {
-        return lines.stream()
-                .filter(line -> line.startsWith(name + ":"))
-                .map(line -> line.substring(name.length() + 1).strip())
-                .findFirst()
-                .orElseThrow(() -> new HotcloneException("cannot checkpoint process " + proc.pid() + ": fd " + fd
-                        + " is an eventfd and /proc/" + proc.pid() + "/fdinfo/" + fd + " has no " + name
-                        + " line; hotclone needs a newer kernel, one that shows it"));
     }
 
     /** eventfd2 takes a 32-bit initial value: the 64-bit counter is written once it is made. */
     @Override
-    public void restore(RemoteSyscalls remote, Map<Integer, Integer> parked) {
+    public void restore(Parking parking) {
+        RemoteSyscalls remote = parking.remote();
         int made = (closeOnExec ? EFD_CLOEXEC : 0) | ((flags & O_NONBLOCK) != 0 ? EFD_NONBLOCK : 0)
                 | (semaphore ? EFD_SEMAPHORE : 0);
         long got = remote.check("eventfd2(0, 0x" + Integer.toHexString(made) + ") for fd " + fd, SYS_eventfd2, 0, made);

@@ -6,23 +6,22 @@ import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
-import static io.hotclone.bindings.linux.Fcntl.F_DUPFD;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
-import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
 
 /**
  * One open file descriptor of the program. Each kind of file is a permitted record that holds
  * its saved state, its dump (a static {@code dump} listed in {@link #DUMPERS}) and its
  * {@link #restore}.
  */
-public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd, EpollFd {
+public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd,
+        EpollFd, DupFd, PipeFd, TimerFd, SignalFd {
     /** The kinds tried in order on each descriptor: the first that recognises it saves it. */
     List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, DeviceFd::dump, EventfdFd::dump,
-            EpollFd::dump);
+            EpollFd::dump, PipeFd::dump, TimerFd::dump, SignalFd::dump);
 
     /** The descriptor number in the program. */
     int fd();
@@ -33,17 +32,17 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
     /** Whether FD_CLOEXEC is set. */
     boolean closeOnExec();
 
-    /** Whether it refers to other descriptors of the program (an epoll's list), which are restored first. */
-    default boolean refersToOthers() {
-        return false;
+    /**
+     * The pass of {@link #restoreAll} it is restored in: 0 most; 1 what takes what an earlier
+     * one made (a pipe's write end); 2 what refers to others (an epoll's list); 3 a duplicate,
+     * of anything.
+     */
+    default int order() {
+        return 0;
     }
 
-    /**
-     * Opens this descriptor at its number in the process {@code remote} runs in.
-     *
-     * @param parked where {@link #restoreAll} parked each of hotclone's stdio the image hands over
-     */
-    void restore(RemoteSyscalls remote, Map<Integer, Integer> parked);
+    /** Opens this descriptor at its number in the process {@code parking} restores. */
+    void restore(Parking parking);
 
     /** Recognises the descriptors of one kind. */
     @FunctionalInterface
@@ -52,24 +51,26 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
         FdState dump(ProcFs proc, int fd, String target, FdInfo info);
     }
 
-    /** Every open descriptor of the process; refuses, naming it, one no kind takes. */
+    /**
+     * Every open descriptor of the process, a duplicate of an earlier one saved as such;
+     * refuses, naming it, one no kind takes.
+     */
     static List<FdState> dumpAll(ProcFs proc) {
         List<FdState> fds = new ArrayList<>();
+        List<String> targets = new ArrayList<>();
         for (int fd : proc.fds()) {
             String target = proc.link("fd/" + fd);
             FdInfo info = proc.fdInfo(fd);
-            FdState state = null;
-            for (Dumper kind : DUMPERS) {
-                state = kind.dump(proc, fd, target, info);
-                if (state != null) {
-                    break;
-                }
+            FdState state = DupFd.dump(proc, fd, target, info, fds, targets);
+            for (Iterator<Dumper> kinds = DUMPERS.iterator(); state == null && kinds.hasNext(); ) {
+                state = kinds.next().dump(proc, fd, target, info);
             }
             if (state == null) {
                 throw new HotcloneException("cannot checkpoint process " + proc.pid() + ": fd " + fd
                         + " is " + Unsupported.describe(target) + ", which hotclone cannot checkpoint yet");
             }
             fds.add(state);
+            targets.add(target);
         }
         return fds;
     }
@@ -77,30 +78,22 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
     /**
      * Gives the process {@code remote} runs in exactly the descriptors of the image: the ones it
      * has now ({@code present}, hotclone's stdio among them) are closed, except that the stdio
-     * the image hands over is first parked above every number in use.
+     * the image hands over is first parked above every number in use. Descriptors that refer
+     * to others (an epoll's list, a duplicate) come after them.
      */
     static void restoreAll(RemoteSyscalls remote, List<Integer> present, List<FdState> fds) {
-        int park = 1 + Math.max(present.stream().mapToInt(Integer::intValue).max().orElse(0),
+        int above = 1 + Math.max(present.stream().mapToInt(Integer::intValue).max().orElse(0),
                 fds.stream().mapToInt(FdState::fd).max().orElse(0));
-        Map<Integer, Integer> parked = new TreeMap<>();
+        Parking parking = new Parking(remote, above);
         for (FdState fd : fds) {
-            if (fd instanceof InheritedFd i && !parked.containsKey(i.hostFd())) {
-                parked.put(i.hostFd(), (int) remote.check("fcntl(" + i.hostFd() + ", F_DUPFD, " + park + "): hotclone's"
-                        + " own fd " + i.hostFd() + " must be open to hand it over", SYS_fcntl, i.hostFd(), F_DUPFD, park));
+            if (fd instanceof InheritedFd i && parking.get(i.hostFd()).isEmpty()) {
+                parking.copy(i.hostFd(), i.hostFd(), "hotclone's own fd " + i.hostFd() + " must be open to hand it over");
             }
         }
         for (int fd : present) {
             remote.check("close(" + fd + ")", SYS_close, fd);
         }
-        for (boolean referring : new boolean[] {false, true}) {
-            for (FdState fd : fds) {
-                if (fd.refersToOthers() == referring) {
-                    fd.restore(remote, parked);
-                }
-            }
-        }
-        for (int p : parked.values()) {
-            remote.check("close(" + p + ")", SYS_close, p);
-        }
+        fds.stream().sorted(Comparator.comparingInt(FdState::order)).forEach(fd -> fd.restore(parking));
+        parking.closeAll();
     }
 }

@@ -7,7 +7,6 @@ import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Map;
 
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
 import static io.hotclone.bindings.linux.Kcmp.KCMP_FILE;
@@ -47,8 +46,9 @@ public record InheritedFd(int fd, int flags, boolean closeOnExec, int hostFd, St
      * {@link FdState#restoreAll} parked it, to its number.
      */
     @Override
-    public void restore(RemoteSyscalls remote, Map<Integer, Integer> parked) {
-        int from = parked.get(hostFd);
+    public void restore(Parking parking) {
+        RemoteSyscalls remote = parking.remote();
+        int from = parking.get(hostFd).orElseThrow();
         remote.check("dup3(" + from + ", " + fd + ")", SYS_dup3, from, fd, closeOnExec ? O_CLOEXEC : 0);
     }
 }

@@ -9,7 +9,6 @@ import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
 import static io.hotclone.bindings.linux.Fcntl.SEEK_SET;
@@ -40,7 +39,8 @@ public record RegularFileFd(int fd, int flags, boolean closeOnExec, String path,
     }
 
     @Override
-    public void restore(RemoteSyscalls remote, Map<Integer, Integer> parked) {
+    public void restore(Parking parking) {
+        RemoteSyscalls remote = parking.remote();
         FileIdentity now = FileIdentities.of(Path.of(path));
         if (now.device() != identity.device() || now.inode() != identity.inode()) {
             throw new HotcloneException("cannot restore fd " + fd + ": " + path

@@ -2,7 +2,10 @@ package io.hotclone.image;
 
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.proc.FdInfo;
+import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.RemoteSyscalls;
+
+import java.util.List;
 
 import static io.hotclone.bindings.linux.Fcntl.AT_FDCWD;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
@@ -29,6 +32,19 @@ final class Reopen {
                     + ", which hotclone cannot restore yet (it restores O_RDWR and O_NONBLOCK only)");
         }
         return flags;
+    }
+
+    /**
+     * The value of the line {@code name:} of {@code fd}'s fdinfo ({@code lines}); refuses,
+     * beginning with {@code refusal}, when it is missing.
+     */
+    static String fdinfoField(ProcFs proc, int fd, List<String> lines, String name, String refusal) {
+        return lines.stream()
+                .filter(line -> line.startsWith(name + ":"))
+                .map(line -> line.substring(name.length() + 1).strip())
+                .findFirst()
+                .orElseThrow(() -> new HotcloneException(refusal + " and /proc/" + proc.pid() + "/fdinfo/" + fd
+                        + " has no " + name + " line; hotclone needs a newer kernel, one that shows it"));
     }
 
     static void open(RemoteSyscalls remote, int fd, String path, int flags, boolean closeOnExec) {

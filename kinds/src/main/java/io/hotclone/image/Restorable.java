@@ -25,13 +25,20 @@ public final class Restorable {
             new Entry("eventfds", "their counter, semaphore mode and flags"),
             new Entry("epolls", "their interest list: each watched descriptor's events, triggers (edge, one-shot)"
                     + " and data; readiness is found again"),
+            new Entry("pipes", "with both ends in the process: the bytes queued in them, their capacity, flags"),
+            new Entry("timerfds", "their clock, the time left and the interval, expirations not yet read; an"
+                    + " absolute timer stays absolute"),
+            new Entry("signalfds", "their mask (the signals they read are the pending ones, kept with them)"),
+            new Entry("shared open files", "descriptors that are one open file (dup) stay one, sharing offset and"
+                    + " flags"),
             new Entry("stdio", "stdin, stdout and stderr shared with the hotclone that runs it (a restore hands"
                     + " over its own)"));
 
     /** What a checkpoint refuses by name, and leaves the program running untouched. */
     public static final List<Entry> REFUSED = List.of(
             new Entry("child processes", "a process tree is not checkpointed yet"),
-            new Entry("pipes and sockets", "other than the stdio it shares with hotclone"),
+            new Entry("pipes", "with an end held by another process, in packet mode (O_DIRECT), named FIFOs"),
+            new Entry("sockets", "other than the stdio it shares with hotclone"),
             new Entry("System V IPC, memfds, deleted files", "shared memory, semaphores, message queues,"
                     + " files without a name"),
             new Entry("io_uring, userfaultfd, other anonymous-inode files", "named by their kind"),

@@ -15,7 +15,8 @@ final class Unsupported {
         if (target.startsWith("anon_inode:")) {
             return "an anonymous-inode file (" + target.substring("anon_inode:".length()) + ")";
         }
-        if (target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console")) {
+        if (target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console")
+                || target.equals("/dev/ptmx")) {
             return "a terminal (" + target + "); run the program with stdin, stdout and stderr"
                     + " redirected to files or /dev/null";
         }

@@ -54,6 +54,18 @@ class CheckpointRestoreTest {
         cycle(List.of(TestPrograms.compile("epolls").toString(), "--verify-file", verify.toString()), verify, false);
     }
 
+    @Test
+    void pipesContinueWithTheirQueuedBytesCapacityAndFlagsAndADupStaysOneOpenFile() throws Exception {
+        Path verify = dir.resolve("verify");
+        cycle(List.of(TestPrograms.compile("pipes").toString(), "--verify-file", verify.toString()), verify, false);
+    }
+
+    @Test
+    void timerfdsAndASignalfdContinueWithTheirClocksTimeLeftExpirationsAndMask() throws Exception {
+        Path verify = dir.resolve("verify");
+        cycle(List.of(TestPrograms.compile("timers").toString(), "--verify-file", verify.toString()), verify, false);
+    }
+
     private void cycle(List<String> command, Path verify, boolean sendsUsr1) throws Exception {
         Path journal = dir.resolve("journal");
         try (Program original = Program.start(dir, command)) {

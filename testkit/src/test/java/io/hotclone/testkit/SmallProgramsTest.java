@@ -32,7 +32,8 @@ class SmallProgramsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn"})
+    @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
+            "timers"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -68,7 +69,9 @@ class SmallProgramsTest {
             "eventfds, count", "eventfds, cloexec", "eventfds, semaphore", "eventfds, nonblock",
             "threads, order", "threads, sum", "threads, tid", "threads, name", "threads, sigmask", "threads, tls",
             "threads, robust", "threads, altstack", "threads, join", "threads, sleep", "threads, wait", "threads, read",
-            "threadchurn, join", "threadchurn, sum", "epolls, data", "epolls, events", "epolls, list", "epolls, cloexec"})
+            "threadchurn, join", "threadchurn, sum", "epolls, data", "epolls, events", "epolls, list", "epolls, cloexec",
+            "pipes, data", "pipes, capacity", "pipes, flags", "pipes, dup", "timers, interval", "timers, remaining",
+            "timers, clock", "timers, ticks", "timers, mask", "timers, signal", "timers, flags"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

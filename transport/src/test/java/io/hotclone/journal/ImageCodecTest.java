@@ -3,8 +3,12 @@ package io.hotclone.journal;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.DupFd;
 import io.hotclone.image.EpollFd;
 import io.hotclone.image.EventfdFd;
+import io.hotclone.image.PipeFd;
+import io.hotclone.image.SignalFd;
+import io.hotclone.image.TimerFd;
 import io.hotclone.image.ImageRecord;
 import io.hotclone.image.ProcessState;
 import net.openhft.chronicle.bytes.Bytes;
@@ -54,6 +58,11 @@ class ImageCodecTest {
                 Map.entry("device-fd", Images.device()),
                 Map.entry("inherited-fd", Images.inherited()),
                 Map.entry("eventfd-fd", new EventfdFd(4, 0x802, true, (1L << 40) + 7, true)),
+                Map.entry("dup-fd", new DupFd(9, 01, false, 4)),
+                Map.entry("pipe-fd-read", new PipeFd(3, 04000, true, 2446262, true, 1 << 20, new byte[] {1, 2, 3})),
+                Map.entry("pipe-fd-write", new PipeFd(4, 01, false, 2446262, false, 0, new byte[0])),
+                Map.entry("timer-fd", new TimerFd(5, 04002, true, 7, 1, 3, 18_420_557L, 20_000_000L)),
+                Map.entry("signal-fd", new SignalFd(6, 02, false, 0xa00)),
                 Map.entry("commit", Images.commit(9, 12, 40L << 20, 3)));
     }
 

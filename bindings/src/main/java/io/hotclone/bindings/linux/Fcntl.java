@@ -54,6 +54,8 @@ public final class Fcntl {
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int EFD_NONBLOCK = 0x800;
     public static final int EFD_SEMAPHORE = 1;
+    public static final int SPLICE_F_NONBLOCK = 2;
+    public static final int FIONREAD = 0x541b;
     public static final int POLLIN = 1;
     public static final int POLLPRI = 2;
     public static final int POLLOUT = 4;

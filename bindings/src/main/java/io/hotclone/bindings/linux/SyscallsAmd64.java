@@ -127,4 +127,10 @@ public final class SyscallsAmd64 {
     public static final int SYS_unshare = 0x110;
     public static final int SYS_epoll_create1 = 0x123;
     public static final int SYS_epoll_ctl = 233;
+    public static final int SYS_tee = 0x114;
+    public static final int SYS_timerfd_create = 0x11b;
+    public static final int SYS_timerfd_settime = 0x11e;
+    public static final int SYS_signalfd4 = 0x121;
+    public static final int SYS_sethostname = 170;
+    public static final int SYS_setdomainname = 171;
 }

@@ -1,0 +1,65 @@
+package io.hotclone.image;
+
+import io.hotclone.process.ptrace.RemoteSyscalls;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.OptionalInt;
+
+import static io.hotclone.bindings.linux.Fcntl.F_DUPFD;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
+
+/**
+ * The descriptors {@link FdState#restoreAll} holds in the restored process above every number
+ * the image uses, until the descriptor they become is restored: hotclone's own stdio that the
+ * image hands over, the other end of a pipe made with the first. Held there, none is in the way
+ * of a descriptor moved to its number.
+ */
+public final class Parking {
+    private final RemoteSyscalls remote;
+    private final int above;
+    private final Map<Object, Integer> parked = new LinkedHashMap<>();
+
+    /** @param above a number no descriptor of the image nor of the process yet uses */
+    Parking(RemoteSyscalls remote, int above) {
+        this.remote = remote;
+        this.above = above;
+    }
+
+    RemoteSyscalls remote() {
+        return remote;
+    }
+
+    /** Keeps a copy of {@code fd} under {@code key}, above the image's numbers; {@code fd} itself stays open. */
+    void copy(Object key, long fd, String what) {
+        parked.put(key, (int) remote.check("fcntl(" + fd + ", F_DUPFD, " + above + "): " + what, SYS_fcntl, fd,
+                F_DUPFD, above));
+    }
+
+    /** Moves {@code fd} out of the way under {@code key}. */
+    void park(Object key, long fd, String what) {
+        copy(key, fd, what);
+        remote.check("close(" + fd + ")", SYS_close, fd);
+    }
+
+    /** The descriptor kept under {@code key}, if any; it stays kept. */
+    OptionalInt get(Object key) {
+        Integer fd = parked.get(key);
+        return fd == null ? OptionalInt.empty() : OptionalInt.of(fd);
+    }
+
+    /** The descriptor kept under {@code key}, if any, which is the caller's from now on. */
+    OptionalInt take(Object key) {
+        Integer fd = parked.remove(key);
+        return fd == null ? OptionalInt.empty() : OptionalInt.of(fd);
+    }
+
+    /** Closes what is still parked. */
+    void closeAll() {
+        for (int fd : parked.values()) {
+            remote.check("close(" + fd + ")", SYS_close, fd);
+        }
+        parked.clear();
+    }
+}
