@@ -32,13 +32,14 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_umask;
  * @param sigactions     every signal disposition that is not SIG_DFL
  * @param sharedPending  process-directed pending signals, each a 128-byte siginfo_t
  * @param groupLeader    whether it led its process group (a restore makes it lead one again)
+ * @param uts            its host and domain names, null when it shares hotclone's UTS namespace
  */
-@Tag(value = 2, version = 2, name = "process")
+@Tag(value = 2, version = 3, name = "process")
 public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdentity exeIdentity,
                            MmState mm, byte[] auxv, String cwd, String root, int umask,
                            int personality, List<RlimitState> rlimits,
                            List<SigactionState> sigactions, List<byte[]> sharedPending,
-                           @Since(2) boolean groupLeader) implements ImageRecord {
+                           @Since(2) boolean groupLeader, @Since(3) UtsState uts) implements ImageRecord {
 
     /**
      * The process-wide state of a frozen process (its threads are saved one by one: {@link ThreadState}).
@@ -55,12 +56,13 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
         return new ProcessState(proc.pid(), stat.session() == proc.pid(), proc.link("exe"),
                 FileIdentities.of(proc.path("exe")), MmState.dump(stat, remote), proc.bytes("auxv"), proc.link("cwd"),
                 proc.link("root"), umask, personality, RlimitState.dumpAll(proc.pid()),
-                SigactionState.dumpAll(remote, changed), sharedPending, stat.pgrp() == proc.pid());
+                SigactionState.dumpAll(remote, changed), sharedPending, stat.pgrp() == proc.pid(),
+                UtsState.dump(proc, remote));
     }
 
     /**
-     * Installs the working directory, umask, personality, signal dispositions, limits and
-     * pending signals in process {@code pid}, which {@code remote} runs in (its memory, mm
+     * Installs the working directory, umask, personality, signal dispositions, limits,
+     * pending signals and host names in process {@code pid}, which {@code remote} runs in (its memory, mm
      * fields and descriptors come apart, before).
      */
     public void restore(RemoteSyscalls remote, int pid) {
@@ -73,5 +75,8 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
         SigactionState.restoreAll(remote, sigactions);
         RlimitState.restoreAll(pid, rlimits);
         PendingSignals.restoreShared(remote, pid, sharedPending);
+        if (uts != null) {
+            uts.restore(remote, pid);
+        }
     }
 }

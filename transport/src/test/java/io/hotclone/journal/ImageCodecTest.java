@@ -47,7 +47,7 @@ class ImageCodecTest {
                 Map.entry("header", Images.header(7, 3, CheckpointKind.INCREMENTAL, 6)),
                 Map.entry("process", p),
                 Map.entry("process-empty", new ProcessState(p.pid(), false, p.exe(), null, p.mm(), new byte[0],
-                        p.cwd(), p.root(), p.umask(), p.personality(), List.of(), List.of(), List.of(), false)),
+                        p.cwd(), p.root(), p.umask(), p.personality(), List.of(), List.of(), List.of(), false, null)),
                 Map.entry("epoll-fd", new EpollFd(7, 02 | 04000, true, List.of(new EpollFd.Target(5, 0x80000001, 0x1122334455667788L),
                         new EpollFd.Target(9, 0x40000001, 42)))),
                 Map.entry("thread", Images.thread(4243, true)),
@@ -105,8 +105,16 @@ class ImageCodecTest {
     void aVersionOneProcessReadsAsLeadingNoProcessGroup() throws IOException {
         ProcessState p = Images.process();
         assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
-                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), false),
+                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), false, null),
                 ImageCodec.decode(RecordType.of(p), 1, golden("process-v1")));
+    }
+
+    @Test
+    void aVersionTwoProcessReadsAsSharingHotclonesHostNames() throws IOException {
+        ProcessState p = Images.process();
+        assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
+                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), p.groupLeader(),
+                null), ImageCodec.decode(RecordType.of(p), 2, golden("process-v2")));
     }
 
     @Test

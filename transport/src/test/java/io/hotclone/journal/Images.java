@@ -17,6 +17,7 @@ import io.hotclone.process.RseqState;
 import io.hotclone.image.SigactionState;
 import io.hotclone.image.SigaltstackState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.UtsState;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -52,7 +53,7 @@ final class Images {
                 List.of(new RlimitState(7, 1024, 4096), new RlimitState(3, 8L << 20, -1L)),
                 List.of(new SigactionState(2, 0x5555_0000_4321L, 0x0400_0004L, 0x7f00_0000_1234L, 1L << 14),
                         new SigactionState(15, 1, 0, 0, Long.MIN_VALUE)),
-                List.of(bytes(9, 128)), true);
+                List.of(bytes(9, 128)), true, new UtsState("hc-nöde", "(none)"));
     }
 
     /** A thread with every optional piece ({@code full}) or none of them. */
