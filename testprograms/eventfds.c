@@ -57,14 +57,6 @@ static void corrupt(const char *kind)
     }
 }
 
-static int has(int fd, int cmd, int flag)
-{
-    int flags = fcntl(fd, cmd);
-    if (flags < 0)
-        sc_die("fcntl");
-    return (flags & flag) != 0;
-}
-
 static void verify_count(void)
 {
     struct pollfd p = { .fd = counting, .events = POLLIN };
@@ -100,13 +92,13 @@ static void verify_semaphore(void)
 
 static void verify(void)
 {
-    if (!has(counting, F_GETFD, FD_CLOEXEC) || has(semaphore, F_GETFD, FD_CLOEXEC))
+    if (!sc_has(counting, F_GETFD, FD_CLOEXEC) || sc_has(semaphore, F_GETFD, FD_CLOEXEC))
         sc_fail("cloexec: FD_CLOEXEC %d on the counting eventfd, %d on the semaphore one (expected 1, 0)",
-                has(counting, F_GETFD, FD_CLOEXEC), has(semaphore, F_GETFD, FD_CLOEXEC));
-    int nonblock = has(semaphore, F_GETFL, O_NONBLOCK);
-    if (!nonblock || has(counting, F_GETFL, O_NONBLOCK))
+                sc_has(counting, F_GETFD, FD_CLOEXEC), sc_has(semaphore, F_GETFD, FD_CLOEXEC));
+    int nonblock = sc_has(semaphore, F_GETFL, O_NONBLOCK);
+    if (!nonblock || sc_has(counting, F_GETFL, O_NONBLOCK))
         sc_fail("nonblock: O_NONBLOCK %d on the counting eventfd, %d on the semaphore one (expected 0, 1)",
-                has(counting, F_GETFL, O_NONBLOCK), nonblock);
+                sc_has(counting, F_GETFL, O_NONBLOCK), nonblock);
     verify_count();
     if (nonblock) /* draining a blocking one would hang */
         verify_semaphore();

@@ -51,14 +51,6 @@ static void tick(uint64_t t)
         sc_die("write(file)");
 }
 
-static int has(int fd, int cmd, int flag)
-{
-    int flags = fcntl(fd, cmd);
-    if (flags < 0)
-        sc_die("fcntl");
-    return (flags & flag) != 0;
-}
-
 static void corrupt(const char *kind, const char *path)
 {
     if (strcmp(kind, "data") == 0) {
@@ -80,9 +72,9 @@ static void corrupt(const char *kind, const char *path)
 
 static void verify(void)
 {
-    if (!has(stream[0], F_GETFL, O_NONBLOCK) || has(stream[1], F_GETFL, O_NONBLOCK) || has(big[0], F_GETFL, O_NONBLOCK)
-        || !has(big[1], F_GETFL, O_NONBLOCK) || !has(big[0], F_GETFD, FD_CLOEXEC) || has(big[1], F_GETFD, FD_CLOEXEC)
-        || has(stream[0], F_GETFD, FD_CLOEXEC))
+    if (!sc_has(stream[0], F_GETFL, O_NONBLOCK) || sc_has(stream[1], F_GETFL, O_NONBLOCK) || sc_has(big[0], F_GETFL, O_NONBLOCK)
+        || !sc_has(big[1], F_GETFL, O_NONBLOCK) || !sc_has(big[0], F_GETFD, FD_CLOEXEC) || sc_has(big[1], F_GETFD, FD_CLOEXEC)
+        || sc_has(stream[0], F_GETFD, FD_CLOEXEC))
         sc_fail("flags: O_NONBLOCK or FD_CLOEXEC not as set");
 
     int capacity = fcntl(big[0], F_GETPIPE_SZ);
@@ -93,7 +85,7 @@ static void verify(void)
     ioctl(stream[0], FIONREAD, &queued);
     if ((uint64_t)queued != written - taken) {
         sc_fail("data: %d bytes queued, expected %lu", queued, (unsigned long)(written - taken));
-    } else if (has(stream[0], F_GETFL, O_NONBLOCK)) {
+    } else if (sc_has(stream[0], F_GETFL, O_NONBLOCK)) {
         unsigned char buf[QUEUED + STEP];
         ssize_t got = read(stream[0], buf, sizeof buf);
         for (ssize_t i = 0; i < got; i++)

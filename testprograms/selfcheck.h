@@ -7,6 +7,7 @@
 #define SELFCHECK_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -69,6 +70,15 @@ static void sc_nap(void)
 {
     struct timespec ts = { 0, TICK_NANOS };
     nanosleep(&ts, NULL);
+}
+
+/* Whether fcntl(fd, cmd) (F_GETFL or F_GETFD) shows flag. */
+__attribute__((unused)) static int sc_has(int fd, int cmd, int flag)
+{
+    int flags = fcntl(fd, cmd);
+    if (flags < 0)
+        sc_die("fcntl");
+    return (flags & flag) != 0;
 }
 
 /* Says "ready pid=N", then ticks: tick(t) for t = 1, 2 ..., each said "tick t" and followed by

@@ -65,14 +65,6 @@ static long long fdinfo(int fd, const char *name, int base)
     return value;
 }
 
-static int has(int fd, int cmd, int flag)
-{
-    int flags = fcntl(fd, cmd);
-    if (flags < 0)
-        sc_die("fcntl");
-    return (flags & flag) != 0;
-}
-
 static void corrupt(const char *kind)
 {
     sigset_t one;
@@ -148,9 +140,9 @@ static void verify(void)
         sc_fail("signal: read %zd bytes, signal %u, expected SIGUSR2 (%d)", got, got > 0 ? info.ssi_signo : 0,
                 SIGUSR2);
 
-    if (!has(periodic, F_GETFL, O_NONBLOCK) || !has(signals, F_GETFL, O_NONBLOCK) || has(oneshot, F_GETFL, O_NONBLOCK)
-        || !has(expired, F_GETFL, O_NONBLOCK)
-        || !has(oneshot, F_GETFD, FD_CLOEXEC) || !has(expired, F_GETFD, FD_CLOEXEC) || has(signals, F_GETFD, FD_CLOEXEC))
+    if (!sc_has(periodic, F_GETFL, O_NONBLOCK) || !sc_has(signals, F_GETFL, O_NONBLOCK) || sc_has(oneshot, F_GETFL, O_NONBLOCK)
+        || !sc_has(expired, F_GETFL, O_NONBLOCK)
+        || !sc_has(oneshot, F_GETFD, FD_CLOEXEC) || !sc_has(expired, F_GETFD, FD_CLOEXEC) || sc_has(signals, F_GETFD, FD_CLOEXEC))
         sc_fail("flags: O_NONBLOCK or FD_CLOEXEC not as set");
 }
 

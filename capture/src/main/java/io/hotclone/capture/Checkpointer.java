@@ -10,6 +10,7 @@ import io.hotclone.image.AreaClassifier;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.FrozenCopy;
+import io.hotclone.process.ptrace.ProcessGoneException;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.process.ptrace.Tracee;
 import io.hotclone.image.CheckpointKind;
@@ -415,6 +416,8 @@ public final class Checkpointer {
                 chain.tracker().barrier(remote, thread);
                 chain.tracker().track(areas);
                 return chain.tracker().collect();
+            } catch (ProcessGoneException e) {
+                throw e; // not the tracking's failure: the program ended
             } catch (HotcloneException e) {
                 LOG.warn("dirty tracking of process {} broke, taking a full checkpoint: {}", pid, e.getMessage());
                 chain.dropTracker();

@@ -1,5 +1,6 @@
 package io.hotclone.capture;
 
+import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.user_regs_struct;
 import io.hotclone.capture.dirty.StopServer;
 import io.hotclone.process.launch.Spawn;
@@ -20,6 +21,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
+import static io.hotclone.bindings.linux.Errno.ESRCH;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_EXITKILL;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
 import static io.hotclone.bindings.linux.Signal.SEGV_ACCERR;
@@ -173,11 +175,28 @@ final class SeizedLoop implements AutoCloseable {
         } catch (ProcessGoneException e) {
             return end(Spawn.shellStatus(e.status()));
         } catch (RuntimeException e) {
+            WaitStatus killed = killedMeanwhile(e);
+            if (killed != null) {
+                return end(Spawn.shellStatus(killed));
+            }
             taken(null);
             throw e;
         } finally {
             seized.countDown();
         }
+    }
+
+    /**
+     * The program's end if {@code e} is a ptrace call that found it gone from its stop
+     * (ESRCH) because it was killed meanwhile (SIGKILL reaches even a stopped tracee): its next
+     * wait reports the end. Null if it is not so.
+     */
+    private WaitStatus killedMeanwhile(RuntimeException e) {
+        if (!(e instanceof SyscallException se) || se.errno() != ESRCH || tracee == null) {
+            return null;
+        }
+        WaitStatus s = gone != null ? gone : tracee.await();
+        return s.gone() ? s : null;
     }
 
     /**

@@ -18,10 +18,10 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
  * {@link #restore}.
  */
 public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd,
-        EpollFd, DupFd, PipeFd, TimerFd, SignalFd {
+        EpollFd, DupFd, PipeFd, TimerFd, SignalFd, UnixSocketFd {
     /** The kinds tried in order on each descriptor: the first that recognises it saves it. */
     List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, DeviceFd::dump, EventfdFd::dump,
-            EpollFd::dump, PipeFd::dump, TimerFd::dump, SignalFd::dump);
+            EpollFd::dump, PipeFd::dump, TimerFd::dump, SignalFd::dump, UnixSocketFd::dump);
 
     /** The descriptor number in the program. */
     int fd();
@@ -34,7 +34,7 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
 
     /**
      * The pass of {@link #restoreAll} it is restored in: 0 most; 1 what takes what an earlier
-     * one made (a pipe's write end); 2 what refers to others (an epoll's list); 3 a duplicate,
+     * one made (a pipe's write end, a socketpair's second end); 2 what refers to others (an epoll's list); 3 a duplicate,
      * of anything.
      */
     default int order() {
@@ -94,6 +94,6 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
             remote.check("close(" + fd + ")", SYS_close, fd);
         }
         fds.stream().sorted(Comparator.comparingInt(FdState::order)).forEach(fd -> fd.restore(parking));
-        parking.closeAll();
+        parking.finish();
     }
 }

@@ -2,7 +2,9 @@ package io.hotclone.image;
 
 import io.hotclone.process.ptrace.RemoteSyscalls;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -20,6 +22,7 @@ public final class Parking {
     private final RemoteSyscalls remote;
     private final int above;
     private final Map<Object, Integer> parked = new LinkedHashMap<>();
+    private final List<Runnable> last = new ArrayList<>();
 
     /** @param above a number no descriptor of the image nor of the process yet uses */
     Parking(RemoteSyscalls remote, int above) {
@@ -55,8 +58,14 @@ public final class Parking {
         return fd == null ? OptionalInt.empty() : OptionalInt.of(fd);
     }
 
-    /** Closes what is still parked. */
-    void closeAll() {
+    /** Has {@code step} done once every descriptor is restored (a shutdown, which would stop a queue being refilled). */
+    void atEnd(Runnable step) {
+        last.add(step);
+    }
+
+    /** Does the steps left for the end, then closes what is still parked. */
+    void finish() {
+        last.forEach(Runnable::run);
         for (int fd : parked.values()) {
             remote.check("close(" + fd + ")", SYS_close, fd);
         }

@@ -171,9 +171,9 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
             }
             remote.check("fcntl(F_SETPIPE_SZ, " + capacity + ") for " + what, SYS_fcntl, got, F_SETPIPE_SZ, capacity);
             fill(remote, write);
-            parking.park(pipe, write, "the write end of " + what);
+            parking.park("pipe:[" + pipe + "]", write, "the write end of " + what);
         } else {
-            got = parking.take(pipe).orElseThrow(() -> new HotcloneException("cannot restore fd " + fd + ": the image"
+            got = parking.take("pipe:[" + pipe + "]").orElseThrow(() -> new HotcloneException("cannot restore fd " + fd + ": the image"
                     + " holds no read end of its pipe (pipe:[" + pipe + "]), which makes it"));
         }
         if ((flags & O_NONBLOCK) != 0) {

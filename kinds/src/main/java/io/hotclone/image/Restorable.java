@@ -29,6 +29,9 @@ public final class Restorable {
             new Entry("timerfds", "their clock, the time left and the interval, expirations not yet read; an"
                     + " absolute timer stays absolute"),
             new Entry("signalfds", "their mask (the signals they read are the pending ones, kept with them)"),
+            new Entry("unix sockets", "socketpairs with both ends in the process (stream, datagram, seqpacket: what"
+                    + " is queued each way, shutdowns), listening sockets with their name and backlog, unconnected"
+                    + " ones with their name"),
             new Entry("shared open files", "descriptors that are one open file (dup) stay one, sharing offset and"
                     + " flags"),
             new Entry("stdio", "stdin, stdout and stderr shared with the hotclone that runs it (a restore hands"
@@ -38,7 +41,8 @@ public final class Restorable {
     public static final List<Entry> REFUSED = List.of(
             new Entry("child processes", "a process tree is not checkpointed yet"),
             new Entry("pipes", "with an end held by another process, in packet mode (O_DIRECT), named FIFOs"),
-            new Entry("sockets", "other than the stdio it shares with hotclone"),
+            new Entry("sockets", "TCP, UDP, netlink, raw and packet sockets; Unix sockets connected to another"
+                    + " process, with connections waiting to be accepted, or with descriptors in flight (SCM_RIGHTS)"),
             new Entry("System V IPC, memfds, deleted files", "shared memory, semaphores, message queues,"
                     + " files without a name"),
             new Entry("io_uring, userfaultfd, other anonymous-inode files", "named by their kind"),

@@ -69,6 +69,11 @@ class CheckpointRestoreRefusalTest {
      * A Python program that sets up one resource hotclone cannot checkpoint yet, then waits; and
      * the words the refusal must name it with. A child it forks dies with it (PR_SET_PDEATHSIG).
      */
+    /** A listening Unix socket (abstract name) and a client connected to it, not accepted. */
+    private static final String UNIX_LISTENER = "import socket\nl = socket.socket(socket.AF_UNIX)\n"
+            + "l.bind('\\0hc-wait-' + str(os.getpid()))\nl.listen()\nc = socket.socket(socket.AF_UNIX)\n"
+            + "c.connect(l.getsockname())";
+
     static Stream<Arguments> unsupportedResources() {
         return Stream.of(
                 Arguments.of("pipe with one end", "r, w = os.pipe()\nos.close(w)",
@@ -76,6 +81,11 @@ class CheckpointRestoreRefusalTest {
                 Arguments.of("pipe in packet mode", "r, w = os.pipe2(os.O_DIRECT)",
                         "fd \\d+ is the (read|write) end of a pipe \\(pipe:\\[\\d+\\]\\) with open flags 04000[01]"),
                 Arguments.of("socket", "import socket\ns = socket.socket()", "fd \\d+ is a socket"),
+                Arguments.of("unix socket with a connection waiting", UNIX_LISTENER,
+                        "fd \\d+ is a Unix stream socket \\(socket:\\[\\d+\\]\\) listening on @hc-wait-\\d+ with 1"
+                                + " connections waiting to be accepted"),
+                Arguments.of("unix socket accepted", UNIX_LISTENER + "\na, _ = l.accept()",
+                        "fd \\d+ is a Unix stream socket \\(socket:\\[\\d+\\]\\) bound to @hc-wait-\\d+ and connected"),
                 Arguments.of("eventfd with O_APPEND", "import fcntl\ne = os.eventfd(3)\nfcntl.fcntl(e, fcntl.F_SETFL, os.O_APPEND)",
                         "fd \\d+ is an eventfd with open flags 02002"),
                 Arguments.of("epoll watching a file its fd no longer is", "import select\nr = os.eventfd(0)\n"

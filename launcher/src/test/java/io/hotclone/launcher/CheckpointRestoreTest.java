@@ -66,6 +66,12 @@ class CheckpointRestoreTest {
         cycle(List.of(TestPrograms.compile("timers").toString(), "--verify-file", verify.toString()), verify, false);
     }
 
+    @Test
+    void unixSocketsContinueWithTheirQueuesShutdownAndListeningName() throws Exception {
+        Path verify = dir.resolve("verify");
+        cycle(List.of(TestPrograms.compile("sockets").toString(), "--verify-file", verify.toString()), verify, false);
+    }
+
     private void cycle(List<String> command, Path verify, boolean sendsUsr1) throws Exception {
         Path journal = dir.resolve("journal");
         try (Program original = Program.start(dir, command)) {

@@ -165,11 +165,12 @@ class RunTest {
      * (system call buffers, a signal stack in the heap, forks); mapchurn changes its mappings
      * every tick: what dirty tracking by page protection must follow; threads runs 8 threads
      * under mutexes and condition variables, threadchurn makes and joins threads every tick;
-     * pipes, timers and names keep state in the kernel (queued bytes, timers, host names).
+     * pipes, timers, names and sockets keep state in the kernel (queued bytes, timers, host names).
      */
     @ParameterizedTest
     @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect", "threads, uffd",
-            "threadchurn, uffd", "pipes, uffd", "timers, uffd", "names, uffd"})
+            "threadchurn, uffd", "pipes, uffd", "timers, uffd", "names, uffd",
+            "sockets, uffd"})
     void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck(String name, String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         Path verify = dir.resolve("verify");

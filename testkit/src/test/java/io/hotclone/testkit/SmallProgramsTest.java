@@ -33,7 +33,7 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
-            "timers", "names"})
+            "timers", "names", "sockets"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -72,7 +72,8 @@ class SmallProgramsTest {
             "threadchurn, join", "threadchurn, sum", "epolls, data", "epolls, events", "epolls, list", "epolls, cloexec",
             "pipes, data", "pipes, capacity", "pipes, flags", "pipes, dup", "timers, interval", "timers, remaining",
             "timers, clock", "timers, ticks", "timers, mask", "timers, signal", "timers, flags",
-            "names, hostname", "names, domainname"})
+            "names, hostname", "names, domainname",
+            "sockets, stream", "sockets, datagrams", "sockets, shutdown", "sockets, listen", "sockets, flags"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

@@ -9,6 +9,7 @@ import io.hotclone.image.EventfdFd;
 import io.hotclone.image.PipeFd;
 import io.hotclone.image.SignalFd;
 import io.hotclone.image.TimerFd;
+import io.hotclone.image.UnixSocketFd;
 import io.hotclone.image.ImageRecord;
 import io.hotclone.image.ProcessState;
 import net.openhft.chronicle.bytes.Bytes;
@@ -20,6 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,6 +65,10 @@ class ImageCodecTest {
                 Map.entry("pipe-fd-write", new PipeFd(4, 01, false, 2446262, false, 0, new byte[0])),
                 Map.entry("timer-fd", new TimerFd(5, 04002, true, 7, 1, 3, 18_420_557L, 20_000_000L)),
                 Map.entry("signal-fd", new SignalFd(6, 02, false, 0xa00)),
+                Map.entry("unix-socket-fd-pair", new UnixSocketFd(5, 04002, false, 2, 2576176, new byte[0], false, 0,
+                        2576177, 6, List.of(new byte[] {'d', '1'}, new byte[] {'d', '2'}), 1)),
+                Map.entry("unix-socket-fd-listening", new UnixSocketFd(7, 02, true, 1, 2576180,
+                        "/run/app.sock\0".getBytes(StandardCharsets.UTF_8), true, 128, 0, -1, List.of(), 0)),
                 Map.entry("commit", Images.commit(9, 12, 40L << 20, 3)));
     }
 

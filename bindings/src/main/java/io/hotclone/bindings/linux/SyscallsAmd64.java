@@ -127,6 +127,12 @@ public final class SyscallsAmd64 {
     public static final int SYS_unshare = 0x110;
     public static final int SYS_epoll_create1 = 0x123;
     public static final int SYS_epoll_ctl = 233;
+    public static final int SYS_bind = 49;
+    public static final int SYS_listen = 50;
+    public static final int SYS_shutdown = 48;
+    public static final int SYS_setsockopt = 54;
+    public static final int SYS_getsockopt = 55;
+    public static final int SYS_sendmsg = 46;
     public static final int SYS_tee = 0x114;
     public static final int SYS_timerfd_create = 0x11b;
     public static final int SYS_timerfd_settime = 0x11e;

@@ -9,6 +9,7 @@ import io.hotclone.bindings.linux.uffdio_api;
 import io.hotclone.bindings.linux.uffdio_range;
 import io.hotclone.bindings.linux.uffdio_register;
 import io.hotclone.bindings.linux.uffdio_writeprotect;
+import io.hotclone.process.Descriptors;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 import io.hotclone.image.MemoryArea;
 
@@ -21,8 +22,6 @@ import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
 import static io.hotclone.bindings.linux.Fcntl.O_NONBLOCK;
 import static io.hotclone.bindings.linux.Mman.PROT_NONE;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
-import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_getfd;
-import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_userfaultfd;
 import static io.hotclone.bindings.linux.Userfaultfd.UFFDIO_API;
 import static io.hotclone.bindings.linux.Userfaultfd.UFFDIO_REGISTER;
@@ -101,7 +100,7 @@ public final class UffdWpTracker extends AbstractDirtyTracker {
         }
         int local;
         try {
-            local = pull(pid, (int) remoteFd);
+            local = Descriptors.copyOf(pid, (int) remoteFd);
         } catch (RuntimeException e) {
             remote.call(SYS_close, remoteFd);
             throw e;
@@ -135,19 +134,6 @@ public final class UffdWpTracker extends AbstractDirtyTracker {
         } catch (RuntimeException e) {
             tracker.close();
             throw e;
-        }
-    }
-
-    private static int pull(int pid, int remoteFd) {
-        MemorySegment cs = Native.callState();
-        int pidfd = (int) Native.check(Libc.syscall(cs, SYS_pidfd_open, pid, 0, 0, 0, 0, 0),
-                cs, () -> "pidfd_open(" + pid + ")");
-        try {
-            return (int) Native.check(
-                    Libc.syscall(cs, SYS_pidfd_getfd, pidfd, remoteFd, 0, 0, 0, 0),
-                    cs, () -> "pidfd_getfd(pid=" + pid + ", fd=" + remoteFd + ")");
-        } finally {
-            Libc.close(cs, pidfd);
         }
     }
 

@@ -18,6 +18,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.hotclone.bindings.linux.Errno.ECHILD;
 import static io.hotclone.bindings.linux.Errno.ESRCH;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_get_robust_list;
 import static io.hotclone.bindings.linux.Ptrace.*;
@@ -166,6 +167,11 @@ public final class Tracee implements AutoCloseable {
                 return null;
             }
             int errno = Libc.errno(callState);
+            if (errno == ECHILD) {
+                // Another of hotclone's waits collected the end first: it is this wait's answer too.
+                return Reaped.take(tid).orElseThrow(() -> new SyscallException("waitpid(" + tid + ", " + named + ")",
+                        errno));
+            }
             if (errno != io.hotclone.bindings.linux.Errno.EINTR) {
                 throw new SyscallException("waitpid(" + tid + ", " + named + ")", errno);
             }

@@ -1,0 +1,263 @@
+package io.hotclone.image;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.bindings.linux.Libc;
+import io.hotclone.process.Descriptors;
+import io.hotclone.process.net.UnixDiag;
+import io.hotclone.process.net.UnixQueue;
+import io.hotclone.process.proc.FdInfo;
+import io.hotclone.process.proc.ProcFs;
+import io.hotclone.process.ptrace.RemoteSyscalls;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.ConnectException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
+
+import static io.hotclone.bindings.linux.Fcntl.F_SETFL;
+import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
+import static io.hotclone.bindings.linux.Fcntl.O_NONBLOCK;
+import static io.hotclone.bindings.linux.Socket.AF_UNIX;
+import static io.hotclone.bindings.linux.Socket.SHUT_RD;
+import static io.hotclone.bindings.linux.Socket.SHUT_RDWR;
+import static io.hotclone.bindings.linux.Socket.SHUT_WR;
+import static io.hotclone.bindings.linux.Socket.SOCK_DGRAM;
+import static io.hotclone.bindings.linux.Socket.SOCK_SEQPACKET;
+import static io.hotclone.bindings.linux.Socket.SOCK_STREAM;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_bind;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_listen;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_shutdown;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_socket;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_socketpair;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * A Unix socket (unix(7)) of one of three shapes: a listening socket, bound to its name, with
+ * its backlog; one end of a connected pair whose other end the process holds too (a
+ * socketpair), with what is queued on it; or a socket neither listening nor connected, bound to
+ * its name if it had one. A pair is made again by socketpair(2) when the end with the lower
+ * descriptor is restored; the other end takes it from the {@link Parking}. Each end's queue
+ * goes back by being sent from the other end, and shutdowns come last.
+ *
+ * @param type      SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET
+ * @param inode     its inode
+ * @param name      the address it is bound to (sun_path: a path, or a NUL and an abstract name), empty if none
+ * @param listening whether it listens (then with {@code backlog})
+ * @param peer      the inode of its peer, 0 if not connected
+ * @param peerFd    the peer's descriptor in the process, -1 if not connected
+ * @param queued    what is queued to be read on it: a stream's bytes, or each datagram or packet
+ * @param shutdown  the kernel's shutdown bits (1: no more receiving, 2: no more sending)
+ */
+@Tag(value = 17, version = 1, name = "unix-socket-fd")
+public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, long inode, byte[] name, boolean listening,
+                           int backlog, long peer, int peerFd, List<byte[]> queued, int shutdown) implements FdState {
+
+    /** The kernel's shutdown bit for a socket that receives no more. */
+    private static final int RCV_SHUTDOWN = 1;
+
+    /** The state of {@code fd}, or null when it is not a Unix socket; refuses one it cannot restore as it is. */
+    static UnixSocketFd dump(ProcFs proc, int fd, String target, FdInfo info) {
+        if (!target.startsWith("socket:[")) {
+            return null;
+        }
+        long inode = Long.parseLong(target.substring("socket:[".length(), target.length() - 1));
+        UnixDiag.Socket s = UnixDiag.of(inode).orElse(null);
+        if (s == null) {
+            return null;
+        }
+        String what = "fd " + fd + " of process " + proc.pid() + ", a Unix " + typeName(s.type()) + " socket (" + target
+                + (s.name().length > 0 ? " bound to " + printable(s.name()) : "") + ")";
+        String refusal = "cannot checkpoint process " + proc.pid() + ": fd " + fd + " is a Unix " + typeName(s.type())
+                + " socket (" + target + ")";
+        int flags = Reopen.anonymousFlags(refusal, info);
+        boolean closeOnExec = (info.flags() & O_CLOEXEC) != 0;
+        if (s.type() != SOCK_STREAM && s.type() != SOCK_DGRAM && s.type() != SOCK_SEQPACKET) {
+            throw new HotcloneException(refusal + " of type " + s.type() + ", which hotclone does not know");
+        }
+        if (s.state() == UnixDiag.LISTEN) {
+            if (s.waiting() > 0) {
+                throw new HotcloneException(refusal + " listening on " + printable(s.name()) + " with " + s.waiting()
+                        + " connections waiting to be accepted, which hotclone cannot restore yet");
+            }
+            return new UnixSocketFd(fd, flags, closeOnExec, s.type(), inode, s.name(), true, s.backlog(), 0, -1, List.of(),
+                    s.shutdown());
+        }
+        if (s.peer() != 0) {
+            String peerTarget = "socket:[" + s.peer() + "]";
+            int peerFd = proc.fds().stream().filter(other -> proc.link("fd/" + other).equals(peerTarget)).findFirst()
+                    .orElseThrow(() -> new HotcloneException(refusal + " connected to " + peerTarget + ", which the"
+                            + " process does not hold (another process's socket, or a server's): hotclone restores"
+                            + " Unix sockets connected within the process yet"));
+            if (s.name().length > 0) {
+                throw new HotcloneException(refusal + " bound to " + printable(s.name()) + " and connected (accepted"
+                        + " from a listening socket of its own), which hotclone cannot restore yet");
+            }
+            return new UnixSocketFd(fd, flags, closeOnExec, s.type(), inode, s.name(), false, 0, s.peer(), peerFd,
+                    queued(proc.pid(), fd, s, what), s.shutdown());
+        }
+        if (s.queued() > 0) {
+            throw new HotcloneException(refusal + " with datagrams queued from senders outside the process, which"
+                    + " hotclone cannot restore yet");
+        }
+        return new UnixSocketFd(fd, flags, closeOnExec, s.type(), inode, s.name(), false, 0, 0, -1, List.of(),
+                s.shutdown());
+    }
+
+    private static List<byte[]> queued(int pid, int fd, UnixDiag.Socket s, String what) {
+        int local = Descriptors.copyOf(pid, fd);
+        try {
+            return UnixQueue.peek(local, s.type(), s.queued(), (s.shutdown() & RCV_SHUTDOWN) != 0, what);
+        } finally {
+            close(local);
+        }
+    }
+
+    private static void close(int local) {
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.syscall(arena.allocate(Libc.callStateLayout()), SYS_close, local, 0, 0, 0, 0, 0);
+        }
+    }
+
+    private static String typeName(int type) {
+        return switch (type) {
+            case SOCK_STREAM -> "stream";
+            case SOCK_DGRAM -> "datagram";
+            case SOCK_SEQPACKET -> "seqpacket";
+            default -> "type-" + type;
+        };
+    }
+
+    /** A sun_path as people write it: a path, or @ and an abstract name. */
+    private static String printable(byte[] name) {
+        if (name.length > 0 && name[0] == 0) {
+            return "@" + new String(name, 1, name.length - 1, StandardCharsets.UTF_8);
+        }
+        int end = name.length;
+        while (end > 0 && name[end - 1] == 0) {
+            end--;
+        }
+        return new String(name, 0, end, StandardCharsets.UTF_8);
+    }
+
+    /** The end of a pair that makes it restores first; the other takes its end after. */
+    private boolean makesPair() {
+        return peer != 0 && fd < peerFd;
+    }
+
+    @Override
+    public int order() {
+        return peer != 0 && !makesPair() ? 1 : 0;
+    }
+
+    @Override
+    public void restore(Parking parking) {
+        RemoteSyscalls remote = parking.remote();
+        int pid = remote.tracee().tid();
+        long got;
+        if (makesPair()) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment ends = arena.allocate(JAVA_INT, 2);
+                long pair = remote.put(0, ends);
+                remote.check("socketpair(AF_UNIX, " + typeName(type) + ") for fd " + fd + " and fd " + peerFd,
+                        SYS_socketpair, AF_UNIX, type, 0, pair);
+                remote.memory().read(pair, ends);
+                got = ends.getAtIndex(JAVA_INT, 0);
+                int other = ends.getAtIndex(JAVA_INT, 1);
+                fill(pid, other);
+                parking.park("socket:[" + peer + "]", other, "the other end of the socketpair of fd " + fd);
+            }
+        } else if (peer != 0) {
+            got = parking.take("socket:[" + inode + "]").orElseThrow(() -> new HotcloneException("cannot restore fd "
+                    + fd + ": its peer, fd " + peerFd + ", was not restored as its socketpair's other end"));
+            fill(pid, peerFd);
+        } else {
+            got = remote.check("socket(AF_UNIX, " + typeName(type) + ") for fd " + fd, SYS_socket, AF_UNIX, type, 0);
+            if (name.length > 0) {
+                bind(remote, got);
+            }
+            if (listening) {
+                remote.check("listen(" + backlog + ") for fd " + fd, SYS_listen, got, backlog);
+            }
+        }
+        if ((flags & O_NONBLOCK) != 0) {
+            remote.check("fcntl(F_SETFL, O_NONBLOCK) for fd " + fd, SYS_fcntl, got, F_SETFL, O_NONBLOCK);
+        }
+        Reopen.move(remote, got, fd, closeOnExec);
+        if (shutdown != 0) {
+            int how = shutdown == 3 ? SHUT_RDWR : shutdown == 1 ? SHUT_RD : SHUT_WR;
+            parking.atEnd(() -> remote.check("shutdown(" + how + ") for fd " + fd, SYS_shutdown, fd, how));
+        }
+    }
+
+    /** Queues this end's bytes again, sending them from its peer {@code from} (a descriptor of the restored process). */
+    private void fill(int pid, int from) {
+        if (queued.isEmpty()) {
+            return;
+        }
+        int local = Descriptors.copyOf(pid, from);
+        try {
+            UnixQueue.send(local, queued, "refilling the queue of fd " + fd);
+        } finally {
+            close(local);
+        }
+    }
+
+    /** Binds {@code got} to the saved name; a stale socket file of the program's own is removed first. */
+    private void bind(RemoteSyscalls remote, long got) {
+        if (name[0] != 0) {
+            removeStale(Path.of(printable(name)));
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment address = arena.allocate(2L + name.length);
+            address.set(JAVA_SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(MemorySegment.ofArray(name), 0, address, 2, name.length);
+            remote.check("bind(" + printable(name) + ") for fd " + fd + " (another socket may be bound to it: stop"
+                    + " what listens there)", SYS_bind, got, remote.put(0, address), address.byteSize());
+        }
+    }
+
+    /**
+     * Removes the socket file at {@code path} if nothing listens on it any more (the program's
+     * own, left by the run that ended); refuses, naming it, one something listens on.
+     */
+    private void removeStale(Path path) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!a.isOther()) {
+                throw new HotcloneException("cannot restore fd " + fd + ": " + path + ", where its socket was bound,"
+                        + " is now another kind of file: remove or move it");
+            }
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            throw new HotcloneException("cannot restore fd " + fd + ": " + path + " cannot be read (" + e + ")", e);
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+            throw new HotcloneException("cannot restore fd " + fd + ": another socket listens on " + path
+                    + ", where the program's listened: stop it, or restore the program elsewhere");
+        } catch (ConnectException stale) {
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                throw new HotcloneException("cannot restore fd " + fd + ": the stale socket file " + path
+                        + " cannot be removed (" + e + ")", e);
+            }
+        } catch (IOException e) {
+            throw new HotcloneException("cannot restore fd " + fd + ": " + path + " cannot be probed (" + e + ")", e);
+        }
+    }
+}
