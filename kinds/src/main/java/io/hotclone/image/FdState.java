@@ -18,10 +18,12 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
  * {@link #restore}.
  */
 public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd,
-        EpollFd, DupFd, PipeFd, TimerFd, SignalFd, UnixSocketFd {
+        EpollFd, DupFd, PipeFd, TimerFd, SignalFd, UnixSocketFd,
+        InetSocketFd {
     /** The kinds tried in order on each descriptor: the first that recognises it saves it. */
     List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, DeviceFd::dump, EventfdFd::dump,
-            EpollFd::dump, PipeFd::dump, TimerFd::dump, SignalFd::dump, UnixSocketFd::dump);
+            EpollFd::dump, PipeFd::dump, TimerFd::dump, SignalFd::dump, UnixSocketFd::dump,
+            InetSocketFd::dump);
 
     /** The descriptor number in the program. */
     int fd();

@@ -6,6 +6,7 @@ import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.util.List;
+import java.util.OptionalLong;
 
 import static io.hotclone.bindings.linux.Fcntl.AT_FDCWD;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
@@ -17,6 +18,8 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_openat;
 
 /** Opening a descriptor in a restored process and moving it to its saved number. */
 final class Reopen {
+    private static final String SOCKET = "socket:[";
+
     private Reopen() {
     }
 
@@ -45,6 +48,13 @@ final class Reopen {
                 .findFirst()
                 .orElseThrow(() -> new HotcloneException(refusal + " and /proc/" + proc.pid() + "/fdinfo/" + fd
                         + " has no " + name + " line; hotclone needs a newer kernel, one that shows it"));
+    }
+
+    /** The inode of the socket behind a /proc/PID/fd link ("socket:[INODE]"), empty for another file. */
+    static OptionalLong socketInode(String target) {
+        return target.startsWith(SOCKET) && target.endsWith("]")
+                ? OptionalLong.of(Long.parseLong(target.substring(SOCKET.length(), target.length() - 1)))
+                : OptionalLong.empty();
     }
 
     static void open(RemoteSyscalls remote, int fd, String path, int flags, boolean closeOnExec) {

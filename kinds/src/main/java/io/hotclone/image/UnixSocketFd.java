@@ -1,7 +1,6 @@
 package io.hotclone.image;
 
 import io.hotclone.bindings.HotcloneException;
-import io.hotclone.bindings.linux.Libc;
 import io.hotclone.process.Descriptors;
 import io.hotclone.process.net.UnixDiag;
 import io.hotclone.process.net.UnixQueue;
@@ -23,6 +22,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.OptionalLong;
 
 import static io.hotclone.bindings.linux.Fcntl.F_SETFL;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
@@ -35,7 +35,6 @@ import static io.hotclone.bindings.linux.Socket.SOCK_DGRAM;
 import static io.hotclone.bindings.linux.Socket.SOCK_SEQPACKET;
 import static io.hotclone.bindings.linux.Socket.SOCK_STREAM;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_bind;
-import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_listen;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_shutdown;
@@ -70,10 +69,11 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
 
     /** The state of {@code fd}, or null when it is not a Unix socket; refuses one it cannot restore as it is. */
     static UnixSocketFd dump(ProcFs proc, int fd, String target, FdInfo info) {
-        if (!target.startsWith("socket:[")) {
+        OptionalLong socket = Reopen.socketInode(target);
+        if (socket.isEmpty()) {
             return null;
         }
-        long inode = Long.parseLong(target.substring("socket:[".length(), target.length() - 1));
+        long inode = socket.getAsLong();
         UnixDiag.Socket s = UnixDiag.of(inode).orElse(null);
         if (s == null) {
             return null;
@@ -121,13 +121,7 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
         try {
             return UnixQueue.peek(local, s.type(), s.queued(), (s.shutdown() & RCV_SHUTDOWN) != 0, what);
         } finally {
-            close(local);
-        }
-    }
-
-    private static void close(int local) {
-        try (Arena arena = Arena.ofConfined()) {
-            Libc.syscall(arena.allocate(Libc.callStateLayout()), SYS_close, local, 0, 0, 0, 0, 0);
+            Descriptors.close(local);
         }
     }
 
@@ -211,7 +205,7 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
         try {
             UnixQueue.send(local, queued, "refilling the queue of fd " + fd);
         } finally {
-            close(local);
+            Descriptors.close(local);
         }
     }
 

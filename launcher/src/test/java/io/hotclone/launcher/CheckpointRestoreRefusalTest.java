@@ -80,7 +80,14 @@ class CheckpointRestoreRefusalTest {
                         "fd \\d+ is the read end of a pipe \\(pipe:\\[\\d+\\]\\) whose write end the process does not hold"),
                 Arguments.of("pipe in packet mode", "r, w = os.pipe2(os.O_DIRECT)",
                         "fd \\d+ is the (read|write) end of a pipe \\(pipe:\\[\\d+\\]\\) with open flags 04000[01]"),
-                Arguments.of("socket", "import socket\ns = socket.socket()", "fd \\d+ is a socket"),
+                Arguments.of("netlink socket", "import socket\ns = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)",
+                        "fd \\d+ is a socket"),
+                Arguments.of("TCP connection", "import socket\nl = socket.create_server(('127.0.0.1', 0))\n"
+                        + "c = socket.create_connection(l.getsockname())\na, _ = l.accept()",
+                        "fd \\d+ is a TCP socket \\(127.0.0.1:\\d+ to 127.0.0.1:\\d+\\), a TCP connection"),
+                Arguments.of("TCP connection waiting", "import socket\nl = socket.create_server(('127.0.0.1', 0))\n"
+                        + "c = socket.create_connection(l.getsockname())", "fd \\d+ is a TCP socket \\(127.0.0.1:\\d+\\)"
+                        + " listening with 1 connections waiting to be accepted"),
                 Arguments.of("unix socket with a connection waiting", UNIX_LISTENER,
                         "fd \\d+ is a Unix stream socket \\(socket:\\[\\d+\\]\\) listening on @hc-wait-\\d+ with 1"
                                 + " connections waiting to be accepted"),

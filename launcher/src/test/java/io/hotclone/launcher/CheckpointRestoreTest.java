@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hotclone.testkit.Program;
 import io.hotclone.testkit.TestPrograms;
 import io.hotclone.testkit.Verify;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -70,6 +74,49 @@ class CheckpointRestoreTest {
     void unixSocketsContinueWithTheirQueuesShutdownAndListeningName() throws Exception {
         Path verify = dir.resolve("verify");
         cycle(List.of(TestPrograms.compile("sockets").toString(), "--verify-file", verify.toString()), verify, false);
+    }
+
+    @Test
+    void tcpListenersAndUdpSocketsComeBackOnTheirPortsWithTheirOptions() throws Exception {
+        Path verify = dir.resolve("verify");
+        cycle(List.of(TestPrograms.compile("inet").toString(), "--verify-file", verify.toString()), verify, false);
+    }
+
+    /** The server is idle at the checkpoint: it holds its listening socket and no connection. */
+    @Test
+    void aCpythonHttpServerServesTheCountItHadAtTheCheckpointOnItsPort() throws Exception {
+        Path journal = dir.resolve("journal");
+        try (Program original = Program.start(dir, TestPrograms.python().toString(),
+                TestPrograms.source("httpcounter.py").toString())) {
+            Matcher ready = Pattern.compile("ready port=(\\d+)").matcher(original.awaitLine(Pattern.compile("ready port=\\d+"),
+                    WAIT));
+            assertTrue(ready.find());
+            URI uri = URI.create("http://127.0.0.1:" + ready.group(1) + "/");
+            try (HttpClient http = HttpClient.newHttpClient()) {
+                for (int i = 1; i <= 3; i++) {
+                    assertEquals(Integer.toString(i), get(http, uri));
+                }
+                HotcloneCli.Run checkpoint = HotcloneCli.run(dir, "checkpoint", "--pid", Integer.toString(original.pid()),
+                        "--journal", journal.toString());
+                assertEquals(0, checkpoint.exitCode(), checkpoint.toString());
+                assertEquals("4", get(http, uri), "the original serves on after its checkpoint");
+                original.kill9();
+                HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
+                assertEquals(0, restore.exitCode(), restore.toString());
+                Matcher pid = PID.matcher(restore.out());
+                assertTrue(pid.find(), restore.toString());
+                try (Program restored = Program.adopt(Integer.parseInt(pid.group(1)), original.stdout())) {
+                    assertEquals("4", get(http, uri), "the restored server counts on from the checkpoint, on its port");
+                    assertEquals("5", get(http, uri));
+                    assertTrue(restored.isAlive());
+                }
+            }
+        }
+    }
+
+    private static String get(HttpClient http, URI uri) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(WAIT).build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString()).body().strip();
     }
 
     private void cycle(List<String> command, Path verify, boolean sendsUsr1) throws Exception {

@@ -170,7 +170,7 @@ class RunTest {
     @ParameterizedTest
     @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect", "threads, uffd",
             "threadchurn, uffd", "pipes, uffd", "timers, uffd", "names, uffd",
-            "sockets, uffd"})
+            "sockets, uffd", "inet, uffd"})
     void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck(String name, String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         Path verify = dir.resolve("verify");

@@ -29,4 +29,9 @@ public final class Descriptors {
             Libc.close(cs, pidfd);
         }
     }
+
+    /** Closes {@code fd}, one of hotclone's own that {@link #copyOf} gave. */
+    public static void close(int fd) {
+        Libc.close(Native.callState(), fd);
+    }
 }

@@ -33,7 +33,7 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
-            "timers", "names", "sockets"})
+            "timers", "names", "sockets", "inet"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -73,7 +73,8 @@ class SmallProgramsTest {
             "pipes, data", "pipes, capacity", "pipes, flags", "pipes, dup", "timers, interval", "timers, remaining",
             "timers, clock", "timers, ticks", "timers, mask", "timers, signal", "timers, flags",
             "names, hostname", "names, domainname",
-            "sockets, stream", "sockets, datagrams", "sockets, shutdown", "sockets, listen", "sockets, flags"})
+            "sockets, stream", "sockets, datagrams", "sockets, shutdown", "sockets, listen", "sockets, flags",
+            "inet, port", "inet, options", "inet, udp", "inet, flags"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

@@ -11,6 +11,7 @@ import io.hotclone.image.SignalFd;
 import io.hotclone.image.TimerFd;
 import io.hotclone.image.UnixSocketFd;
 import io.hotclone.image.ImageRecord;
+import io.hotclone.image.InetSocketFd;
 import io.hotclone.image.ProcessState;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.wire.Wire;
@@ -69,6 +70,10 @@ class ImageCodecTest {
                         2576177, 6, List.of(new byte[] {'d', '1'}, new byte[] {'d', '2'}), 1)),
                 Map.entry("unix-socket-fd-listening", new UnixSocketFd(7, 02, true, 1, 2576180,
                         "/run/app.sock\0".getBytes(StandardCharsets.UTF_8), true, 128, 0, -1, List.of(), 0)),
+                Map.entry("inet-socket-fd-listening", new InetSocketFd(3, 04002, true, 2, 1, 2747939, new byte[] {127, 0, 0, 1},
+                        8080, true, 511, new byte[0], 0, true, false, false, true, false)),
+                Map.entry("inet-socket-fd-udp", new InetSocketFd(4, 02, false, 10, 2, 2747940, new byte[16], 5353, false, 0,
+                        new byte[16], 53, false, true, true, false, true)),
                 Map.entry("commit", Images.commit(9, 12, 40L << 20, 3)));
     }
 

@@ -7,6 +7,8 @@ public final class Socket {
 
     public static final int AF_UNIX = 1;
     public static final int AF_NETLINK = 16;
+    public static final int AF_INET = 2;
+    public static final int AF_INET6 = 10;
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_SEQPACKET = 5;
@@ -30,7 +32,20 @@ public final class Socket {
     public static final int NETLINK_SOCK_DIAG = 4;
     public static final int SOCK_DIAG_BY_FAMILY = 20;
     public static final int NLM_F_REQUEST = 1;
+    public static final int NLM_F_DUMP = 0x300;
     public static final int NLMSG_ERROR = 2;
+    public static final int NLMSG_DONE = 3;
+    public static final int IPPROTO_TCP = 6;
+    public static final int IPPROTO_UDP = 17;
+    public static final int IPPROTO_IPV6 = 41;
+    public static final int IPV6_V6ONLY = 26;
+    public static final int TCP_NODELAY = 1;
+    public static final int SO_REUSEADDR = 2;
+    public static final int SO_REUSEPORT = 15;
+    public static final int SO_KEEPALIVE = 9;
+    public static final int TCP_ESTABLISHED = 1;
+    public static final int TCP_CLOSE = 7;
+    public static final int TCP_LISTEN = 10;
     public static final int UDIAG_SHOW_NAME = 1;
     public static final int UDIAG_SHOW_PEER = 4;
     public static final int UDIAG_SHOW_ICONS = 8;

@@ -24,7 +24,6 @@ import static io.hotclone.bindings.linux.Socket.SO_PEEK_OFF;
 import static io.hotclone.bindings.linux.Socket.SO_SNDBUF;
 import static io.hotclone.bindings.linux.Socket.SO_SNDBUFFORCE;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
-import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_getsockopt;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_recvmsg;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_sendto;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_setsockopt;
@@ -58,7 +57,7 @@ public final class UnixQueue {
     public static List<byte[]> peek(int socket, int type, int bytes, boolean shut, String what) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cs = arena.allocate(Libc.callStateLayout());
-            if (option(arena, cs, socket, SO_PEEK_OFF, what) >= 0) {
+            if (SocketOptions.get(socket, SOL_SOCKET, SO_PEEK_OFF, what) >= 0) {
                 throw new HotcloneException(what + " reads from a peek offset (SO_PEEK_OFF), which hotclone cannot"
                         + " restore yet");
             }
@@ -155,7 +154,7 @@ public final class UnixQueue {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cs = arena.allocate(Libc.callStateLayout());
-            int kept = option(arena, cs, socket, SO_SNDBUF, what);
+            int kept = SocketOptions.get(socket, SOL_SOCKET, SO_SNDBUF, what);
             MemorySegment size = arena.allocate(JAVA_INT);
             long total = pieces.stream().mapToLong(p -> p.length + 1024L).sum();
             setBuffer(cs, size, socket, (int) Math.min(Integer.MAX_VALUE / 2, Math.max(kept, total)), what);
@@ -172,15 +171,6 @@ public final class UnixQueue {
                 setBuffer(cs, size, socket, kept / 2, what); // the kernel doubles what it is given
             }
         }
-    }
-
-    /** An int socket option of {@code socket} (SOL_SOCKET). */
-    private static int option(Arena arena, MemorySegment cs, int socket, int option, String what) {
-        MemorySegment value = arena.allocateFrom(JAVA_INT, 0);
-        MemorySegment length = arena.allocateFrom(JAVA_INT, Integer.BYTES);
-        check(Libc.syscall(cs, SYS_getsockopt, socket, SOL_SOCKET, option, value.address(), length.address(), 0), cs,
-                what + ": getsockopt(" + option + ")");
-        return value.get(JAVA_INT, 0);
     }
 
     private static void setBuffer(MemorySegment cs, MemorySegment size, int socket, int bytes, String what) {
