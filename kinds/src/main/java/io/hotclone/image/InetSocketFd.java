@@ -49,7 +49,9 @@ import static java.nio.ByteOrder.BIG_ENDIAN;
  * address, port, backlog and options; a TCP socket not yet listening or connected; a UDP socket,
  * bound or not, connected to a peer or not. Made again with socket(2), its options, bind(2) to
  * the same address and port, listen(2) or connect(2). A port taken where it is restored is named.
- * Established TCP connections are refused.
+ * Connections waiting to be accepted are left out: the program never held them (the kernel
+ * queues them while it is frozen, too), and their clients are reset where it is restored, and
+ * connect again. Established TCP connections are refused.
  *
  * @param family      AF_INET or AF_INET6
  * @param type        SOCK_STREAM (TCP) or SOCK_DGRAM (UDP)
@@ -87,10 +89,6 @@ public record InetSocketFd(int fd, int flags, boolean closeOnExec, int family, i
         int flags = Reopen.anonymousFlags(refusal, info);
         boolean listening = tcp && s.state() == TCP_LISTEN;
         boolean connected = !tcp && s.state() == TCP_ESTABLISHED;
-        if (listening && s.queued() > 0) {
-            throw new HotcloneException(refusal + " listening with " + s.queued() + " connections waiting to be"
-                    + " accepted, which hotclone cannot restore yet");
-        }
         if (tcp && !listening && s.state() != TCP_CLOSE) {
             throw new HotcloneException(refusal + ", a TCP connection (state " + s.state() + "), which hotclone cannot"
                     + " restore yet");

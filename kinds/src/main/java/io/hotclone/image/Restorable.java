@@ -30,9 +30,10 @@ public final class Restorable {
                     + " absolute timer stays absolute"),
             new Entry("signalfds", "their mask (the signals they read are the pending ones, kept with them)"),
             new Entry("unix sockets", "socketpairs with both ends in the process (stream, datagram, seqpacket: what"
-                    + " is queued each way, shutdowns), listening sockets with their name and backlog, unconnected"
-                    + " ones with their name"),
-            new Entry("tcp and udp sockets", "IPv4 and IPv6: listening TCP sockets on their address and port, with"
+                    + " is queued each way, shutdowns), listening sockets with their name and backlog (connections"
+                    + " waiting are left out), unconnected ones with their name"),
+            new Entry("tcp and udp sockets", "IPv4 and IPv6: listening TCP sockets on their address and port"
+                    + " (connections waiting to be accepted are left out: their clients are reset and connect again), with"
                     + " their backlog and options (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, TCP_NODELAY, IPV6_V6ONLY);"
                     + " UDP sockets bound and connected as they were; a port taken where it is restored is named"),
             new Entry("shared open files", "descriptors that are one open file (dup) stay one, sharing offset and"
@@ -44,7 +45,7 @@ public final class Restorable {
     public static final List<Entry> REFUSED = List.of(
             new Entry("child processes", "a process tree is not checkpointed yet"),
             new Entry("pipes", "with an end held by another process, in packet mode (O_DIRECT), named FIFOs"),
-            new Entry("sockets", "established TCP connections, connections waiting to be accepted, queued UDP"
+            new Entry("sockets", "established TCP connections, queued UDP"
                     + " datagrams; netlink, raw and packet sockets; Unix sockets connected to another process or with"
                     + " descriptors in flight (SCM_RIGHTS)"),
             new Entry("System V IPC, memfds, deleted files", "shared memory, semaphores, message queues,"

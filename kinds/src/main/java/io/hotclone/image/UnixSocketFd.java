@@ -34,6 +34,7 @@ import static io.hotclone.bindings.linux.Socket.SHUT_WR;
 import static io.hotclone.bindings.linux.Socket.SOCK_DGRAM;
 import static io.hotclone.bindings.linux.Socket.SOCK_SEQPACKET;
 import static io.hotclone.bindings.linux.Socket.SOCK_STREAM;
+import static io.hotclone.bindings.linux.Socket.TCP_ESTABLISHED;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_bind;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_listen;
@@ -45,7 +46,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A Unix socket (unix(7)) of one of three shapes: a listening socket, bound to its name, with
- * its backlog; one end of a connected pair whose other end the process holds too (a
+ * its backlog (connections waiting to be accepted are left out: their clients find them reset); one end of a connected pair whose other end the process holds too (a
  * socketpair), with what is queued on it; or a socket neither listening nor connected, bound to
  * its name if it had one. A pair is made again by socketpair(2) when the end with the lower
  * descriptor is restored; the other end takes it from the {@link Parking}. Each end's queue
@@ -88,10 +89,6 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
             throw new HotcloneException(refusal + " of type " + s.type() + ", which hotclone does not know");
         }
         if (s.state() == UnixDiag.LISTEN) {
-            if (s.waiting() > 0) {
-                throw new HotcloneException(refusal + " listening on " + printable(s.name()) + " with " + s.waiting()
-                        + " connections waiting to be accepted, which hotclone cannot restore yet");
-            }
             return new UnixSocketFd(fd, flags, closeOnExec, s.type(), inode, s.name(), true, s.backlog(), 0, -1, List.of(),
                     s.shutdown());
         }
@@ -107,6 +104,11 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
             }
             return new UnixSocketFd(fd, flags, closeOnExec, s.type(), inode, s.name(), false, 0, s.peer(), peerFd,
                     queued(proc.pid(), fd, s, what), s.shutdown());
+        }
+        if (s.state() == TCP_ESTABLISHED || s.shutdown() != 0) {
+            throw new HotcloneException(refusal + " connected to a socket that has no descriptor (a connection a"
+                    + " listening socket has not accepted yet, or a peer that closed its end), which hotclone cannot"
+                    + " restore yet");
         }
         if (s.queued() > 0) {
             throw new HotcloneException(refusal + " with datagrams queued from senders outside the process, which"

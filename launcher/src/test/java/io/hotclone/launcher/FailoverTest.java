@@ -115,6 +115,47 @@ class FailoverTest {
         Verify.assertPasses(resumed, verify, WAIT);
     }
 
+    /**
+     * A CPython ThreadingHTTPServer counting its requests: idle between them, a checkpoint holds
+     * its listening socket and no connection, and after the switch it serves on its port the count
+     * it had at the checkpoint and counts on.
+     */
+    @Test
+    void anHttpServerServesItsCountOnItsPortAfterTheSwitch() throws Exception {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        NodeProcess standby = standby(b);
+        NodeProcess primary = primary(a, List.of(), List.of(TestPrograms.python().toString(),
+                TestPrograms.source("httpcounter.py").toString()));
+        Matcher ready = Pattern.compile("ready port=(\\d+)").matcher(primary.awaitLine(Pattern.compile(
+                "ready port=\\d+"), WAIT));
+        assertTrue(ready.find());
+        String port = ready.group(1);
+        for (int i = 1; i <= 3; i++) {
+            assertEquals(Integer.toString(i), get(a, port), "the primary counts its requests");
+        }
+        HotcloneCli.Run now = HotcloneCli.run(dir, "checkpoint", "--journal", journal(a).toString(), "--now");
+        assertEquals(0, now.exitCode(), now.toString());
+        Matcher asked = Pattern.compile("seq=(\\d+) ").matcher(now.out());
+        assertTrue(asked.find(), now.toString());
+        awaitReplica(b, Long.parseLong(asked.group(1)));
+
+        a.kill();
+        assertTrue(SWITCHED.matcher(standby.awaitLine(SWITCHED, WAIT)).matches());
+        assertEquals("4", get(b, port), "the new primary serves on the same port the count of the checkpoint, plus one");
+        assertEquals("5", get(b, port));
+    }
+
+    /** One GET / from inside {@code node} to 127.0.0.1:{@code port}; the body, stripped. */
+    private String get(Node node, String port) throws IOException {
+        Path out = dir.resolve("get-" + node.name() + "-" + System.nanoTime() + ".out");
+        NodeProcess client = node.start(List.of(TestPrograms.python().toString(), "-c",
+                "import urllib.request\nprint(urllib.request.urlopen('http://127.0.0.1:" + port + "/', timeout=20)"
+                        + ".read().decode().strip())"), Map.of(), out);
+        assertEquals(0, client.awaitExit(WAIT), "GET / on " + node.name() + ": " + Files.readString(out));
+        return Files.readString(out).strip();
+    }
+
     @Test
     void anIsolatedPrimaryStopsItsProgramBeforeTheStandbyTakesOverAndRejoinsAfterHealing() throws Exception {
         Pair pair = startPair();
