@@ -313,9 +313,6 @@ public final class Checkpointer {
         all.addAll(others);
         List<byte[]> xstates = all.stream().map(Tracee::xstate).toList();
         List<byte[]> sharedPending = tracee.pendingSignals(true);
-        if (tracer != null) {
-            sharedPending = sharedPending.stream().filter(info -> !tracer.ownSignal().test(info)).toList();
-        }
         try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
             List<ThreadState> threads = dumpThreads(proc, remote, all, xstates);
             ThreadState thread = threads.getFirst();

@@ -2,8 +2,6 @@ package io.hotclone.capture;
 
 import io.hotclone.process.ptrace.Tracee;
 
-import java.util.function.Predicate;
-
 /**
  * A program traced for its whole life, handed by its tracer to a checkpoint while it is in an
  * interrupt stop: the barrier.
@@ -14,8 +12,6 @@ import java.util.function.Predicate;
  * @param serve     the tracer's work (it must not wait), run by the checkpoint once the program
  *                  runs again, between the batches of pages it reads and while it waits for the
  *                  journal
- * @param ownSignal whether a pending signal (its 128-byte siginfo) is one the tracer sent itself
- *                  and discards when it comes: a checkpoint must not carry it
  */
-record LifelongTracee(Tracee tracee, long options, Runnable serve, Predicate<byte[]> ownSignal) {
+record LifelongTracee(Tracee tracee, long options, Runnable serve) {
 }

@@ -85,14 +85,6 @@ final class SeizedLoop implements AutoCloseable {
     }
 
     /**
-     * Whether a pending signal (its 128-byte siginfo) is a SIGSTOP of {@link #wake}: the tracer
-     * discards it when it comes, and a checkpoint must not carry it.
-     */
-    private static boolean isWakeUp(byte[] siginfo) {
-        return WakeUp.is(MemorySegment.ofArray(siginfo));
-    }
-
-    /**
      * Asks for a checkpoint and waits until the tracer took it.
      *
      * @return the program's exit status if it ended, else null
@@ -159,8 +151,7 @@ final class SeizedLoop implements AutoCloseable {
                 }
                 if (s.interruptStop() && s.stopSignal() == SIGTRAP && wanted()) {
                     // Lets the program run again itself, and serves it while it finishes the checkpoint.
-                    Integer status = checkpoint.apply(new LifelongTracee(t, OPTIONS, this::serveWaiting,
-                            SeizedLoop::isWakeUp));
+                    Integer status = checkpoint.apply(new LifelongTracee(t, OPTIONS, this::serveWaiting));
                     if (broken != null) {
                         throw broken; // not the checkpoint's failure: the program was left in a stop unserved
                     }

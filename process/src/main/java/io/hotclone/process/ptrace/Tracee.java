@@ -266,7 +266,8 @@ public final class Tracee implements AutoCloseable {
     }
 
     /**
-     * Pending signals with their siginfo, without dequeuing them.
+     * Pending signals with their siginfo, without dequeuing them; this hotclone's own wake-up
+     * ({@link WakeUp}) left out, which is no signal of the program's.
      *
      * @param shared the process-wide queue (else this thread's own)
      */
@@ -276,14 +277,18 @@ public final class Tracee implements AutoCloseable {
             MemorySegment args = ptrace_peeksiginfo_args.allocate(local);
             int batch = 32;
             MemorySegment infos = local.allocate((long) batch * SIGINFO_SIZE, 8);
-            while (true) {
-                ptrace_peeksiginfo_args.off(args, pending.size());
+            for (long read = 0; ; ) {
+                ptrace_peeksiginfo_args.off(args, read);
                 ptrace_peeksiginfo_args.flags(args, shared ? PTRACE_PEEKSIGINFO_SHARED : 0);
                 ptrace_peeksiginfo_args.nr(args, batch);
                 long n = ptrace(PTRACE_PEEKSIGINFO, args, infos, "PTRACE_PEEKSIGINFO");
                 for (int i = 0; i < n; i++) {
-                    pending.add(infos.asSlice((long) i * SIGINFO_SIZE, SIGINFO_SIZE).toArray(ValueLayout.JAVA_BYTE));
+                    MemorySegment info = infos.asSlice((long) i * SIGINFO_SIZE, SIGINFO_SIZE);
+                    if (!WakeUp.is(info)) {
+                        pending.add(info.toArray(ValueLayout.JAVA_BYTE));
+                    }
                 }
+                read += n;
                 if (n < batch) {
                     return pending;
                 }
