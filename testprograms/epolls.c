@@ -4,6 +4,7 @@
  *   events   the level-triggered one stays ready until read, the edge-triggered one (EPOLLET)
  *            reports once per write, the one-shot one (EPOLLONESHOT) once until re-armed
  *   list     all three are still watched: made ready together, epoll_wait reports exactly them
+ *            (the one-shot one through a dup of its eventfd, as the epoll watches the duplicate)
  *   cloexec  FD_CLOEXEC set on the epoll (epoll_create1(EPOLL_CLOEXEC))
  *
  * usage: epolls --verify-file PATH [--self-test-corrupt data|events|list|cloexec]
@@ -126,12 +127,19 @@ int main(int argc, char **argv)
     epoll = epoll_create1(EPOLL_CLOEXEC);
     if (epoll < 0)
         sc_die("epoll_create1");
+    int original = -1;
     for (int i = 0; i < WATCHED; i++) {
         fds[i] = eventfd(0, EFD_NONBLOCK);
+        if (i == WATCHED - 1) {
+            original = fds[i];
+            fds[i] = dup(original);
+        }
         struct epoll_event e = { .events = events[i], .data.u64 = data[i] };
         if (fds[i] < 0 || epoll_ctl(epoll, EPOLL_CTL_ADD, fds[i], &e) != 0)
             sc_die("eventfd/epoll_ctl(ADD)");
     }
+    if (original < 0)
+        sc_die("dup");
 
     sc_tick_until_verify(verify_file, tick);
     if (corruption)

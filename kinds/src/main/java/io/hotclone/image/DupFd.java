@@ -16,7 +16,8 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_kcmp;
 /**
  * A descriptor that is another's open file description (as dup(2) makes, or fork with the
  * program's own descriptors): made again as a duplicate of that one, so that the two share
- * their offset and flags after a restore as before. Only the close-on-exec flag is its own.
+ * their offset and flags after a restore as before. Only the close-on-exec flag is its own. It is
+ * restored in the pass after its original's ({@link FdState#restoreAll}).
  *
  * @param of the lower descriptor it duplicates, saved by its own kind
  */
@@ -40,11 +41,6 @@ public record DupFd(int fd, int flags, boolean closeOnExec, int of) implements F
             }
         }
         return null;
-    }
-
-    @Override
-    public int order() {
-        return 3;
     }
 
     @Override

@@ -86,7 +86,7 @@ public record EpollFd(int fd, int flags, boolean closeOnExec, List<Target> targe
 
     @Override
     public int order() {
-        return 2;
+        return 3;
     }
 
     @Override

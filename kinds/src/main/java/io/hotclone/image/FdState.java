@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
 
@@ -36,8 +38,9 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
 
     /**
      * The pass of {@link #restoreAll} it is restored in: 0 most; 1 what takes what an earlier
-     * one made (a pipe's write end, a socketpair's second end); 2 what refers to others (an epoll's list); 3 a duplicate,
-     * of anything.
+     * one made (a pipe's write end, a socketpair's second end); 3 what refers to others (an
+     * epoll's list), after the duplicates of the first two (a duplicate comes in the pass after
+     * its original's).
      */
     default int order() {
         return 0;
@@ -78,6 +81,14 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
     }
 
     /**
+     * The pass {@code fd} is restored in: its {@link #order}, and for a duplicate the one after
+     * its original's, so that it comes before what refers to it (an epoll watching a dup).
+     */
+    private static int pass(FdState fd, Map<Integer, FdState> byNumber) {
+        return fd instanceof DupFd dup ? pass(byNumber.get(dup.of()), byNumber) + 1 : fd.order();
+    }
+
+    /**
      * Gives the process {@code remote} runs in exactly the descriptors of the image: the ones it
      * has now ({@code present}, hotclone's stdio among them) are closed, except that the stdio
      * the image hands over is first parked above every number in use. Descriptors that refer
@@ -95,7 +106,8 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
         for (int fd : present) {
             remote.check("close(" + fd + ")", SYS_close, fd);
         }
-        fds.stream().sorted(Comparator.comparingInt(FdState::order)).forEach(fd -> fd.restore(parking));
+        Map<Integer, FdState> byNumber = fds.stream().collect(Collectors.toMap(FdState::fd, fd -> fd));
+        fds.stream().sorted(Comparator.comparingInt(fd -> pass(fd, byNumber))).forEach(fd -> fd.restore(parking));
         parking.finish();
     }
 }
