@@ -5,7 +5,8 @@
  *              read): they read back with their boundaries and contents, then nothing
  *   shutdown   a seqpacket socketpair whose one end shut down writing after sending a
  *              packet: the other end reads the packet, then end of file
- *   listen     a stream socket listening on PATH.sock: bound there, it accepts a connection
+ *   listen     a stream socket listening on PATH.sock: bound there, it accepts a connection; a
+ *              datagram socket bound to PATH.dgram: a datagram sent there reaches it
  *   flags      O_NONBLOCK on the reading ends, FD_CLOEXEC on the listening socket only
  *
  * usage: sockets --verify-file PATH [--self-test-corrupt stream|datagrams|shutdown|listen|flags]
@@ -22,9 +23,9 @@
 #define BACK 100
 #define STEP 16
 
-static int stream[2], datagrams[2], packets[2], listening;
+static int stream[2], datagrams[2], packets[2], listening, named;
 static uint64_t sent, taken, first_datagram;
-static struct sockaddr_un address;
+static struct sockaddr_un address, named_address;
 
 static unsigned char at(uint64_t i)
 {
@@ -85,7 +86,8 @@ static void corrupt(const char *kind)
             sc_die("recv(packet)");
     } else if (strcmp(kind, "listen") == 0) {
         int other = socket(AF_UNIX, SOCK_STREAM, 0);
-        if (other < 0 || dup3(other, listening, O_CLOEXEC) < 0)
+        int plain = socket(AF_UNIX, SOCK_DGRAM, 0);
+        if (other < 0 || plain < 0 || dup3(other, listening, O_CLOEXEC) < 0 || dup2(plain, named) < 0)
             sc_die("socket/dup3");
     } else if (strcmp(kind, "flags") == 0) {
         fcntl(stream[1], F_SETFL, 0);
@@ -157,6 +159,13 @@ static void verify_listen(void)
         sc_fail("listen: accept: %s", strerror(errno));
     close(accepted);
     close(client);
+    int sender = socket(AF_UNIX, SOCK_DGRAM, 0);
+    char got[16];
+    if (sendto(sender, "named", 5, 0, (struct sockaddr *)&named_address, sizeof named_address) != 5)
+        sc_fail("listen: sending to %s: %s", named_address.sun_path, strerror(errno));
+    else if (recv(named, got, sizeof got, MSG_DONTWAIT) != 5)
+        sc_fail("listen: nothing reached the socket bound to %s", named_address.sun_path);
+    close(sender);
 }
 
 int main(int argc, char **argv)
@@ -190,6 +199,13 @@ int main(int argc, char **argv)
     listening = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listening < 0 || bind(listening, (struct sockaddr *)&address, sizeof address) != 0 || listen(listening, 8) != 0)
         sc_die("socket/bind/listen");
+
+    named_address.sun_family = AF_UNIX;
+    snprintf(named_address.sun_path, sizeof named_address.sun_path, "%s.dgram", verify_file);
+    unlink(named_address.sun_path);
+    named = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (named < 0 || bind(named, (struct sockaddr *)&named_address, sizeof named_address) != 0)
+        sc_die("socket/bind(dgram)");
 
     sc_tick_until_verify(verify_file, tick);
     if (corruption)

@@ -1,6 +1,9 @@
 package io.hotclone.image;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.bindings.SyscallException;
+import io.hotclone.bindings.linux.Errno;
+import io.hotclone.bindings.linux.Libc;
 import io.hotclone.process.Descriptors;
 import io.hotclone.process.net.UnixDiag;
 import io.hotclone.process.net.UnixQueue;
@@ -11,10 +14,6 @@ import io.hotclone.process.ptrace.RemoteSyscalls;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.ConnectException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -24,11 +23,14 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.OptionalLong;
 
+import static io.hotclone.bindings.linux.Errno.ECONNREFUSED;
 import static io.hotclone.bindings.linux.Fcntl.F_SETFL;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
 import static io.hotclone.bindings.linux.Fcntl.O_NONBLOCK;
 import static io.hotclone.bindings.linux.Socket.AF_UNIX;
 import static io.hotclone.bindings.linux.Socket.SHUT_RD;
+import static io.hotclone.bindings.linux.Socket.SOCK_CLOEXEC;
+import static io.hotclone.bindings.linux.Socket.SOCK_NONBLOCK;
 import static io.hotclone.bindings.linux.Socket.SHUT_RDWR;
 import static io.hotclone.bindings.linux.Socket.SHUT_WR;
 import static io.hotclone.bindings.linux.Socket.SOCK_DGRAM;
@@ -36,6 +38,7 @@ import static io.hotclone.bindings.linux.Socket.SOCK_SEQPACKET;
 import static io.hotclone.bindings.linux.Socket.SOCK_STREAM;
 import static io.hotclone.bindings.linux.Socket.TCP_ESTABLISHED;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_bind;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_connect;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_fcntl;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_listen;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_shutdown;
@@ -217,17 +220,43 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
             removeStale(Path.of(printable(name)));
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment address = arena.allocate(2L + name.length);
-            address.set(JAVA_SHORT, 0, (short) AF_UNIX);
-            MemorySegment.copy(MemorySegment.ofArray(name), 0, address, 2, name.length);
+            MemorySegment address = sockaddr(arena, name);
             remote.check("bind(" + printable(name) + ") for fd " + fd + " (another socket may be bound to it: stop"
                     + " what listens there)", SYS_bind, got, remote.put(0, address), address.byteSize());
         }
     }
 
     /**
-     * Removes the socket file at {@code path} if nothing listens on it any more (the program's
-     * own, left by the run that ended); refuses, naming it, one something listens on.
+     * Connects a socket of hotclone's of {@code type} to {@code name}; 0 if something took it,
+     * else the errno (ECONNREFUSED: nothing is bound there any more).
+     */
+    private static int probe(byte[] name, int type) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cs = arena.allocate(Libc.callStateLayout());
+            long socket = Libc.syscall(cs, SYS_socket, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, 0, 0, 0);
+            if (socket < 0) {
+                throw new SyscallException("socket(AF_UNIX) to probe a socket file", Libc.errno(cs));
+            }
+            try {
+                MemorySegment address = sockaddr(arena, name);
+                return Libc.syscall(cs, SYS_connect, socket, address.address(), address.byteSize(), 0, 0, 0) == 0
+                        ? 0 : Libc.errno(cs);
+            } finally {
+                Descriptors.close((int) socket);
+            }
+        }
+    }
+
+    private static MemorySegment sockaddr(Arena arena, byte[] name) {
+        MemorySegment address = arena.allocate(2L + name.length);
+        address.set(JAVA_SHORT, 0, (short) AF_UNIX);
+        MemorySegment.copy(MemorySegment.ofArray(name), 0, address, 2, name.length);
+        return address;
+    }
+
+    /**
+     * Removes the socket file at {@code path} if nothing is bound to it any more (the program's
+     * own, left by the run that ended); refuses, naming it, one something is bound to.
      */
     private void removeStale(Path path) {
         try {
@@ -241,19 +270,21 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
         } catch (IOException e) {
             throw new HotcloneException("cannot restore fd " + fd + ": " + path + " cannot be read (" + e + ")", e);
         }
-        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            probe.connect(UnixDomainSocketAddress.of(path));
-            throw new HotcloneException("cannot restore fd " + fd + ": another socket listens on " + path
-                    + ", where the program's listened: stop it, or restore the program elsewhere");
-        } catch (ConnectException stale) {
-            try {
-                Files.deleteIfExists(path);
-            } catch (IOException e) {
-                throw new HotcloneException("cannot restore fd " + fd + ": the stale socket file " + path
-                        + " cannot be removed (" + e + ")", e);
-            }
+        int errno = probe(name, type);
+        if (errno == 0) {
+            throw new HotcloneException("cannot restore fd " + fd + ": another socket is bound to " + path
+                    + ", where the program's was: stop what uses it, or restore the program elsewhere");
+        }
+        if (errno != ECONNREFUSED) {
+            throw new HotcloneException("cannot restore fd " + fd + ": " + path + ", where its socket was bound,"
+                    + " holds a socket hotclone cannot tell stale (connecting to it: " + Errno.name(errno)
+                    + "): remove it if nothing uses it");
+        }
+        try {
+            Files.deleteIfExists(path);
         } catch (IOException e) {
-            throw new HotcloneException("cannot restore fd " + fd + ": " + path + " cannot be probed (" + e + ")", e);
+            throw new HotcloneException("cannot restore fd " + fd + ": the stale socket file " + path
+                    + " cannot be removed (" + e + ")", e);
         }
     }
 }
