@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
 
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_getpid;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_rt_sigqueueinfo;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_rt_tgsigqueueinfo;
 
@@ -19,9 +20,19 @@ final class PendingSignals {
     private PendingSignals() {
     }
 
-    static void restoreShared(RemoteSyscalls remote, int pid, List<byte[]> pending) {
+    /**
+     * Queues the process-directed ones again, from the process {@code remote} runs in, which it
+     * names by its own id in its pid namespace (getpid): rt_sigqueueinfo refuses a siginfo of the
+     * kernel's (si_code 0 or more, as SIGCHLD's) sent to any process but the caller.
+     */
+    static void restoreShared(RemoteSyscalls remote, List<byte[]> pending) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        long self = remote.check("getpid", SYS_getpid);
         for (byte[] info : pending) {
-            remote.check("rt_sigqueueinfo", SYS_rt_sigqueueinfo, pid, signalOf(info), remote.put(0, MemorySegment.ofArray(info)));
+            remote.check("rt_sigqueueinfo", SYS_rt_sigqueueinfo, self, signalOf(info),
+                    remote.put(0, MemorySegment.ofArray(info)));
         }
     }
 

@@ -74,7 +74,7 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
         remote.check("personality", SYS_personality, personality & 0xffffffffL);
         SigactionState.restoreAll(remote, sigactions);
         RlimitState.restoreAll(pid, rlimits);
-        PendingSignals.restoreShared(remote, pid, sharedPending);
+        PendingSignals.restoreShared(remote, sharedPending);
         if (uts != null) {
             uts.restore(remote, pid);
         }

@@ -17,6 +17,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The user's cycle, through the real command: a running program is checkpointed and keeps
@@ -46,40 +48,17 @@ class CheckpointRestoreTest {
         cycle(command, verify, false);
     }
 
-    @Test
-    void eventfdsContinueFromTheCheckpointWithTheirCountsSemaphoreModeAndFlags() throws Exception {
+    /**
+     * A self-checking program per kind of kernel state a descriptor holds: eventfds (counts,
+     * semaphore mode, flags), epolls (interest list, data, triggers), pipes (queued bytes,
+     * capacity, flags, a dup), timerfds and a signalfd (clocks, time left, expirations, mask),
+     * Unix sockets (queues, shutdowns, names), TCP listeners and UDP sockets (ports, options).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"eventfds", "epolls", "pipes", "timers", "sockets", "inet"})
+    void aProgramContinuesFromTheCheckpointWithItsDescriptorsState(String program) throws Exception {
         Path verify = dir.resolve("verify");
-        cycle(List.of(TestPrograms.compile("eventfds").toString(), "--verify-file", verify.toString()), verify, false);
-    }
-
-    @Test
-    void anEpollContinuesFromTheCheckpointWithItsInterestListDataAndTriggers() throws Exception {
-        Path verify = dir.resolve("verify");
-        cycle(List.of(TestPrograms.compile("epolls").toString(), "--verify-file", verify.toString()), verify, false);
-    }
-
-    @Test
-    void pipesContinueWithTheirQueuedBytesCapacityAndFlagsAndADupStaysOneOpenFile() throws Exception {
-        Path verify = dir.resolve("verify");
-        cycle(List.of(TestPrograms.compile("pipes").toString(), "--verify-file", verify.toString()), verify, false);
-    }
-
-    @Test
-    void timerfdsAndASignalfdContinueWithTheirClocksTimeLeftExpirationsAndMask() throws Exception {
-        Path verify = dir.resolve("verify");
-        cycle(List.of(TestPrograms.compile("timers").toString(), "--verify-file", verify.toString()), verify, false);
-    }
-
-    @Test
-    void unixSocketsContinueWithTheirQueuesShutdownAndListeningName() throws Exception {
-        Path verify = dir.resolve("verify");
-        cycle(List.of(TestPrograms.compile("sockets").toString(), "--verify-file", verify.toString()), verify, false);
-    }
-
-    @Test
-    void tcpListenersAndUdpSocketsComeBackOnTheirPortsWithTheirOptions() throws Exception {
-        Path verify = dir.resolve("verify");
-        cycle(List.of(TestPrograms.compile("inet").toString(), "--verify-file", verify.toString()), verify, false);
+        cycle(List.of(TestPrograms.compile(program).toString(), "--verify-file", verify.toString()), verify, false);
     }
 
     /** The server is idle at the checkpoint: it holds its listening socket and no connection. */
