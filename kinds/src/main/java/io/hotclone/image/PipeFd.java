@@ -1,5 +1,6 @@
 package io.hotclone.image;
 
+import io.hotclone.bindings.Native;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
@@ -102,19 +103,19 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
     private static Queued queued(ProcFs proc, int fd, String refusal) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cs = arena.allocate(Libc.callStateLayout());
-            int source = check(Libc.open(cs, arena.allocateFrom(proc.path("fd/" + fd).toString()), O_RDONLY | O_NONBLOCK
+            int source = Native.check(Libc.open(cs, arena.allocateFrom(proc.path("fd/" + fd).toString()), O_RDONLY | O_NONBLOCK
                     | O_CLOEXEC, 0), cs, refusal + ": open(/proc/" + proc.pid() + "/fd/" + fd + ")");
             MemorySegment pair = arena.allocate(JAVA_INT, 2);
             try {
-                int capacity = check(Libc.fcntl(cs, source, F_GETPIPE_SZ, 0), cs, refusal + ": F_GETPIPE_SZ");
+                int capacity = Native.check(Libc.fcntl(cs, source, F_GETPIPE_SZ, 0), cs, refusal + ": F_GETPIPE_SZ");
                 MemorySegment count = arena.allocate(JAVA_INT);
-                check(Libc.ioctl(cs, source, FIONREAD, count), cs, refusal + ": FIONREAD");
+                Native.check(Libc.ioctl(cs, source, FIONREAD, count), cs, refusal + ": FIONREAD");
                 int queued = count.get(JAVA_INT, 0);
                 if (queued == 0) {
                     return new Queued(capacity, new byte[0]);
                 }
-                check(Libc.pipe2(cs, pair, O_NONBLOCK | O_CLOEXEC), cs, refusal + ": pipe2");
-                check(Libc.fcntl(cs, pair.getAtIndex(JAVA_INT, 1), F_SETPIPE_SZ, capacity), cs,
+                Native.check(Libc.pipe2(cs, pair, O_NONBLOCK | O_CLOEXEC), cs, refusal + ": pipe2");
+                Native.check(Libc.fcntl(cs, pair.getAtIndex(JAVA_INT, 1), F_SETPIPE_SZ, capacity), cs,
                         refusal + ": F_SETPIPE_SZ " + capacity);
                 long copied = Libc.syscall(cs, SYS_tee, source, pair.getAtIndex(JAVA_INT, 1), queued, SPLICE_F_NONBLOCK,
                         0, 0);
@@ -141,13 +142,6 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
         }
     }
 
-    private static int check(int result, MemorySegment cs, String what) {
-        if (result < 0) {
-            throw new SyscallException(what, Libc.errno(cs));
-        }
-        return result;
-    }
-
     /** Read ends make their pipes, before the write ends that take the other end (and epolls, which may watch either). */
     @Override
     public int order() {
@@ -160,15 +154,9 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
         String what = "the pipe of fd " + fd;
         long got;
         if (readEnd) {
-            long write;
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment ends = arena.allocate(JAVA_INT, 2);
-                long pair = remote.put(0, ends);
-                remote.check("pipe2 for " + what, SYS_pipe2, pair, 0);
-                remote.memory().read(pair, ends);
-                got = ends.getAtIndex(JAVA_INT, 0);
-                write = ends.getAtIndex(JAVA_INT, 1);
-            }
+            int[] ends = Reopen.pair(remote, "pipe2 for " + what, SYS_pipe2, at -> new long[] {at, 0});
+            got = ends[0];
+            long write = ends[1];
             remote.check("fcntl(F_SETPIPE_SZ, " + capacity + ") for " + what, SYS_fcntl, got, F_SETPIPE_SZ, capacity);
             fill(remote, write);
             parking.park("pipe:[" + pipe + "]", write, "the write end of " + what);
@@ -190,7 +178,7 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
         String path = "/proc/" + remote.tracee().tid() + "/fd/" + write;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cs = arena.allocate(Libc.callStateLayout());
-            int fill = check(Libc.open(cs, arena.allocateFrom(path), O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0), cs,
+            int fill = Native.check(Libc.open(cs, arena.allocateFrom(path), O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0), cs,
                     "open(" + path + ") to refill the pipe of fd " + fd);
             try {
                 long wrote = Libc.write(cs, fill, arena.allocateFrom(JAVA_BYTE, data),

@@ -5,8 +5,11 @@ import io.hotclone.process.proc.FdInfo;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.function.LongFunction;
 
 import static io.hotclone.bindings.linux.Fcntl.AT_FDCWD;
 import static io.hotclone.bindings.linux.Fcntl.O_CLOEXEC;
@@ -15,6 +18,7 @@ import static io.hotclone.bindings.linux.Fcntl.O_RDWR;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_dup3;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_openat;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /** Opening a descriptor in a restored process and moving it to its saved number. */
 final class Reopen {
@@ -55,6 +59,21 @@ final class Reopen {
         return target.startsWith(SOCKET) && target.endsWith("]")
                 ? OptionalLong.of(Long.parseLong(target.substring(SOCKET.length(), target.length() - 1)))
                 : OptionalLong.empty();
+    }
+
+    /**
+     * Makes two connected descriptors in the process {@code remote} runs in with a call that
+     * writes them to an int[2] (pipe2, socketpair): {@code args} gives the call's arguments for
+     * the address of that array in the scratch.
+     */
+    static int[] pair(RemoteSyscalls remote, String what, int nr, LongFunction<long[]> args) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ends = arena.allocate(JAVA_INT, 2);
+            long at = remote.put(0, ends);
+            remote.check(what, nr, args.apply(at));
+            remote.memory().read(at, ends);
+            return new int[] {ends.getAtIndex(JAVA_INT, 0), ends.getAtIndex(JAVA_INT, 1)};
+        }
     }
 
     static void open(RemoteSyscalls remote, int fd, String path, int flags, boolean closeOnExec) {

@@ -44,7 +44,6 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_listen;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_shutdown;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_socket;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_socketpair;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
@@ -167,17 +166,11 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
         int pid = remote.tracee().tid();
         long got;
         if (makesPair()) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment ends = arena.allocate(JAVA_INT, 2);
-                long pair = remote.put(0, ends);
-                remote.check("socketpair(AF_UNIX, " + typeName(type) + ") for fd " + fd + " and fd " + peerFd,
-                        SYS_socketpair, AF_UNIX, type, 0, pair);
-                remote.memory().read(pair, ends);
-                got = ends.getAtIndex(JAVA_INT, 0);
-                int other = ends.getAtIndex(JAVA_INT, 1);
-                fill(pid, other);
-                parking.park("socket:[" + peer + "]", other, "the other end of the socketpair of fd " + fd);
-            }
+            int[] ends = Reopen.pair(remote, "socketpair(AF_UNIX, " + typeName(type) + ") for fd " + fd + " and fd "
+                    + peerFd, SYS_socketpair, at -> new long[] {AF_UNIX, type, 0, at});
+            got = ends[0];
+            fill(pid, ends[1]);
+            parking.park("socket:[" + peer + "]", ends[1], "the other end of the socketpair of fd " + fd);
         } else if (peer != 0) {
             got = parking.take("socket:[" + inode + "]").orElseThrow(() -> new HotcloneException("cannot restore fd "
                     + fd + ": its peer, fd " + peerFd + ", was not restored as its socketpair's other end"));

@@ -1,6 +1,6 @@
 package io.hotclone.process.net;
 
-import io.hotclone.bindings.SyscallException;
+import io.hotclone.bindings.Native;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.bindings.linux.nlattr;
 import io.hotclone.bindings.linux.nlmsghdr;
@@ -44,7 +44,7 @@ final class SockDiag {
     static int ask(MemorySegment request, int flags, String what, Predicate<MemorySegment> answer) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cs = arena.allocate(Libc.callStateLayout());
-            int fd = (int) check(Libc.syscall(cs, SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG, 0,
+            int fd = (int) Native.check(Libc.syscall(cs, SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG, 0,
                     0, 0), cs, "socket(AF_NETLINK, NETLINK_SOCK_DIAG)");
             try {
                 MemorySegment message = arena.allocate(nlmsghdr.sizeof() + request.byteSize(), 8);
@@ -52,11 +52,11 @@ final class SockDiag {
                 nlmsghdr.nlmsg_type(message, (short) SOCK_DIAG_BY_FAMILY);
                 nlmsghdr.nlmsg_flags(message, (short) flags);
                 message.asSlice(nlmsghdr.sizeof()).copyFrom(request);
-                check(Libc.syscall(cs, SYS_sendto, fd, message.address(), message.byteSize(), 0, 0, 0), cs,
+                Native.check(Libc.syscall(cs, SYS_sendto, fd, message.address(), message.byteSize(), 0, 0, 0), cs,
                         "sendto(sock_diag, " + what + ")");
                 MemorySegment reply = arena.allocate(REPLY_BYTES, 8);
                 while (true) {
-                    long got = check(Libc.syscall(cs, SYS_recvfrom, fd, reply.address(), REPLY_BYTES, 0, 0, 0), cs,
+                    long got = Native.check(Libc.syscall(cs, SYS_recvfrom, fd, reply.address(), REPLY_BYTES, 0, 0, 0), cs,
                             "recvfrom(sock_diag, " + what + ")");
                     for (long at = 0; at + nlmsghdr.sizeof() <= got; ) {
                         MemorySegment m = reply.asSlice(at);
@@ -99,10 +99,4 @@ final class SockDiag {
         }
     }
 
-    static long check(long result, MemorySegment cs, String what) {
-        if (result < 0) {
-            throw new SyscallException(what, Libc.errno(cs));
-        }
-        return result;
-    }
 }

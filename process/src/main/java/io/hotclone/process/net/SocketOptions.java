@@ -1,5 +1,6 @@
 package io.hotclone.process.net;
 
+import io.hotclone.bindings.Native;
 import io.hotclone.bindings.linux.Libc;
 
 import java.lang.foreign.Arena;
@@ -19,7 +20,7 @@ public final class SocketOptions {
             MemorySegment cs = arena.allocate(Libc.callStateLayout());
             MemorySegment value = arena.allocateFrom(JAVA_INT, 0);
             MemorySegment length = arena.allocateFrom(JAVA_INT, Integer.BYTES);
-            SockDiag.check(Libc.syscall(cs, SYS_getsockopt, socket, level, option, value.address(), length.address(), 0),
+            Native.check(Libc.syscall(cs, SYS_getsockopt, socket, level, option, value.address(), length.address(), 0),
                     cs, what + ": getsockopt(" + level + ", " + option + ")");
             return value.get(JAVA_INT, 0);
         }

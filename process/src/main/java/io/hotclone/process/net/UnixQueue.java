@@ -1,5 +1,6 @@
 package io.hotclone.process.net;
 
+import io.hotclone.bindings.Native;
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
@@ -72,7 +73,7 @@ public final class UnixQueue {
                 return List.of(all);
             }
             MemorySegment offset = arena.allocateFrom(JAVA_INT, 0);
-            check(Libc.syscall(cs, SYS_setsockopt, socket, SOL_SOCKET, SO_PEEK_OFF, offset.address(), Integer.BYTES, 0),
+            Native.check(Libc.syscall(cs, SYS_setsockopt, socket, SOL_SOCKET, SO_PEEK_OFF, offset.address(), Integer.BYTES, 0),
                     cs, what + ": setsockopt(SO_PEEK_OFF, 0)");
             try {
                 List<byte[]> messages = new ArrayList<>();
@@ -162,7 +163,7 @@ public final class UnixQueue {
                 for (byte[] piece : pieces) {
                     MemorySegment bytes = arena.allocateFrom(JAVA_BYTE, piece);
                     for (long done = 0; done < piece.length; ) {
-                        long sent = check(Libc.syscall(cs, SYS_sendto, socket, bytes.address() + done, piece.length - done,
+                        long sent = Native.check(Libc.syscall(cs, SYS_sendto, socket, bytes.address() + done, piece.length - done,
                                 MSG_DONTWAIT, 0, 0), cs, what + ": sendto of " + piece.length + " queued bytes");
                         done += sent;
                     }
@@ -175,14 +176,8 @@ public final class UnixQueue {
 
     private static void setBuffer(MemorySegment cs, MemorySegment size, int socket, int bytes, String what) {
         size.set(JAVA_INT, 0, bytes);
-        check(Libc.syscall(cs, SYS_setsockopt, socket, SOL_SOCKET, SO_SNDBUFFORCE, size.address(), Integer.BYTES, 0), cs,
+        Native.check(Libc.syscall(cs, SYS_setsockopt, socket, SOL_SOCKET, SO_SNDBUFFORCE, size.address(), Integer.BYTES, 0), cs,
                 what + ": setsockopt(SO_SNDBUFFORCE, " + bytes + ")");
     }
 
-    private static long check(long result, MemorySegment cs, String what) {
-        if (result < 0) {
-            throw new SyscallException(what, Libc.errno(cs));
-        }
-        return result;
-    }
 }
