@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -159,6 +160,56 @@ __attribute__((unused)) static void sc_check_pattern(const uint64_t *words, size
             return;
         }
     }
+}
+
+/* The CLOCK_MONOTONIC time in ns. */
+__attribute__((unused)) static int64_t sc_now_nanos(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Reads n bytes: 1, or 0 at end of file, -1 on an error (errno), -2 once past the deadline (a
+ * CLOCK_MONOTONIC time in ns; 0 for none). */
+__attribute__((unused)) static int sc_read_full(int fd, void *buf, size_t n, int64_t deadline)
+{
+    size_t got = 0;
+    while (got < n) {
+        if (deadline) {
+            int64_t left = deadline - sc_now_nanos();
+            if (left <= 0)
+                return -2;
+            struct pollfd p = { .fd = fd, .events = POLLIN };
+            int r = poll(&p, 1, (int)(left / 1000000) + 1);
+            if (r < 0 && errno != EINTR)
+                return -1;
+            if (r <= 0)
+                continue;
+        }
+        ssize_t k = read(fd, (char *)buf + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return (int)k;
+        got += (size_t)k;
+    }
+    return 1;
+}
+
+/* Writes n bytes: 1, or 0 on an error (errno). */
+__attribute__((unused)) static int sc_write_full(int fd, const void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = write(fd, (const char *)buf + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return 0;
+        done += (size_t)k;
+    }
+    return 1;
 }
 
 #endif

@@ -37,6 +37,14 @@ record CapturePlan(How how, long stageShort, String why) {
      * @param stageHolds    whether the stage holds {@code bound} without allocating
      * @param forkable      whether the pages may be read from a fork of the program
      */
+    /**
+     * The plan for a process of the program that is not its first: its pages are all read
+     * under the freeze, so that the journal holds them before the sections after its own.
+     */
+    static CapturePlan streamed() {
+        return new CapturePlan(How.STREAMED, 0, "a child process's pages are read while the program is frozen");
+    }
+
     static CapturePlan decide(boolean incremental, long bound, boolean stageable, LongSupplier residentBytes,
                               boolean stageHolds, BooleanSupplier forkable) {
         boolean cheaper = stageable && Chain.copyCheaperThanFork(bound, residentBytes.getAsLong());

@@ -1,8 +1,5 @@
 package io.hotclone.capture;
 
-import io.hotclone.capture.dirty.DirtySet;
-import io.hotclone.capture.dirty.DirtyTracker;
-import io.hotclone.capture.dirty.PageRange;
 import io.hotclone.capture.dirty.StopServer;
 import io.hotclone.capture.dirty.Tracking;
 import io.hotclone.capture.memory.PageDumper;
@@ -12,12 +9,12 @@ import io.hotclone.journal.PageSink;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
-import java.util.stream.Collectors;
 
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_wait4;
 import static io.hotclone.bindings.linux.Wait.WNOHANG;
@@ -25,7 +22,9 @@ import static io.hotclone.bindings.linux.Wait.__WALL;
 
 /**
  * The checkpoints of one protected program so far, which an incremental checkpoint builds on:
- * the last committed one's seq and areas, and the dirty tracker armed since the first full one.
+ * the last committed one's seq and, for each process of the program, what its part of the next
+ * one builds on ({@link ProcessChain}: its areas, its dirty tracker armed since its first
+ * checkpoint, its page dumper).
  *
  * <p>Thread confinement: the program's tracer thread.
  */
@@ -40,18 +39,15 @@ public final class Chain implements AutoCloseable {
     private final long epoch;
     private final Tracking tracking;
     private long seq = -1;
-    private Map<Long, MemoryArea> areas = Map.of();
-    private DirtyTracker tracker;
+    /** Each process of the program the chain has followed, by its pid here. */
+    private final Map<Integer, ProcessChain> processes = new TreeMap<>();
     private final PageStage stage = new PageStage();
     private boolean forkFaithful = true;
     /** Copies left zombies of the program's: their pid there, by their pid here. */
     private final Map<Integer, Integer> copiesToReap = new TreeMap<>();
-    private PageDumper dumper;
     private final UnaryOperator<CheckpointWriter> writers;
     private AppendRing ring;
     private volatile boolean fullAsked;
-    /** The program's address space that the chain's tracker and dumper were made for. */
-    private AddressSpace space;
 
     /**
      * @param epoch    the reign of the primary that writes this chain: every checkpoint carries it
@@ -90,10 +86,6 @@ public final class Chain implements AutoCloseable {
     }
 
     /**
-     * Whether the program's pages may be read from a fork of it: not once a fork was found to
-     * leave out or wipe some of its memory (MADV_DONTFORK, MADV_WIPEONFORK).
-     */
-    /**
      * A copy-on-write copy that will be left a zombie of the program's ({@code pid} here,
      * {@code programPid} there, see {@link io.hotclone.process.ptrace.FrozenCopy}): reaped at the
      * next barrier.
@@ -115,6 +107,10 @@ public final class Chain implements AutoCloseable {
         copiesToReap.clear();
     }
 
+    /**
+     * Whether the program's pages may be read from a fork of it: not once a fork was found to
+     * leave out or wipe some of its memory (MADV_DONTFORK, MADV_WIPEONFORK).
+     */
     boolean forkFaithful() {
         return forkFaithful;
     }
@@ -123,113 +119,53 @@ public final class Chain implements AutoCloseable {
         forkFaithful = false;
     }
 
-    /** Whether the next checkpoint can be incremental. */
-    boolean canBuildOn() {
-        return seq != -1 && tracker != null;
-    }
-
+    /** The seq of the last committed checkpoint, or -1. */
     long seq() {
         return seq;
     }
 
-    /** The areas of the last committed checkpoint, by start address. */
-    Map<Long, MemoryArea> areas() {
-        return areas;
+    /** Whether process {@code pid}'s part of the next checkpoint can be incremental. */
+    boolean canBuildOn(ProcessChain process) {
+        return seq != -1 && process.canBuildOn();
     }
 
-    DirtyTracker tracker() {
-        return tracker;
+    /** What the chain keeps of process {@code pid}, made empty the first time it is asked for. */
+    ProcessChain process(int pid) {
+        return processes.computeIfAbsent(pid, ProcessChain::new);
     }
 
-    /** What the tracker asks the program's lifelong tracer to serve at the program's stops. */
-    StopServer stops() {
-        return tracker != null ? tracker.stops() : StopServer.NONE;
+    /** The processes the chain followed, by their pid here. */
+    Set<Integer> pids() {
+        return Set.copyOf(processes.keySet());
     }
 
-    /** The start addresses of the areas the tracker cannot watch, which a checkpoint carries whole. */
-    Set<Long> untracked() {
-        return tracker.untracked().stream().map(u -> u.area().start()).collect(Collectors.toSet());
+    /** What the program's first process's tracker asks its lifelong tracer to serve at its stops. */
+    StopServer stops(int root) {
+        ProcessChain process = processes.get(root);
+        return process != null ? process.stops() : StopServer.NONE;
     }
 
-    void tracker(DirtyTracker armed) {
-        tracker = armed;
-    }
-
-    /** Tracking broke: the next checkpoint is full and arms a new tracker. */
-    void dropTracker() {
-        if (tracker != null) {
-            tracker.close();
-            tracker = null;
-        }
+    /** Tracking broke somewhere: the next checkpoint is full and arms new trackers. */
+    void dropTrackers() {
+        processes.values().forEach(ProcessChain::dropTracker);
     }
 
     /**
-     * At the barrier, before anything is read: whether the program still has the address space
-     * the chain was built on. After an exec it has a new one, on which the tracker, the dumper and
-     * the last checkpoint's areas tell nothing: they are dropped, and this checkpoint is full,
-     * beginning a new chain.
-     *
-     * @return false if the program ran another program since the last checkpoint
+     * Checkpoint {@code committedSeq} is committed with {@code areas} for each process it holds;
+     * processes the chain followed that it does not hold are gone, and forgotten.
      */
-    boolean follow(int pid) {
-        if (space != null && space.current()) {
-            return true;
-        }
-        boolean first = space == null;
-        if (!first) {
-            space.close();
-            dropTracker();
-            if (dumper != null) {
-                dumper.close();
-                dumper = null;
-            }
-            seq = -1;
-            areas = Map.of();
-            forkFaithful = true;
-        }
-        space = new AddressSpace(pid);
-        return first;
-    }
-
-    /**
-     * Each area that is the same mapping as one of the last checkpoint (same start, kind, file
-     * and sharing) keeps the seq its contents count from; the others count from now.
-     */
-    List<MemoryArea> continued(List<MemoryArea> now) {
-        return now.stream().map(a -> {
-            MemoryArea before = areas.get(a.start());
-            boolean same = before != null && before.kind() == a.kind() && before.shared() == a.shared()
-                    && before.path().equals(a.path()) && before.offset() == a.offset();
-            return same ? a.since(before.sinceSeq()) : a;
-        }).toList();
-    }
-
-    void committed(long committedSeq, List<MemoryArea> committedAreas) {
+    void committed(long committedSeq, Map<Integer, List<MemoryArea>> areas) {
         seq = committedSeq;
-        Map<Long, MemoryArea> byStart = new TreeMap<>(Long::compareUnsigned);
-        committedAreas.forEach(a -> byStart.put(a.start(), a));
-        areas = byStart;
-    }
-
-    /**
-     * The most page bytes incremental checkpoint {@code seq} can carry: its written pages, plus
-     * whole every area it carries whole (new, grown or untracked; PROT_NONE reservations left
-     * out, since they hold no pages to speak of).
-     */
-    long pagesBound(List<MemoryArea> now, long seq, DirtySet dirty, Set<Long> untracked) {
-        long bound = dirty.pages() * PageRange.PAGE;
-        for (MemoryArea a : now) {
-            if (!a.hasContents() || a.prot() == 0) {
-                continue;
-            }
-            MemoryArea before = a.sinceSeq() < seq ? areas.get(a.start()) : null;
-            if (before == null || untracked.contains(a.start())) {
-                bound += a.length();
-            } else if (a.end() > before.end()) {
-                bound += a.end() - before.end();
+        for (Iterator<Map.Entry<Integer, ProcessChain>> i = processes.entrySet().iterator(); i.hasNext(); ) {
+            Map.Entry<Integer, ProcessChain> e = i.next();
+            List<MemoryArea> held = areas.get(e.getKey());
+            if (held == null) {
+                e.getValue().close();
+                i.remove();
+            } else {
+                e.getValue().committed(held);
             }
         }
-        return bound;
     }
 
     /**
@@ -269,20 +205,8 @@ public final class Chain implements AutoCloseable {
     }
 
     /**
-     * The program's page dumper, kept from one checkpoint to the next: its buffer is then
-     * allocated and faulted in already, which under the freeze of a small checkpoint is most of
-     * the cost (a first touch costs ~13 us a page here, 8 MiB of buffer ~27 ms).
-     */
-    PageDumper dumper(int pid) {
-        if (dumper == null) {
-            dumper = new PageDumper(pid);
-        }
-        return dumper;
-    }
-
-    /**
      * The program's ring to its journal appender, kept from one checkpoint to the next for the
-     * same reason as its dumper; made before the first checkpoint freezes the program.
+     * same reason as its dumpers; made before the first checkpoint freezes the program.
      */
     AppendRing ring(int pid) {
         if (ring == null) {
@@ -296,13 +220,8 @@ public final class Chain implements AutoCloseable {
         if (ring != null) {
             ring.close();
         }
-        if (dumper != null) {
-            dumper.close();
-        }
-        dropTracker();
-        if (space != null) {
-            space.close();
-        }
+        processes.values().forEach(ProcessChain::close);
+        processes.clear();
         stage.close();
     }
 }

@@ -15,10 +15,12 @@ import java.util.function.Supplier;
  *
  * <p>Thread confinement: the checkpoint's thread.
  */
-final class CheckpointPages implements AutoCloseable {
+final class CheckpointPages {
     private final int pid;
     /** Null for a one-shot checkpoint. */
     private final Chain chain;
+    /** What the chain keeps of the process; null for a one-shot checkpoint. */
+    private final ProcessChain process;
     private final long seq;
     private final List<MemoryArea> areas;
     /** The pages written since the chain's last checkpoint, or null for a full checkpoint. */
@@ -27,10 +29,11 @@ final class CheckpointPages implements AutoCloseable {
     private final Runnable serve;
     private AppendRing.Append append;
 
-    CheckpointPages(int pid, Chain chain, long seq, List<MemoryArea> areas, DirtySet dirty,
+    CheckpointPages(int pid, Chain chain, ProcessChain process, long seq, List<MemoryArea> areas, DirtySet dirty,
                     Supplier<AppendRing.Append> begin, Runnable serve) {
         this.pid = pid;
         this.chain = chain;
+        this.process = process;
         this.seq = seq;
         this.areas = areas;
         this.dirty = dirty;
@@ -51,7 +54,7 @@ final class CheckpointPages implements AutoCloseable {
         serve.run();
     }
 
-    /** The checkpoint's journal append: its header and metadata, sent at the first call. */
+    /** The checkpoint's journal append: the process's records, sent at the first call (and the header before them if none went yet). */
     AppendRing.Append append() {
         if (append == null) {
             append = begin.get();
@@ -61,7 +64,7 @@ final class CheckpointPages implements AutoCloseable {
 
     /** Hands the pages of {@code which} to {@code sink}, read from the program; returns how many. */
     long readProgram(List<MemoryArea> which, PageBatches sink) {
-        return read(chain != null ? chain.dumper(pid) : null, pid, which, sink);
+        return read(process != null ? process.dumper() : null, pid, which, sink);
     }
 
     /** Hands the pages of {@code which} to {@code sink}, read from the program's copy {@code copyPid}; returns how many. */
@@ -74,19 +77,12 @@ final class CheckpointPages implements AutoCloseable {
         PageDumper d = kept != null ? kept : new PageDumper(from);
         try {
             return dirty != null
-                    ? d.dumpChanges(which, seq, chain.areas(), dirty, chain.untracked(), sink)
+                    ? d.dumpChanges(which, seq, process.areas(), dirty, process.untracked(), sink)
                     : d.dump(which, sink);
         } finally {
             if (kept == null) {
                 d.close();
             }
-        }
-    }
-
-    @Override
-    public void close() {
-        if (append != null) {
-            append.close();
         }
     }
 }

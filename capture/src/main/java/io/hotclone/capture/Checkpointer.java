@@ -20,6 +20,7 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
 import io.hotclone.journal.JournalFormat;
 import io.hotclone.vid.VidTable;
@@ -27,6 +28,7 @@ import io.hotclone.vid.VidTable;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -57,10 +59,15 @@ public final class Checkpointer {
     /** The tracer's work for a seized program: none. */
     private static final Runnable NOTHING = () -> { };
 
-    /** What one checkpoint produced. */
-    /** @param copyOnWrite whether the pages were read from a copy-on-write copy after the freeze */
+    /**
+     * What one checkpoint produced.
+     *
+     * @param threads     threads of every process
+     * @param copyOnWrite whether the pages were read from a copy-on-write copy after the freeze
+     * @param processes   how many processes the program has
+     */
     public record Result(long seq, int threads, int areas, long pages, long pageBytes, int fds,
-                         long freezeMicros, long durationMicros, boolean copyOnWrite, VidTable vids) {
+                         long freezeMicros, long durationMicros, boolean copyOnWrite, VidTable vids, int processes) {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
@@ -142,7 +149,7 @@ public final class Checkpointer {
         long begin = System.nanoTime();
         phase = DumpPhase.PRE_DUMP;
         ProcFs proc = new ProcFs(pid);
-        refuse(pid, chain == null ? Set.of() : chain.copiesLeft());
+        refuseWhatCannotBeCaptured(pid);
         full = chain != null && chain.takeFullRequest();
         long seq = journal.nextSeq();
         // Made before the freeze: allocating the ring's slots faults in their memory.
@@ -168,68 +175,91 @@ public final class Checkpointer {
     }
 
     private Result checkpoint(long begin, ProcFs proc, long seq, AppendRing ring) {
-        DirtySet dirty = null;
+        List<Frozen> images = new ArrayList<>();
         // A protected program dies with its hotclone if that dies mid-capture, rather than run on with
         // half-restored registers: the journal's last committed checkpoint is where it resumes.
-        long options = chain != null ? PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK
-                : PTRACE_O_TRACESYSGOOD;
+        long options = chain != null ? PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL : PTRACE_O_TRACESYSGOOD;
         // A lifelong tracee is stopped since before this checkpoint began.
         long frozen = tracer == null ? System.nanoTime() : begin;
-        try (Barrier seized = tracer == null ? Barrier.stop(proc, options) : null) {
-            Tracee tracee = tracer != null ? tracer.tracee() : seized.leader();
+        CheckpointAppend append = new CheckpointAppend(ring, journal);
+        try (ProgramBarrier seized = tracer == null
+                ? ProgramBarrier.stop(proc, options, chain == null ? Set.of() : chain.copiesLeft()) : null) {
             phase = DumpPhase.DUMP;
-            if (tracer != null && proc.tasks().size() > 1) {
-                throw new Uncapturable("cannot checkpoint process " + pid + ": it has " + proc.tasks().size()
-                        + " threads, and --dirty-tracking mprotect follows a single thread; run it with"
-                        + " --dirty-tracking uffd");
+            if (tracer != null) {
+                refuseUnderLifelongTracer(proc);
             }
-            Frozen image = capture(proc, tracee, seized == null ? List.of() : seized.others(), seq,
-                    tracer != null ? tracer.options() : options);
-            dirty = image.dirty();
-            try (PageCapture capture = image.pages()) {
-                ImageHeader header = header(seq, image.threads().getFirst(), dirty != null);
-                try (CheckpointPages pages = new CheckpointPages(pid, chain, seq, image.areas(), dirty,
-                        () -> begin(ring, header, image), tracer != null ? tracer.serve() : NOTHING)) {
-                    long pageCount = capture.whileFrozen(pages);
-                    phase = DumpPhase.POST_DUMP;
-                    long freeze = (System.nanoTime() - frozen) / 1000;
-                    if (!kill) {
-                        release(seized);
-                        if (tracer != null) {
-                            ring.whileWaiting(tracer.serve());
-                        }
-                    }
-                    LOG.debug("checkpoint seq {} of process {}: pages {}: {}", seq, pid, image.plan().how(),
-                            image.plan().why());
-                    pageCount += capture.afterRelease(pages);
-                    AppendRing.Append append = pages.append();
-                    append.drain();
-                    Result result = new Result(seq, image.threads().size(), image.areas().size(), pageCount,
-                            pageCount * Host.PAGE_SIZE,
-                            image.fds().size(), freeze, (System.nanoTime() - begin) / 1000,
-                            image.plan().how() == CapturePlan.How.FORKED, image.vids());
-                    append.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
-                            result.fds(), result.freezeMicros(), result.durationMicros(), failedBefore));
-                    if (chain != null) {
-                        chain.committed(seq, image.areas());
-                        if (dirty != null) {
-                            chain.tracker().commit(dirty);
-                        }
-                    }
-                    if (kill) {
-                        // SIGKILL ends even a ptrace-stopped process; closing the tracee then has nothing to let go.
-                        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-                    }
-                    return result;
+            List<ProgramBarrier.Member> members = seized != null ? seized.members()
+                    : List.of(new ProgramBarrier.Member(proc, 0, null));
+            Map<Integer, Integer> vpids = new HashMap<>();
+            List<FdState.Held> program = new ArrayList<>();
+            for (ProgramBarrier.Member m : members) {
+                Tracee leader = m.threads() == null ? tracer.tracee() : m.threads().leader();
+                List<Tracee> others = m.threads() == null ? List.of() : m.threads().others();
+                Frozen image = capture(m.proc(), leader, others, seq, tracer != null ? tracer.options() : options,
+                        m.parent() == 0 ? 0 : vpids.get(m.parent()), program);
+                images.add(image);
+                vpids.put(m.proc().pid(), image.process().vpid());
+            }
+            refuseUnrestorable(images);
+            Frozen root = images.getFirst();
+            boolean incremental = images.stream().anyMatch(i -> i.dirty() != null);
+            append.header(header(seq, root.threads().getFirst(), incremental));
+            long pageCount = 0;
+            // The journal holds the children first, the program's first process last: its pages
+            // may still come after the freeze, and each process's pages follow its records.
+            for (Frozen child : images.subList(1, images.size()).reversed()) {
+                CheckpointPages pages = pages(child, seq, append);
+                pageCount += child.pages().whileFrozen(pages) + child.pages().afterRelease(pages);
+                pages.append();
+            }
+            PageCapture capture = root.pages();
+            CheckpointPages pages = pages(root, seq, append);
+            pageCount += capture.whileFrozen(pages);
+            phase = DumpPhase.POST_DUMP;
+            long freeze = (System.nanoTime() - frozen) / 1000;
+            if (!kill) {
+                release(seized);
+                if (tracer != null) {
+                    ring.whileWaiting(tracer.serve());
                 }
             }
+            LOG.debug("checkpoint seq {} of process {}: pages {}: {}", seq, pid, root.plan().how(),
+                    root.plan().why());
+            pageCount += capture.afterRelease(pages);
+            AppendRing.Append appended = pages.append();
+            appended.drain();
+            int areas = images.stream().mapToInt(i -> i.areas().size()).sum();
+            int fds = images.stream().mapToInt(i -> i.fds().size()).sum();
+            int threads = images.stream().mapToInt(i -> i.threads().size()).sum();
+            Result result = new Result(seq, threads, areas, pageCount, pageCount * Host.PAGE_SIZE, fds, freeze,
+                    (System.nanoTime() - begin) / 1000, root.plan().how() == CapturePlan.How.FORKED,
+                    vids(images), images.size());
+            appended.commit(new Commit(result.seq(), result.areas(), result.pages(), result.pageBytes(),
+                    result.fds(), result.freezeMicros(), result.durationMicros(), failedBefore));
+            if (chain != null) {
+                Map<Integer, List<MemoryArea>> committed = new HashMap<>();
+                images.forEach(i -> committed.put(i.process().pid(), i.areas()));
+                chain.committed(seq, committed);
+                images.stream().filter(i -> i.dirty() != null)
+                        .forEach(i -> chain.process(i.process().pid()).tracker().commit(i.dirty()));
+            }
+            if (kill) {
+                // SIGKILL ends even a ptrace-stopped process; closing the tracee then has nothing to let go.
+                members.forEach(m -> ProcessHandle.of(m.proc().pid()).ifPresent(ProcessHandle::destroyForcibly));
+            }
+            return result;
         } catch (RuntimeException e) {
             DumpPhase failed = phase;
             phase = DumpPhase.ABORT_DUMP;
-            if (dirty != null && chain.tracker() != null) {
-                chain.tracker().abort(dirty);
+            if (chain != null) {
+                for (Frozen i : images) {
+                    ProcessChain p = chain.process(i.process().pid());
+                    if (i.dirty() != null && p.tracker() != null) {
+                        p.tracker().abort(i.dirty());
+                    }
+                }
             }
-            if (dirty == null && chain != null && !(e instanceof ForkCapture.Unfaithful)) {
+            if (chain != null && images.stream().anyMatch(i -> i.dirty() == null) && !(e instanceof ForkCapture.Unfaithful)) {
                 // The tracker counts pages written before a full checkpoint's barrier as carried:
                 // what builds on the last committed checkpoint instead would miss them.
                 chain.askFull();
@@ -238,6 +268,69 @@ public final class Checkpointer {
                 throw e;
             }
             throw new HotcloneException("checkpoint of process " + pid + " failed in " + failed + ": " + e, e);
+        } finally {
+            append.close();
+            images.forEach(i -> i.pages().close());
+        }
+    }
+
+    /**
+     * Refuses, naming the reason, a program whose processes cannot be restored as they are,
+     * which only the whole program tells: a pipe end whose other end it does not hold; a process
+     * in a session it does not lead and its parent is not in, or in a process group no process
+     * of the program made before it leads (a daemon's, whose first parent ended).
+     */
+    private static void refuseUnrestorable(List<Frozen> images) {
+        Map<Integer, List<FdState>> fds = new HashMap<>();
+        images.forEach(i -> fds.put(i.process().pid(), i.fds()));
+        FdState.refuseUnpaired(fds);
+        Map<Integer, ProcessState> before = new HashMap<>();
+        for (Frozen i : images) {
+            ProcessState p = i.process();
+            ProcessState parent = before.get(p.vppid());
+            if (parent != null) {
+                String what = "cannot checkpoint the program: process " + p.pid() + " (pid " + p.vpid()
+                        + " in the program)";
+                if (p.vsid() != parent.vsid() && p.vsid() != p.vpid()) {
+                    throw new HotcloneException(what + " is in session " + p.vsid() + ", which neither it nor its"
+                            + " parent " + parent.vpid() + " is in, and which hotclone cannot restore yet");
+                }
+                if (p.vpgid() != parent.vpgid() && p.vpgid() != p.vpid() && !before.containsKey(p.vpgid())) {
+                    throw new HotcloneException(what + " is in process group " + p.vpgid() + ", whose leader is gone"
+                            + " or comes after it, which hotclone cannot restore yet");
+                }
+            }
+            before.put(p.vpid(), p);
+        }
+    }
+
+    /** What {@code image}'s capture works with: its areas and pages, its part of the chain, the checkpoint's append. */
+    private CheckpointPages pages(Frozen image, long seq, CheckpointAppend append) {
+        int of = image.process().pid();
+        return new CheckpointPages(of, chain, chain == null ? null : chain.process(of), seq, image.areas(),
+                image.dirty(), () -> append.section(image::write), tracer != null ? tracer.serve() : NOTHING);
+    }
+
+    /** Each thread's real id behind the one the program knows it by, of every process. */
+    private static VidTable vids(List<Frozen> images) {
+        return VidTable.of(images.stream().flatMap(i -> i.threads().stream())
+                .collect(Collectors.toMap(ThreadState::programTid, ThreadState::tid)));
+    }
+
+    /**
+     * A program traced for its whole life is followed in one thread of one process
+     * (--dirty-tracking mprotect): refuses one with more.
+     */
+    private void refuseUnderLifelongTracer(ProcFs proc) {
+        if (proc.tasks().size() > 1) {
+            throw new Uncapturable("cannot checkpoint process " + pid + ": it has " + proc.tasks().size()
+                    + " threads, and --dirty-tracking mprotect follows a single thread; run it with"
+                    + " --dirty-tracking uffd");
+        }
+        List<Integer> children = proc.children().stream().filter(c -> !chain.copiesLeft().contains(c)).toList();
+        if (!children.isEmpty()) {
+            throw new Uncapturable("cannot checkpoint process " + pid + ": it has child processes " + children
+                    + ", and --dirty-tracking mprotect follows a single process; run it with --dirty-tracking uffd");
         }
     }
 
@@ -245,25 +338,13 @@ public final class Checkpointer {
      * Lets the program run again after the freeze: a seized one ({@code barrier}) goes free, a
      * lifelong one goes on being traced.
      */
-    private void release(Barrier barrier) {
+    private void release(ProgramBarrier barrier) {
         released = true;
         if (tracer != null) {
             tracer.tracee().syscall(0);
         } else {
             barrier.release();
         }
-    }
-
-    /** Begins the checkpoint on the ring's appender thread: its header, then its metadata. */
-    private AppendRing.Append begin(AppendRing ring, ImageHeader header, Frozen image) {
-        AppendRing.Append append = ring.begin(header.seq(), () -> journal.begin(header));
-        append.records(writer -> {
-            writer.process(image.process());
-            image.threads().forEach(writer::thread);
-            image.areas().forEach(writer::area);
-            image.fds().forEach(writer::fd);
-        });
-        return append;
     }
 
     private ImageHeader header(long seq, ThreadState thread, boolean incremental) {
@@ -286,9 +367,12 @@ public final class Checkpointer {
      */
     private record Frozen(ProcessState process, List<ThreadState> threads, List<MemoryArea> areas, List<FdState> fds,
                           DirtySet dirty, CapturePlan plan, PageCapture pages) {
-        /** Each thread's real id behind the one the program knows it by. */
-        VidTable vids() {
-            return VidTable.of(threads.stream().collect(Collectors.toMap(ThreadState::programTid, ThreadState::tid)));
+        /** Writes the process's records, its section's head. */
+        void write(CheckpointWriter writer) {
+            writer.process(process);
+            threads.forEach(writer::thread);
+            areas.forEach(writer::area);
+            fds.forEach(writer::fd);
         }
     }
 
@@ -296,19 +380,29 @@ public final class Checkpointer {
      * @param others  every thread of the program but {@code tracee}, its leader, stopped with it
      * @param options the ptrace options the program is traced with
      */
-    private Frozen capture(ProcFs proc, Tracee tracee, List<Tracee> others, long seq, long options) {
-        if (chain != null && !chain.follow(pid)) {
-            LOG.info("process {} ran another program (exec) since the last checkpoint: its dirty tracking and page"
-                    + " reading are set up anew for its new memory, and checkpoint seq {} is full", pid, seq);
+    /**
+     * @param vppid   the pid the program knows the process's parent by, 0 for its first process
+     * @param program the descriptors of the program's processes captured before, which this one's may share
+     */
+    private Frozen capture(ProcFs proc, Tracee tracee, List<Tracee> others, long seq, long options, int vppid,
+                           List<FdState.Held> program) {
+        boolean root = proc.pid() == pid;
+        ProcessChain process = chain == null ? null : chain.process(proc.pid());
+        if (process != null && !process.follow() && chain.seq() != -1) {
+            LOG.info("process {} is new or ran another program (exec) since the last checkpoint: its dirty tracking"
+                    + " and page reading are set up anew for its memory, which checkpoint seq {} carries whole",
+                    proc.pid(), seq);
         }
+        boolean builds = process != null && chain.canBuildOn(process);
         List<MapsEntry> kernelAreas = proc.maps();
-        List<MapsEntry> maps = chain != null && chain.tracker() != null ? chain.tracker().view(kernelAreas) : kernelAreas;
-        AreaClassifier classifier = new AreaClassifier(proc, chain == null ? Map.of() : chain.areas(), kernelAreas);
+        List<MapsEntry> maps = process != null && process.tracker() != null ? process.tracker().view(kernelAreas)
+                : kernelAreas;
+        AreaClassifier classifier = new AreaClassifier(proc, builds ? process.areas() : Map.of(), kernelAreas);
         List<MemoryArea> areas = maps.stream().map(m -> classifier.classify(m, seq)).toList();
-        if (chain != null && chain.canBuildOn()) {
-            areas = chain.continued(areas);
+        if (builds) {
+            areas = process.continued(areas);
         }
-        List<FdState> fds = FdState.dumpAll(proc);
+        List<FdState> fds = FdState.dumpAll(proc, program);
         List<Tracee> all = new ArrayList<>(List.of(tracee));
         all.addAll(others);
         List<byte[]> xstates = all.stream().map(Tracee::xstate).toList();
@@ -316,12 +410,12 @@ public final class Checkpointer {
         try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
             List<ThreadState> threads = dumpThreads(proc, remote, all, xstates);
             ThreadState thread = threads.getFirst();
-            ProcessState process = ProcessState.dump(proc, remote, sharedPending);
-            DirtySet dirty = chain == null ? null : track(remote, areas, thread);
-            if (chain != null) {
+            ProcessState state = ProcessState.dump(proc, remote, sharedPending, vppid);
+            DirtySet dirty = process == null ? null : track(process, remote, areas, thread);
+            if (chain != null && root) {
                 chain.reapCopies(remote);
             }
-            CapturePlan plan = plan(proc, areas, seq, dirty);
+            CapturePlan plan = root ? plan(proc, process, areas, seq, dirty) : CapturePlan.streamed();
             PageCapture pages = switch (plan.how()) {
                 case STREAMED -> new StreamedCapture();
                 case STAGED -> new StagedCapture();
@@ -334,7 +428,7 @@ public final class Checkpointer {
                 pages.close();
                 throw e;
             }
-            return new Frozen(process, List.copyOf(threads), areas, fds, dirty, plan, pages);
+            return new Frozen(state, List.copyOf(threads), areas, fds, dirty, plan, pages);
         }
     }
 
@@ -362,8 +456,8 @@ public final class Checkpointer {
     }
 
     /** At the barrier: the plan for this checkpoint's pages, from what the chain and /proc say. */
-    private CapturePlan plan(ProcFs proc, List<MemoryArea> areas, long seq, DirtySet dirty) {
-        long bound = dirty == null ? Long.MAX_VALUE : chain.pagesBound(areas, seq, dirty, chain.untracked());
+    private CapturePlan plan(ProcFs proc, ProcessChain process, List<MemoryArea> areas, long seq, DirtySet dirty) {
+        long bound = dirty == null ? Long.MAX_VALUE : process.pagesBound(areas, seq, dirty, process.untracked());
         boolean stageable = dirty != null && chain.stageable(bound);
         return CapturePlan.decide(dirty != null, bound, stageable, () -> proc.statm().residentPages() * Host.PAGE_SIZE,
                 stageable && chain.stageHolds(bound), () -> forkable(proc));
@@ -404,29 +498,29 @@ public final class Checkpointer {
      * checkpoint must be full, in which case the tracker is (re)armed here so that every write
      * after it is seen.
      */
-    private DirtySet track(RemoteSyscalls remote, List<MemoryArea> areas, ThreadState thread) {
+    private DirtySet track(ProcessChain process, RemoteSyscalls remote, List<MemoryArea> areas, ThreadState thread) {
         if (chain.tracking() == Tracking.NONE) {
             return null;
         }
-        if (!full && chain.canBuildOn()) {
+        if (!full && chain.canBuildOn(process)) {
             try {
-                chain.tracker().barrier(remote, thread);
-                chain.tracker().track(areas);
-                return chain.tracker().collect();
+                process.tracker().barrier(remote, thread);
+                process.tracker().track(areas);
+                return process.tracker().collect();
             } catch (ProcessGoneException e) {
                 throw e; // not the tracking's failure: the program ended
             } catch (HotcloneException e) {
-                LOG.warn("dirty tracking of process {} broke, taking a full checkpoint: {}", pid, e.getMessage());
-                chain.dropTracker();
+                LOG.warn("dirty tracking of process {} broke, taking it whole: {}", process.pid(), e.getMessage());
+                process.dropTracker();
             }
         }
-        if (chain.tracker() == null) {
-            chain.tracker(DirtyTracker.start(chain.tracking(), remote, areas, thread));
+        if (process.tracker() == null) {
+            process.tracker(DirtyTracker.start(chain.tracking(), remote, areas, thread));
         } else {
             // This full checkpoint carries whatever was written: the tracker goes on from its barrier.
-            chain.tracker().barrier(remote, thread);
-            chain.tracker().track(areas);
-            chain.tracker().commit(chain.tracker().collect());
+            process.tracker().barrier(remote, thread);
+            process.tracker().track(areas);
+            process.tracker().commit(process.tracker().collect());
         }
         return null;
     }
@@ -436,22 +530,12 @@ public final class Checkpointer {
      * told without stopping it; callers may check before they create anything for it.
      */
     public static void refuseWhatCannotBeCaptured(int pid) {
-        refuse(pid, Set.of());
-    }
-
-    /** As {@link #refuseWhatCannotBeCaptured}, but for {@code copies}, children hotclone's checkpoints left the program. */
-    private static void refuse(int pid, Set<Integer> copies) {
         ProcFs proc = new ProcFs(pid);
         if (!proc.exists()) {
             throw new HotcloneException("process " + pid + " does not exist (no /proc/" + pid + ")");
         }
         if (pid == ProcessHandle.current().pid()) {
             throw new HotcloneException("process " + pid + " is this hotclone itself");
-        }
-        List<Integer> children = proc.children().stream().filter(c -> !copies.contains(c)).toList();
-        if (!children.isEmpty()) {
-            throw new Uncapturable("cannot checkpoint process " + pid + ": it has child processes "
-                    + children + ", and this version of hotclone checkpoints single processes only");
         }
     }
 }

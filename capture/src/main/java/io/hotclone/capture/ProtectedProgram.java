@@ -157,7 +157,7 @@ public final class ProtectedProgram implements AutoCloseable {
             Integer exit = schedule(() -> checkpoint(null));
             return exit != null ? exit : reap();
         }
-        try (SeizedLoop loop = new SeizedLoop(pid, chain::stops, this::checkpoint)) {
+        try (SeizedLoop loop = new SeizedLoop(pid, () -> chain.stops(pid), this::checkpoint)) {
             // It ends by itself once the program has: its pidfd reads ready, or the loop's close() answers.
             Thread.ofPlatform().name("hotclone-schedule-" + pid).daemon().start(() -> {
                 try {

@@ -3,7 +3,8 @@ package io.hotclone.capture;
 import io.hotclone.bindings.HotcloneException;
 
 /**
- * A program that cannot be checkpointed as it is now (it has threads or child processes), though
+ * A program that cannot be checkpointed as it is now (under --dirty-tracking mprotect, it has threads or
+ * child processes), though
  * it may be again once they are gone: its protection waits for that.
  */
 public final class Uncapturable extends HotcloneException {

@@ -21,7 +21,7 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
  */
 public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd,
         EpollFd, DupFd, PipeFd, TimerFd, SignalFd, UnixSocketFd,
-        InetSocketFd {
+        InetSocketFd, SharedFd {
     /** The kinds tried in order on each descriptor: the first that recognises it saves it. */
     List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, DeviceFd::dump, EventfdFd::dump,
             EpollFd::dump, PipeFd::dump, TimerFd::dump, SignalFd::dump, UnixSocketFd::dump,
@@ -57,16 +57,29 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
     }
 
     /**
-     * Every open descriptor of the process, a duplicate of an earlier one saved as such;
-     * refuses, naming it, one no kind takes.
+     * A descriptor of a process of the program saved before, which a later process may share.
+     *
+     * @param pid  the process's pid here
+     * @param vpid the pid the program knows it by
      */
-    static List<FdState> dumpAll(ProcFs proc) {
+    record Held(int pid, int vpid, int fd, String target) {
+    }
+
+    /**
+     * Every open descriptor of the process, a duplicate of an earlier one of its own, or the
+     * same open file as one of {@code program} (the processes of the program saved before), saved
+     * as such; refuses, naming it, one no kind takes. Adds the process's own to {@code program}.
+     */
+    static List<FdState> dumpAll(ProcFs proc, List<Held> program) {
         List<FdState> fds = new ArrayList<>();
         List<String> targets = new ArrayList<>();
         for (int fd : proc.fds()) {
             String target = proc.link("fd/" + fd);
             FdInfo info = proc.fdInfo(fd);
             FdState state = DupFd.dump(proc, fd, target, info, fds, targets);
+            if (state == null) {
+                state = SharedFd.dump(proc, fd, target, info, program);
+            }
             for (Iterator<Dumper> kinds = DUMPERS.iterator(); state == null && kinds.hasNext(); ) {
                 state = kinds.next().dump(proc, fd, target, info);
             }
@@ -77,7 +90,24 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
             fds.add(state);
             targets.add(target);
         }
+        int vpid = proc.innermostId(proc.pid());
+        for (int i = 0; i < fds.size(); i++) {
+            if (!(fds.get(i) instanceof DupFd) && !(fds.get(i) instanceof SharedFd)) {
+                program.add(new Held(proc.pid(), vpid, fds.get(i).fd(), targets.get(i)));
+            }
+        }
         return fds;
+    }
+
+    /**
+     * Refuses, naming it, what the descriptors of the whole program ({@code program}: each
+     * process's, by its pid here) cannot be restored as: a pipe end whose other end no process
+     * of the program holds, or held as two open files; a Unix socket connected to one no
+     * process of the program holds.
+     */
+    static void refuseUnpaired(Map<Integer, List<FdState>> program) {
+        PipeFd.refuseUnpaired(program);
+        UnixSocketFd.refuseUnpaired(program);
     }
 
     /**
@@ -92,12 +122,17 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
      * Gives the process {@code remote} runs in exactly the descriptors of the image: the ones it
      * has now ({@code present}, hotclone's stdio among them) are closed, except that the stdio
      * the image hands over is first parked above every number in use. Descriptors that refer
-     * to others (an epoll's list, a duplicate) come after them.
+     * to others (an epoll's list, a duplicate) come after them. What it parks for the program's
+     * other processes, and its steps for the end, wait for {@code exchange}'s
+     * {@link FdExchange#finish}.
+     *
+     * @param vpid the pid the program knows the process by
      */
-    static void restoreAll(RemoteSyscalls remote, List<Integer> present, List<FdState> fds) {
+    static void restoreAll(RemoteSyscalls remote, List<Integer> present, List<FdState> fds, int vpid,
+                           FdExchange exchange) {
         int above = 1 + Math.max(present.stream().mapToInt(Integer::intValue).max().orElse(0),
                 fds.stream().mapToInt(FdState::fd).max().orElse(0));
-        Parking parking = new Parking(remote, above);
+        Parking parking = new Parking(remote, above, vpid, exchange);
         for (FdState fd : fds) {
             if (fd instanceof InheritedFd i && parking.get(i.hostFd()).isEmpty()) {
                 parking.copy(i.hostFd(), i.hostFd(), "hotclone's own fd " + i.hostFd() + " must be open to hand it over");
@@ -108,6 +143,5 @@ public sealed interface FdState extends ImageRecord permits RegularFileFd, Devic
         }
         Map<Integer, FdState> byNumber = fds.stream().collect(Collectors.toMap(FdState::fd, fd -> fd));
         fds.stream().sorted(Comparator.comparingInt(fd -> pass(fd, byNumber))).forEach(fd -> fd.restore(parking));
-        parking.finish();
     }
 }

@@ -10,6 +10,9 @@ import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 import static io.hotclone.bindings.linux.Fcntl.FIONREAD;
 import static io.hotclone.bindings.linux.Fcntl.F_GETPIPE_SZ;
@@ -31,10 +34,11 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * One end of a pipe whose two ends the process holds: made again as a pipe of the same
- * capacity, holding the bytes that were queued in it. The read end carries the pipe's
- * capacity and bytes and is restored first; the write end then takes the other end of the
- * pipe it made, from the {@link Parking}.
+ * One end of a pipe whose two ends the program holds (one process or two): made again as a pipe
+ * of the same capacity, holding the bytes that were queued in it. The read end carries the
+ * pipe's capacity and bytes. The first end restored makes the pipe (within a process, the read
+ * end); the other end then takes the end it parked, from the {@link Parking}, in the same
+ * process or through the {@link FdExchange} in another.
  *
  * @param pipe     the pipe's inode, which both ends' records name
  * @param readEnd  whether this is the end the bytes are read from
@@ -59,28 +63,48 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
             throw new HotcloneException(refusal + " with open flags 0" + Integer.toOctalString(flags)
                     + ", which hotclone cannot restore yet (it restores O_NONBLOCK only: not O_DIRECT, O_ASYNC)");
         }
-        boolean otherEnd = false;
         for (int other : proc.fds()) {
             if (other == fd || !proc.link("fd/" + other).equals(target)) {
                 continue;
             }
             boolean otherRead = (proc.fdInfo(other).flags() & O_ACCMODE) == O_RDONLY;
-            otherEnd |= otherRead != readEnd;
             if (otherRead == readEnd && !sameOpenFile(proc.pid(), fd, other)) {
                 throw new HotcloneException(refusal + " that fd " + other + " opened again (through /proc, not dup):"
                         + " hotclone restores one open file per pipe end yet");
             }
-        }
-        if (!otherEnd) {
-            throw new HotcloneException(refusal + " whose " + end(!readEnd) + " the process does not hold: another"
-                    + " process holds it, or held it and closed it; hotclone checkpoints a pipe with both ends in"
-                    + " the process yet");
         }
         if (!readEnd) {
             return new PipeFd(fd, flags, (info.flags() & O_CLOEXEC) != 0, pipe, false, 0, new byte[0]);
         }
         Queued queued = queued(proc, fd, refusal);
         return new PipeFd(fd, flags, (info.flags() & O_CLOEXEC) != 0, pipe, true, queued.capacity(), queued.data());
+    }
+
+    /**
+     * Refuses a pipe of which the program ({@code program}: each process's descriptors, by its
+     * pid here) holds one end only, or an end as two open files (those of one process are
+     * refused when dumped).
+     */
+    static void refuseUnpaired(Map<Integer, List<FdState>> program) {
+        Map<Long, Map<Boolean, String>> ends = new HashMap<>();
+        program.forEach((pid, fds) -> fds.stream().filter(f -> f instanceof PipeFd).map(f -> (PipeFd) f).forEach(p -> {
+            String holder = "fd " + p.fd() + " of process " + pid;
+            String before = ends.computeIfAbsent(p.pipe(), x -> new HashMap<>()).putIfAbsent(p.readEnd(), holder);
+            if (before != null) {
+                throw new HotcloneException("cannot checkpoint the program: " + holder + " and " + before + " are the "
+                        + end(p.readEnd()) + " of pipe:[" + p.pipe() + "] opened twice (through /proc, not inherited"
+                        + " or dup): hotclone restores one open file per pipe end yet");
+            }
+        }));
+        ends.forEach((pipe, held) -> {
+            if (held.size() == 1) {
+                boolean read = held.containsKey(true);
+                throw new HotcloneException("cannot checkpoint the program: " + held.get(read) + " is the " + end(read)
+                        + " of a pipe (pipe:[" + pipe + "]) whose " + end(!read) + " no process of the program holds:"
+                        + " another process holds it, or it was closed; hotclone checkpoints pipes with both ends in"
+                        + " the program yet");
+            }
+        });
     }
 
     private static String end(boolean readEnd) {
@@ -152,22 +176,26 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
     public void restore(Parking parking) {
         RemoteSyscalls remote = parking.remote();
         String what = "the pipe of fd " + fd;
-        long got;
-        if (readEnd) {
+        // The end made with the other, by this process or another of the program's, if it came first.
+        long got = parking.take(key(readEnd)).orElseGet(() -> {
+            PipeFd read = readEnd ? this : parking.exchange().readEnd(pipe).orElseThrow(() -> new HotcloneException(
+                    "cannot restore fd " + fd + ": the image holds no read end of its pipe (pipe:[" + pipe + "])"));
             int[] ends = Reopen.pair(remote, "pipe2 for " + what, SYS_pipe2, at -> new long[] {at, 0});
-            got = ends[0];
-            long write = ends[1];
-            remote.check("fcntl(F_SETPIPE_SZ, " + capacity + ") for " + what, SYS_fcntl, got, F_SETPIPE_SZ, capacity);
-            fill(remote, write);
-            parking.park("pipe:[" + pipe + "]", write, "the write end of " + what);
-        } else {
-            got = parking.take("pipe:[" + pipe + "]").orElseThrow(() -> new HotcloneException("cannot restore fd " + fd + ": the image"
-                    + " holds no read end of its pipe (pipe:[" + pipe + "]), which makes it"));
-        }
+            remote.check("fcntl(F_SETPIPE_SZ, " + read.capacity + ") for " + what, SYS_fcntl, ends[0], F_SETPIPE_SZ,
+                    read.capacity);
+            read.fill(remote, ends[1]);
+            parking.park(key(!readEnd), ends[readEnd ? 1 : 0], "the " + end(!readEnd) + " of " + what);
+            return ends[readEnd ? 0 : 1];
+        });
         if ((flags & O_NONBLOCK) != 0) {
             remote.check("fcntl(F_SETFL, O_NONBLOCK) for fd " + fd, SYS_fcntl, got, F_SETFL, O_NONBLOCK);
         }
         Reopen.move(remote, got, fd, closeOnExec);
+    }
+
+    /** What the end of this pipe that is not made first is parked under. */
+    private String key(boolean read) {
+        return "pipe:[" + pipe + "]:" + (read ? "r" : "w");
     }
 
     /** Puts the saved bytes back in the pipe through its write end {@code write}, from hotclone (through /proc). */

@@ -15,6 +15,9 @@ public final class Restorable {
     /** What a checkpoint holds and a restore brings back. */
     public static final List<Entry> KEPT = List.of(
             new Entry("memory", "private and shared anonymous memory, file mappings, the heap and the stacks"),
+            new Entry("processes", "every process of the program (children, grandchildren, daemons it started),"
+                    + " with the same pids, parents, sessions and process groups, all stopped at one barrier; each"
+                    + " incremental on its own from its first checkpoint"),
             new Entry("threads", "every thread, with the same ids: registers, FPU and vector state, signal mask and"
                     + " pending signals, rseq, robust futex list, clear-child-tid, alternate signal stack, name;"
                     + " one blocked in a system call restarts it"),
@@ -25,34 +28,37 @@ public final class Restorable {
             new Entry("eventfds", "their counter, semaphore mode and flags"),
             new Entry("epolls", "their interest list: each watched descriptor's events, triggers (edge, one-shot)"
                     + " and data; readiness is found again"),
-            new Entry("pipes", "with both ends in the process: the bytes queued in them, their capacity, flags"),
+            new Entry("pipes", "with both ends in the program (one process or two): the bytes queued in them,"
+                    + " their capacity, flags"),
             new Entry("timerfds", "their clock, the time left and the interval, expirations not yet read; an"
                     + " absolute timer stays absolute"),
             new Entry("signalfds", "their mask (the signals they read are the pending ones, kept with them)"),
-            new Entry("unix sockets", "socketpairs with both ends in the process (stream, datagram, seqpacket: what"
+            new Entry("unix sockets", "socketpairs with both ends in the program (stream, datagram, seqpacket: what"
                     + " is queued each way, shutdowns), listening sockets with their name and backlog (connections"
                     + " waiting are left out), unconnected ones with their name"),
             new Entry("tcp and udp sockets", "IPv4 and IPv6: listening TCP sockets on their address and port"
                     + " (connections waiting to be accepted are left out: their clients are reset and connect again), with"
                     + " their backlog and options (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, TCP_NODELAY, IPV6_V6ONLY);"
                     + " UDP sockets bound and connected as they were; a port taken where it is restored is named"),
-            new Entry("shared open files", "descriptors that are one open file (dup) stay one, sharing offset and"
-                    + " flags"),
+            new Entry("shared open files", "descriptors that are one open file (dup, or inherited by a child) stay"
+                    + " one, sharing offset and flags"),
             new Entry("stdio", "stdin, stdout and stderr shared with the hotclone that runs it (a restore hands"
                     + " over its own)"));
 
     /** What a checkpoint refuses by name, and leaves the program running untouched. */
     public static final List<Entry> REFUSED = List.of(
-            new Entry("child processes", "a process tree is not checkpointed yet"),
-            new Entry("pipes", "with an end held by another process, in packet mode (O_DIRECT), named FIFOs"),
+            new Entry("zombies", "a child that ended and was not waited for yet (the checkpoint is tried again);"
+                    + " a process in a session or group whose leader is gone (a daemon's)"),
+            new Entry("pipes", "with an end held outside the program, in packet mode (O_DIRECT), named FIFOs"),
             new Entry("sockets", "established TCP connections, queued UDP"
-                    + " datagrams; netlink, raw and packet sockets; Unix sockets connected to another process or with"
+                    + " datagrams; netlink, raw and packet sockets; Unix sockets connected outside the program or with"
                     + " descriptors in flight (SCM_RIGHTS)"),
             new Entry("System V IPC, memfds, deleted files", "shared memory, semaphores, message queues,"
                     + " files without a name"),
             new Entry("io_uring, userfaultfd, other anonymous-inode files", "named by their kind"),
             new Entry("devices that hold state", "a GPU, a terminal of its own, anything but the stateless ones"),
-            new Entry("threads under --dirty-tracking mprotect", "which follows one thread: use uffd"));
+            new Entry("threads and child processes under --dirty-tracking mprotect", "which follows one thread:"
+                    + " use uffd"));
 
     private Restorable() {
     }

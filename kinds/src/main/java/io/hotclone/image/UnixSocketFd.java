@@ -20,7 +20,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.OptionalLong;
 
 import static io.hotclone.bindings.linux.Errno.ECONNREFUSED;
@@ -59,7 +62,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * @param name      the address it is bound to (sun_path: a path, or a NUL and an abstract name), empty if none
  * @param listening whether it listens (then with {@code backlog})
  * @param peer      the inode of its peer, 0 if not connected
- * @param peerFd    the peer's descriptor in the process, -1 if not connected
+ * @param peerFd    the peer's descriptor in the process, -1 if not connected or held by another process of the program
  * @param queued    what is queued to be read on it: a stream's bytes, or each datagram or packet
  * @param shutdown  the kernel's shutdown bits (1: no more receiving, 2: no more sending)
  */
@@ -95,11 +98,10 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
                     s.shutdown());
         }
         if (s.peer() != 0) {
+            // The peer is another process's when this one does not hold it (refuseUnpaired checks the program does).
             String peerTarget = "socket:[" + s.peer() + "]";
             int peerFd = proc.fds().stream().filter(other -> proc.link("fd/" + other).equals(peerTarget)).findFirst()
-                    .orElseThrow(() -> new HotcloneException(refusal + " connected to " + peerTarget + ", which the"
-                            + " process does not hold (another process's socket, or a server's): hotclone restores"
-                            + " Unix sockets connected within the process yet"));
+                    .orElse(-1);
             if (s.name().length > 0) {
                 throw new HotcloneException(refusal + " bound to " + printable(s.name()) + " and connected (accepted"
                         + " from a listening socket of its own), which hotclone cannot restore yet");
@@ -150,14 +152,28 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
         return new String(name, 0, end, StandardCharsets.UTF_8);
     }
 
-    /** The end of a pair that makes it restores first; the other takes its end after. */
-    private boolean makesPair() {
-        return peer != 0 && fd < peerFd;
+    /**
+     * Refuses a Unix socket connected to one no process of the program ({@code program}: each
+     * process's descriptors, by its pid here) holds: another program's, or a server's.
+     */
+    static void refuseUnpaired(Map<Integer, List<FdState>> program) {
+        Set<Long> held = new HashSet<>();
+        program.values().forEach(fds -> fds.stream().filter(f -> f instanceof UnixSocketFd)
+                .forEach(f -> held.add(((UnixSocketFd) f).inode())));
+        program.forEach((pid, fds) -> fds.stream().filter(f -> f instanceof UnixSocketFd u && u.peer() != 0
+                && !held.contains(u.peer())).findFirst().ifPresent(f -> {
+                    throw new HotcloneException("cannot checkpoint process " + pid + ": fd " + f.fd() + " is a Unix "
+                            + typeName(((UnixSocketFd) f).type()) + " socket connected to socket:["
+                            + ((UnixSocketFd) f).peer() + "], which no process of the program holds (another program's"
+                            + " socket, or a server's): hotclone restores Unix sockets connected within the program"
+                            + " yet");
+                }));
     }
 
+    /** Within a process, the end of a pair with the lower number makes it; the other takes its end after. */
     @Override
     public int order() {
-        return peer != 0 && !makesPair() ? 1 : 0;
+        return peer != 0 && peerFd >= 0 && fd > peerFd ? 1 : 0;
     }
 
     @Override
@@ -165,16 +181,16 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
         RemoteSyscalls remote = parking.remote();
         int pid = remote.tracee().tid();
         long got;
-        if (makesPair()) {
-            int[] ends = Reopen.pair(remote, "socketpair(AF_UNIX, " + typeName(type) + ") for fd " + fd + " and fd "
-                    + peerFd, SYS_socketpair, at -> new long[] {AF_UNIX, type, 0, at});
-            got = ends[0];
-            fill(pid, ends[1]);
-            parking.park("socket:[" + peer + "]", ends[1], "the other end of the socketpair of fd " + fd);
-        } else if (peer != 0) {
-            got = parking.take("socket:[" + inode + "]").orElseThrow(() -> new HotcloneException("cannot restore fd "
-                    + fd + ": its peer, fd " + peerFd + ", was not restored as its socketpair's other end"));
-            fill(pid, peerFd);
+        if (peer != 0) {
+            // The end made with this one, by this process or another of the program's, if it came first.
+            got = parking.take("socket:[" + inode + "]").orElseGet(() -> {
+                int[] ends = Reopen.pair(remote, "socketpair(AF_UNIX, " + typeName(type) + ") for fd " + fd,
+                        SYS_socketpair, at -> new long[] {AF_UNIX, type, 0, at});
+                fill(pid, ends[1]);
+                parking.exchange().socket(peer).ifPresent(other -> other.fill(pid, ends[0]));
+                parking.park("socket:[" + peer + "]", ends[1], "the other end of the socketpair of fd " + fd);
+                return ends[0];
+            });
         } else {
             got = remote.check("socket(AF_UNIX, " + typeName(type) + ") for fd " + fd, SYS_socket, AF_UNIX, type, 0);
             if (name.length > 0) {
@@ -194,7 +210,7 @@ public record UnixSocketFd(int fd, int flags, boolean closeOnExec, int type, lon
         }
     }
 
-    /** Queues this end's bytes again, sending them from its peer {@code from} (a descriptor of the restored process). */
+    /** Queues this end's bytes again, sending them from its peer {@code from} (a descriptor of the restored process {@code pid}). */
     private void fill(int pid, int from) {
         if (queued.isEmpty()) {
             return;

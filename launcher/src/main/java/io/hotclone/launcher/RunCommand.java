@@ -48,8 +48,9 @@ import java.util.concurrent.Callable;
                 "A checkpoint that fails leaves the program running and is logged with its reason; it is tried again "
                         + "after 100 ms, then less and less often (up to every 3.2 s), and the log says how long the "
                         + "program ran without a committed checkpoint once one commits again. After an exec the next "
-                        + "checkpoint is full and tracking starts anew; while the program has threads or child processes "
-                        + "checkpoints fail, and resume once they are gone. If the journal takes no checkpoint (its disk "
+                        + "checkpoint is full and tracking starts anew. A program's child processes are checkpointed with "
+                        + "it (under --dirty-tracking mprotect, which follows one thread, checkpoints of a program with "
+                        + "threads or child processes fail, and resume once they are gone). If the journal takes no checkpoint (its disk "
                         + "full or read-only, an I/O error) for --journal-failure-limit, hotclone kills the program and "
                         + "exits with status 74.",
                 "",

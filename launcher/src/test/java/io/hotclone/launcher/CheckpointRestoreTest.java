@@ -55,7 +55,7 @@ class CheckpointRestoreTest {
      * Unix sockets (queues, shutdowns, names), TCP listeners and UDP sockets (ports, options).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"eventfds", "epolls", "pipes", "timers", "sockets", "inet"})
+    @ValueSource(strings = {"eventfds", "epolls", "pipes", "timers", "sockets", "inet", "tree"})
     void aProgramContinuesFromTheCheckpointWithItsDescriptorsState(String program) throws Exception {
         Path verify = dir.resolve("verify");
         cycle(List.of(TestPrograms.compile(program).toString(), "--verify-file", verify.toString()), verify, false);
@@ -109,6 +109,7 @@ class CheckpointRestoreTest {
             long ticksAfterCheckpoint = original.awaitTick(original.lastTick() + 2, WAIT);
             assertTrue(original.isAlive(), "the checkpointed program must keep running");
             original.kill9();
+            original.awaitReaped(WAIT); // a program outside namespaces of its own is restored with the same pids
             long outputBeforeRestore = original.stdoutSize();
 
             HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");

@@ -146,6 +146,34 @@ class FailoverTest {
         assertEquals("5", get(b, port));
     }
 
+    /**
+     * A parent and two children passing a token around a ring of pipes and a socketpair, a
+     * logging thread in the parent, each child checking its pid and its parent's on every pass:
+     * the primary node killed, the standby resumes the parent with both children, with the same
+     * pids in the program, and its self-check passes.
+     */
+    @Test
+    void aProcessTreeResumesWithBothChildrenAndTheirIdsAfterTheSwitch() throws Exception {
+        Node a = testbed.node("a");
+        Node b = testbed.node("b");
+        NodeProcess standby = standby(b);
+        Path verify = dir.resolve("verify");
+        NodeProcess primary = primary(a, List.of(), List.of(TestPrograms.compile("tree").toString(), "--verify-file",
+                verify.toString()));
+        awaitSteadyReplication(primary, a, b);
+
+        a.kill();
+        Matcher switched = SWITCHED.matcher(standby.awaitLine(SWITCHED, WAIT));
+        assertTrue(switched.matches());
+        standby.awaitLine(TICK, WAIT);
+        Program resumed = adopt(standby, Integer.parseInt(switched.group(2)));
+        List<Long> children = ProcessHandle.of(resumed.pid()).orElseThrow().children()
+                .map(c -> nsPids(c.pid()).getLast()).sorted().toList();
+        assertEquals(List.of(2L, 3L), children, "the parent resumes with both its children, as pids 2 and 3 of the"
+                + " program's namespace");
+        Verify.assertPasses(resumed, verify, WAIT);
+    }
+
     /** One GET / from inside {@code node} to 127.0.0.1:{@code port}; the body, stripped. */
     private String get(Node node, String port) throws IOException {
         Path out = dir.resolve("get-" + node.name() + "-" + System.nanoTime() + ".out");

@@ -165,17 +165,26 @@ class RunTest {
      * (system call buffers, a signal stack in the heap, forks); mapchurn changes its mappings
      * every tick: what dirty tracking by page protection must follow; threads runs 8 threads
      * under mutexes and condition variables, threadchurn makes and joins threads every tick;
-     * pipes, timers, names and sockets keep state in the kernel (queued bytes, timers, host names).
+     * pipes, timers, names and sockets keep state in the kernel (queued bytes, timers, host names);
+     * tree is a parent and two children passing a token around a ring of pipes and a socketpair
+     * (a logging thread in the parent, each child checking its pid and parent's on every pass);
+     * pipeline is a shell pipeline of three processes (`sh -c 'produce | relay | consume'`), whose
+     * consumer checks that no byte in the pipes was lost or repeated.
      */
     @ParameterizedTest
     @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect", "threads, uffd",
             "threadchurn, uffd", "pipes, uffd", "timers, uffd", "names, uffd",
-            "sockets, uffd", "inet, uffd"})
+            "sockets, uffd", "inet, uffd", "tree, uffd", "pipeline, uffd"})
     void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck(String name, String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         Path verify = dir.resolve("verify");
         List<String> command = new ArrayList<>(List.of(TestPrograms.compile(name).toString(), "--verify-file",
                 verify.toString()));
+        if (name.equals("pipeline")) {
+            String bin = "'" + TestPrograms.compile(name) + "'";
+            command = List.of("/bin/sh", "-c", bin + " produce | " + bin + " relay | " + bin + " consume --verify-file '"
+                    + verify + "'");
+        }
         if (name.equals("memstate")) {
             command.addAll(List.of("--log", dir.resolve("log").toString(), "--data", dir.resolve("data").toString(),
                     "--heap-mib", "32"));

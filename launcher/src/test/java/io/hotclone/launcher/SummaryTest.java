@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class SummaryTest {
     private static Checkpointer.Result frozen(long seq, long micros) {
-        return new Checkpointer.Result(seq, 1, 1, 1, 4096, 0, micros, micros, false, VidTable.EMPTY);
+        return new Checkpointer.Result(seq, 1, 1, 1, 4096, 0, micros, micros, false, VidTable.EMPTY, 1);
     }
 
     @Test

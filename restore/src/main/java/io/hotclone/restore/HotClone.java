@@ -13,6 +13,8 @@ import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
 
 import java.util.List;
+import java.util.stream.Collectors;
+import io.hotclone.image.ProcessImage;
 
 /**
  * The hot clone of a standby: a process that already holds the address space and memory of the
@@ -31,7 +33,7 @@ import java.util.List;
  * parent: it must live as long as the program's protection).
  */
 public final class HotClone implements AutoCloseable {
-    private ProcessBuild build;
+    private ProgramBuild build;
     private CheckpointImage image;
     private long builds;
 
@@ -40,10 +42,9 @@ public final class HotClone implements AutoCloseable {
         return image == null ? -1 : image.header().seq();
     }
 
-    /** The vid table of the clone: its leader's real pid behind the program's; empty while it holds nothing. */
+    /** The vid table of the clone: each process's real pid behind the program's; empty while it holds nothing. */
     public VidTable vids() {
-        return build == null ? VidTable.EMPTY
-                : VidTable.of(Map.of(image.threads().getFirst().programTid(), build.pid()));
+        return build == null ? VidTable.EMPTY : VidTable.of(build.pids());
     }
 
     /** How many times the clone was built from scratch; every other update brought only pages. */
@@ -62,13 +63,13 @@ public final class HotClone implements AutoCloseable {
                 .filter(c -> c.seq() > seq() && c.seq() <= seq).toList();
         for (CheckpointSummary c : newer) {
             CheckpointImage next = journal.read(c.seq());
-            if (!continues(next.header(), next.areas())) {
+            if (!continues(next)) {
                 rebuild(journal, journal.read(seq));
                 return;
             }
             try {
-                build.reconcile(image.areas(), next.areas());
-                build.fill(journal, List.of(c.seq()), next.areas());
+                build.reconcile(image, next);
+                build.fill(journal, List.of(c.seq()), next);
             } catch (RuntimeException e) {
                 discard();
                 throw Restorer.failure(next, RestorePhase.RESTORE, e);
@@ -101,12 +102,18 @@ public final class HotClone implements AutoCloseable {
     }
 
     /**
-     * Whether checkpoint {@code h} builds on the clone's, with the special areas where they were
-     * and no area where the clone keeps its scratch.
+     * Whether checkpoint {@code next} builds on the clone's, with the same processes, their
+     * special areas where they were and no area where the clone keeps a scratch.
      */
-    private boolean continues(ImageHeader h, List<MemoryArea> areas) {
+    private boolean continues(CheckpointImage next) {
+        ImageHeader h = next.header();
         return build != null && h.kind() == CheckpointKind.INCREMENTAL && h.baseSeq() == seq()
-                && specials(image.areas()).equals(specials(areas)) && !build.onScratch(areas);
+                && build.holdsTheProcessesOf(next) && specials(image).equals(specials(next)) && !build.onScratch(next);
+    }
+
+    /** The kernel's areas of each process, by the pid the program knows it by. */
+    private static Map<Integer, List<MemoryArea>> specials(CheckpointImage image) {
+        return image.processes().stream().collect(Collectors.toMap(ProcessImage::vpid, p -> specials(p.areas())));
     }
 
     private static List<MemoryArea> specials(List<MemoryArea> areas) {
@@ -116,9 +123,9 @@ public final class HotClone implements AutoCloseable {
     private void rebuild(Journal journal, CheckpointImage target) {
         discard();
         Restorer.check(target);
-        ProcessBuild fresh = ProcessBuild.start(target, HeldStart.Lifetime.TIED);
+        ProgramBuild fresh = ProgramBuild.start(target, HeldStart.Lifetime.TIED);
         try {
-            fresh.fill(journal, Restorer.chain(journal, target.header()), target.areas());
+            fresh.fill(journal, Restorer.chain(journal, target.header()), target);
         } catch (RuntimeException e) {
             fresh.kill();
             throw Restorer.failure(target, RestorePhase.RESTORE, e);

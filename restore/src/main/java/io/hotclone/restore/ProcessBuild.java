@@ -1,6 +1,8 @@
 package io.hotclone.restore;
 
 import io.hotclone.bindings.HotcloneException;
+import io.hotclone.bindings.SyscallException;
+import io.hotclone.bindings.linux.clone_args;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.launch.HeldStart;
@@ -13,28 +15,39 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
-import io.hotclone.journal.CheckpointImage;
+import io.hotclone.image.FdExchange;
+import io.hotclone.image.ProcessImage;
 import io.hotclone.journal.Journal;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 
+import static io.hotclone.bindings.linux.Errno.EEXIST;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACECLONE;
+import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACEFORK;
+import static io.hotclone.bindings.linux.Signal.SIGCHLD;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_clone3;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_setpgid;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_setsid;
 import static io.hotclone.bindings.linux.Signal.SIGKILL;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_getpid;
 
 /**
- * A process being built from an image, in two steps: {@link #start} and {@link #fill} give it
- * the image's address space and memory (it stays stopped, every area writable, and can take
- * the pages of later checkpoints with the same mappings), {@link #finish} installs the rest
- * (protections, mm fields, files, signal state, limits, registers) and lets it run.
+ * A process being built from its image, in two steps: {@link #start} (or {@link #fork} for a
+ * child) and {@link #fill} give it the image's address space and memory (it stays stopped,
+ * every area writable, and can take the pages of later checkpoints with the same mappings);
+ * {@link #files}, {@link #resume} and {@link #release} install the rest (protections, mm
+ * fields, files, signal state, limits, threads, registers) and let it run.
+ * {@link ProgramBuild} drives them over every process of the program.
  *
  * <p>Thread confinement: the thread that started it makes every call (it is the tracer).
  */
@@ -44,21 +57,30 @@ final class ProcessBuild {
     private final RemoteSyscalls remote;
     private final AddressSpace space;
     private final ProcFs proc;
+    private final int vpid;
+    /** The image's other threads, made by {@link #resume} and let go by {@link #release}. */
+    private final List<Tracee> made = new ArrayList<>();
+    private boolean killed;
 
-    private ProcessBuild(Tracee tracee, RemoteSyscalls remote, ProcFs proc) {
+    private ProcessBuild(Tracee tracee, RemoteSyscalls remote, ProcFs proc, int vpid) {
         this.tracee = tracee;
         this.remote = remote;
         this.space = new AddressSpace(remote);
         this.proc = proc;
+        this.vpid = vpid;
     }
 
     /**
-     * Starts the host process (the program's own executable, held at the end of its exec) and
-     * gives it the image's mappings, empty.
+     * Starts the host of the program's first process (its own executable, held at the end of
+     * its exec) and gives it the image's mappings, empty.
+     *
+     * @param avoid every area of every process of the image: the scratch area, which children
+     *              inherit, lies apart from all of them
      */
-    static ProcessBuild start(CheckpointImage image, HeldStart.Lifetime lifetime) {
+    static ProcessBuild start(ProcessImage image, ImageHeader header, HeldStart.Lifetime lifetime,
+                              List<MemoryArea> avoid) {
         // A program checkpointed as pid 1 of namespaces of its own gets them again, where its ids are free.
-        int leader = image.threads().getFirst().programTid();
+        int leader = image.vpid();
         HeldStart.Placement placement = leader == 1 ? new HeldStart.OwnNamespaces()
                 : new HeldStart.SharedNamespaces(leader);
         Tracee tracee = HeldStart.start(List.of(image.process().exe()), List.of(),
@@ -70,16 +92,13 @@ final class ProcessBuild {
         }
         RemoteSyscalls remote = null;
         try {
-            checkXstate(tracee, image.header());
+            checkXstate(tracee, header);
             ProcFs proc = new ProcFs(pid);
             List<MapsEntry> now = proc.maps();
-            long scratch = AddressSpace.freeRange(now, image.areas(), RemoteSyscalls.SCRATCH_SIZE);
+            long scratch = AddressSpace.freeRange(now, avoid, RemoteSyscalls.SCRATCH_SIZE);
             remote = RemoteSyscalls.infect(tracee, now, scratch);
-            ProcessBuild build = new ProcessBuild(tracee, remote, proc);
-            build.space.clear(now);
-            List<MapsEntry> kept = proc.maps();
-            build.space.moveVdso(kept, image.areas(), AddressSpace.freeRange(kept, image.areas(), 64L << 20));
-            build.space.map(image.areas());
+            ProcessBuild build = new ProcessBuild(tracee, remote, proc, leader);
+            build.become(image);
             return build;
         } catch (RuntimeException e) {
             if (remote != null) {
@@ -91,8 +110,85 @@ final class ProcessBuild {
         }
     }
 
+    /**
+     * Makes {@code child}, a child of this process in the image, with its pid there (clone3
+     * with set_tid), in the session and process group it had, and gives it its mappings,
+     * empty. Made before this process's descriptors are restored, it inherits none it keeps.
+     */
+    ProcessBuild fork(ProcessImage child, ProcessImage parent) {
+        int id = child.vpid();
+        int pid;
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment ids = local.allocate(ValueLayout.JAVA_INT);
+            ids.set(ValueLayout.JAVA_INT, 0, id);
+            MemorySegment args = clone_args.allocate(local);
+            clone_args.exit_signal(args, SIGCHLD);
+            clone_args.set_tid(args, remote.put(clone_args.sizeof(), ids));
+            clone_args.set_tid_size(args, 1);
+            tracee.setOptions(HeldStart.OPTIONS | PTRACE_O_TRACEFORK);
+            try {
+                pid = remote.callForking("clone3(set_tid=" + id + ")", SYS_clone3, remote.put(0, args),
+                        clone_args.sizeof());
+            } catch (SyscallException e) {
+                if (e.errno() == EEXIST) {
+                    throw new HotcloneException("cannot recreate process " + id + " (" + child.process().exe()
+                            + "): its pid is taken in the pid namespace the program is restored into", e);
+                }
+                throw e;
+            } finally {
+                tracee.setOptions(HeldStart.OPTIONS);
+            }
+        }
+        Tracee t = Tracee.autoAttached(pid);
+        RemoteSyscalls r = null;
+        try {
+            t.awaitInterruptStop();
+            t.setOptions(HeldStart.OPTIONS);
+            r = remote.inheritedBy(t);
+            ProcessBuild build = new ProcessBuild(t, r, new ProcFs(pid), id);
+            build.join(child.process(), parent.process());
+            build.become(child);
+            return build;
+        } catch (RuntimeException e) {
+            if (r != null) {
+                try {
+                    r.close();
+                } catch (RuntimeException ignored) {
+                    // it is killed below
+                }
+            }
+            t.close();
+            HeldStart.kill(pid);
+            throw e;
+        }
+    }
+
+    /** Leads the session or process group the child led, or joins the group it was in (a sibling's). */
+    private void join(ProcessState child, ProcessState parent) {
+        if (child.vsid() == child.vpid() && child.vsid() != parent.vsid()) {
+            remote.check("setsid", SYS_setsid);
+        } else if (child.vpgid() != parent.vpgid()) {
+            remote.check("setpgid(0, " + child.vpgid() + ")", SYS_setpgid, 0, child.vpgid() == child.vpid() ? 0
+                    : child.vpgid());
+        }
+    }
+
+    /** Trades the mappings it has for the image's, empty (the kernel's moved to the image's addresses). */
+    private void become(ProcessImage image) {
+        List<MapsEntry> now = proc.maps();
+        space.clear(now);
+        List<MapsEntry> kept = proc.maps();
+        space.moveVdso(kept, image.areas(), AddressSpace.freeRange(kept, image.areas(), 64L << 20));
+        space.map(image.areas());
+    }
+
     int pid() {
         return tracee.tid();
+    }
+
+    /** The pid the program knows it by. */
+    int vpid() {
+        return vpid;
     }
 
     /** The session and process group the program led, if any: it leads them again. */
@@ -114,15 +210,16 @@ final class ProcessBuild {
     }
 
     /**
-     * Copies the pages of every checkpoint of {@code chain} (oldest first, so newer pages win)
-     * into place. A page goes only into an area whose contents count from that checkpoint on
-     * ({@link MemoryArea#sinceSeq()}): older pages at its addresses belonged to another mapping.
+     * Copies this process's pages of every checkpoint of {@code chain} (oldest first, so newer
+     * pages win) into place. A page goes only into an area whose contents count from that
+     * checkpoint on ({@link MemoryArea#sinceSeq()}): older pages at its addresses belonged to
+     * another mapping.
      */
     void fill(Journal journal, List<Long> chain, List<MemoryArea> areas) {
         NavigableMap<Long, MemoryArea> byStart = new TreeMap<>(Long::compareUnsigned);
         areas.stream().filter(MemoryArea::hasContents).forEach(a -> byStart.put(a.start(), a));
         for (long seq : chain) {
-            journal.pages(seq, (address, contents) -> {
+            journal.pages(seq, vpid, (address, contents) -> {
                 long end = address + contents.byteSize();
                 for (long at = address; Long.compareUnsigned(at, end) < 0; ) {
                     Map.Entry<Long, MemoryArea> e = byStart.floorEntry(at);
@@ -142,50 +239,49 @@ final class ProcessBuild {
         }
     }
 
-
-    /**
-     * Installs everything but the memory, makes the image's other threads with their ids, and
-     * lets every thread run; returns the pid.
-     */
-    int finish(CheckpointImage image) {
+    /** Installs the final protections, the mm fields and the descriptors ({@code exchange}: those shared with the program's other processes). */
+    void files(ProcessImage image, FdExchange exchange) {
         ProcessState process = image.process();
-        ThreadState leader = image.threads().getFirst();
-        int pid = pid();
         space.protect(image.areas());
         process.mm().restore(remote, process.auxv());
-        FdState.restoreAll(remote, proc.fds(), image.fds());
-        process.restore(remote, pid);
+        FdState.restoreAll(remote, proc.fds(), image.fds(), vpid, exchange);
+    }
+
+    /**
+     * Installs the rest but the memory and files (signal state, limits, names), makes the
+     * image's other threads with their ids, and gives every thread its registers; they stay
+     * stopped until {@link #release}.
+     */
+    void resume(ProcessImage image) {
+        image.process().restore(remote, pid());
         // The ids the program's own pid namespace gives it, which its injected calls name.
         int self = (int) remote.check("getpid", SYS_getpid);
         List<ThreadState> others = image.threads().subList(1, image.threads().size());
-        List<Tracee> made = new ArrayList<>();
-        try {
-            tracee.setOptions(HeldStart.OPTIONS | PTRACE_O_TRACECLONE);
-            for (ThreadState t : others) {
-                made.add(t.recreate(remote));
-            }
-            for (int i = 0; i < others.size(); i++) {
-                ThreadState t = others.get(i);
-                try (RemoteSyscalls thread = remote.sibling(made.get(i))) {
-                    t.restore(thread, self, t.programTid());
-                    install(thread, t);
-                }
-            }
-            leader.restore(remote, self, self);
-            install(remote, leader);
-            remote.close();
-            for (Tracee t : made) {
-                t.detach(0);
-                t.close();
-            }
-            tracee.detach(0);
-            tracee.close();
-            return pid;
-        } catch (RuntimeException e) {
-            Spawn.kill(pid, SIGKILL); // before its half-made threads are let go
-            made.forEach(Tracee::close);
-            throw e;
+        tracee.setOptions(HeldStart.OPTIONS | PTRACE_O_TRACECLONE);
+        for (ThreadState t : others) {
+            made.add(t.recreate(remote));
         }
+        for (int i = 0; i < others.size(); i++) {
+            ThreadState t = others.get(i);
+            try (RemoteSyscalls thread = remote.sibling(made.get(i))) {
+                t.restore(thread, self, t.programTid());
+                install(thread, t);
+            }
+        }
+        ThreadState leader = image.threads().getFirst();
+        leader.restore(remote, self, self);
+        install(remote, leader);
+        remote.close();
+    }
+
+    /** Lets every thread run. */
+    void release() {
+        for (Tracee t : made) {
+            t.detach(0);
+            t.close();
+        }
+        tracee.detach(0);
+        tracee.close();
     }
 
     /** The thread's registers, signal mask and xstate, last: {@code remote}'s calls are done. */
@@ -194,14 +290,20 @@ final class ProcessBuild {
         remote.tracee().setXstate(thread.xstate());
     }
 
-    /** Kills the half-built process. */
+    /** Kills the half-built process (before its half-made threads are let go), once. */
     void kill() {
+        if (killed) {
+            return;
+        }
+        killed = true;
         int pid = pid();
+        Spawn.kill(pid, SIGKILL);
         try {
             remote.close();
         } catch (RuntimeException ignored) {
-            // it is killed below whatever state its registers are in
+            // it is killed whatever state its registers are in
         }
+        made.forEach(Tracee::close);
         tracee.close();
         HeldStart.kill(pid);
     }

@@ -10,6 +10,7 @@ import io.hotclone.image.AreaKind;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
+import io.hotclone.image.ProcessImage;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
@@ -60,10 +61,10 @@ public final class Restorer {
         phase = RestorePhase.PRE_RESTORE;
         CheckpointImage image = seq < 0 ? journal.latest() : journal.read(seq);
         check(image);
-        ProcessBuild build = ProcessBuild.start(image, lifetime);
+        ProgramBuild build = ProgramBuild.start(image, lifetime);
         try {
             phase = RestorePhase.RESTORE;
-            build.fill(journal, chain(journal, image.header()), image.areas());
+            build.fill(journal, chain(journal, image.header()), image);
             phase = RestorePhase.POST_RESTORE;
             int pid = build.finish(image);
             return new Result(pid, image.header().seq(), image.commit().pages(), (System.nanoTime() - begin) / 1000);
@@ -83,9 +84,9 @@ public final class Restorer {
 
     /** PRE_RESTORE: refuses an image this node cannot restore, before any process exists. */
     static void check(CheckpointImage image) {
-        if (image.threads().isEmpty()) {
-            throw new HotcloneException("checkpoint " + image.header().seq() + " holds no thread: its journal is"
-                    + " damaged; restore another checkpoint");
+        if (image.processes().isEmpty() || image.processes().stream().anyMatch(p -> p.threads().isEmpty())) {
+            throw new HotcloneException("checkpoint " + image.header().seq() + " holds a process without a thread, or"
+                    + " none: its journal is damaged; restore another checkpoint");
         }
         checkCompatible(image.header());
         checkFiles(image);
@@ -127,6 +128,12 @@ public final class Restorer {
 
     /** Every file the image maps must be the one it mapped. */
     private static void checkFiles(CheckpointImage image) {
+        for (ProcessImage p : image.processes()) {
+            checkFiles(p);
+        }
+    }
+
+    private static void checkFiles(ProcessImage image) {
         String why = FileIdentities.difference(image.process().exeIdentity(),
                 FileIdentities.of(Path.of(image.process().exe())));
         if (why != null) {

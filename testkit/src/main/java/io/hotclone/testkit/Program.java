@@ -190,13 +190,36 @@ public final class Program implements AutoCloseable {
         return Processes.parent(pid).orElse(-1);
     }
 
-    /** SIGKILL, then waits until it is gone or a zombie. */
+    /**
+     * SIGKILL to it and to every process under it (a program's children), then waits until it
+     * is gone or a zombie, and its descendants are gone (reaped: their pids are free again).
+     */
     public void kill9() {
+        List<Integer> descendants = ProcessHandle.of(pid).stream().flatMap(ProcessHandle::descendants)
+                .map(p -> (int) p.pid()).toList();
         int errno = Processes.kill(pid, SIGKILL);
         if (errno != 0 && errno != Processes.ESRCH) {
             throw new IllegalStateException("kill(" + pid + ", SIGKILL) failed with errno " + errno);
         }
+        descendants.forEach(d -> Processes.kill(d, SIGKILL));
         awaitExit(EXIT_TIMEOUT);
+        descendants.forEach(d -> awaitReaped(d, EXIT_TIMEOUT));
+    }
+
+    /** Waits until the process is gone and reaped: its pid is free again. */
+    public void awaitReaped(Duration timeout) {
+        awaitReaped(pid, timeout);
+    }
+
+    private void awaitReaped(int process, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Backoff backoff = new Backoff();
+        while (Processes.parent(process).isPresent()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("pid " + process + " is not reaped after " + timeout + tail());
+            }
+            backoff.pause();
+        }
     }
 
     /** Waits until the process is gone or a zombie. */

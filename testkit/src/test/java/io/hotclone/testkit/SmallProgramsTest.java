@@ -33,7 +33,7 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
-            "timers", "names", "sockets", "inet"})
+            "timers", "names", "sockets", "inet", "tree"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -48,6 +48,28 @@ class SmallProgramsTest {
         try (Program p = start("counter", "--fork-advice", advice)) {
             p.awaitTick(2, TIMEOUT);
             Verify.assertPasses(p, dir.resolve("verify"), TIMEOUT);
+        }
+    }
+
+    @Test
+    void treePassesWithAPipeForTheHopBackToTheParent() {
+        try (Program p = start("tree", "--pipes-only")) {
+            p.awaitTick(3, TIMEOUT);
+            Verify.assertPasses(p, dir.resolve("verify"), TIMEOUT);
+            assertFalse(p.isAlive());
+        }
+    }
+
+    @Test
+    void treeChildrenDieWithTheirParent() {
+        try (Program p = start("tree")) {
+            p.awaitTick(2, TIMEOUT);
+            List<ProcessHandle> children = ProcessHandle.of(p.pid()).orElseThrow().children().toList();
+            assertEquals(2, children.size(), children.toString());
+            p.kill9();
+            for (ProcessHandle child : children) {
+                Program.adopt((int) child.pid(), p.stdout()).awaitExit(TIMEOUT);
+            }
         }
     }
 
@@ -74,7 +96,8 @@ class SmallProgramsTest {
             "timers, clock", "timers, ticks", "timers, mask", "timers, signal", "timers, flags",
             "names, hostname", "names, domainname",
             "sockets, stream", "sockets, datagrams", "sockets, shutdown", "sockets, listen", "sockets, flags",
-            "inet, port", "inet, options", "inet, udp", "inet, flags"})
+            "inet, port", "inet, options", "inet, udp", "inet, flags",
+            "tree, token", "tree, pid", "tree, ppid", "tree, pdeathsig", "tree, log", "tree, tid", "tree, ring"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

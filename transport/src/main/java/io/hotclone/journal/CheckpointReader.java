@@ -1,5 +1,7 @@
 package io.hotclone.journal;
 
+import io.hotclone.image.ImageRecord;
+import io.hotclone.image.ProcessState;
 import io.hotclone.journal.Envelope.BadRecord;
 
 import java.io.IOException;
@@ -30,22 +32,30 @@ final class CheckpointReader {
             RecordType type = checkEnvelope(seq, r);
             if (!type.carriesPages()) {
                 checkCrc(seq, r, type);
-                try {
-                    image.add(ImageCodec.decode(type, r));
-                } catch (RuntimeException e) {
-                    throw recordError(seq, r.index(), new BadRecord(type.label(), "cannot be decoded: " + e));
-                }
+                image.add(decode(seq, r, type));
             }
         });
         return image.image();
     }
 
-    /** Hands every page run of committed checkpoint {@code seq} to {@code sink}: see {@link Journal#pages}. */
-    void pages(long seq, PageSink sink) {
+    /**
+     * Hands the page runs of committed checkpoint {@code seq} to {@code sink}: see {@link Journal#pages}.
+     *
+     * @param vpid only the runs of the process the program knows by this pid (those after its
+     *             process record); 0: every run
+     */
+    void pages(long seq, int vpid, PageSink sink) {
         try (Arena buffers = Arena.ofConfined(); QueueFileIo io = QueueFileIo.forReading()) {
             MemorySegment buffer = buffers.allocate(JournalFormat.MAX_RUN_BYTES);
+            int[] section = {0};
             files.visit(index.entry(seq), r -> {
-                if (checkEnvelope(seq, r).carriesPages()) {
+                RecordType type = checkEnvelope(seq, r);
+                if (vpid != 0 && type == RecordType.PROCESS) {
+                    checkCrc(seq, r, type);
+                    section[0] = ((ProcessState) decode(seq, r, type)).vpid();
+                }
+                // A process record that did not save its vpid is of a single-process checkpoint.
+                if (type.carriesPages() && (vpid == 0 || section[0] == 0 || section[0] == vpid)) {
                     MemorySegment contents = buffer.asSlice(0, r.pageContents().byteSize());
                     readPages(seq, r, io, contents);
                     // The view dies with this arena, so a sink that keeps it fails cleanly instead
@@ -60,6 +70,14 @@ final class CheckpointReader {
                     }
                 }
             });
+        }
+    }
+
+    private ImageRecord decode(long seq, Envelope.Stored r, RecordType type) {
+        try {
+            return ImageCodec.decode(type, r);
+        } catch (RuntimeException e) {
+            throw recordError(seq, r.index(), new BadRecord(type.label(), "cannot be decoded: " + e));
         }
     }
 

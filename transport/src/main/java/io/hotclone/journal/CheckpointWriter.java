@@ -15,7 +15,11 @@ import java.lang.foreign.MemorySegment;
  * thread-bound).
  */
 public interface CheckpointWriter extends AutoCloseable {
-    /** The process record: exactly one per checkpoint, before the commit. */
+    /**
+     * A process record, which begins the process's section: the threads, areas, fds and pages
+     * written after it, up to the next process record, are its own. At least one per checkpoint;
+     * children before their parents, the program's first process last.
+     */
     void process(ProcessState p);
 
     void thread(ThreadState t);

@@ -275,7 +275,15 @@ public final class Journal implements AutoCloseable {
      * checkpoint.
      */
     public void pages(long seq, PageSink sink) {
-        reader.pages(seq, sink);
+        reader.pages(seq, 0, sink);
+    }
+
+    /**
+     * Hands the page runs of process {@code vpid} (as the program knows it) of committed
+     * checkpoint {@code seq} to {@code sink}, as {@link #pages(long, PageSink)} does.
+     */
+    public void pages(long seq, int vpid, PageSink sink) {
+        reader.pages(seq, vpid, sink);
     }
 
     /**

@@ -258,15 +258,19 @@ final class JournalScan {
             ImageCodec.decode(type, r);
         }
         switch (type.role()) {
-            case PROCESS -> {
-                if (open.process) {
-                    throw new BadRecord(type.label(), "a second process record in one checkpoint");
+            case PROCESS -> open.process = true;
+            case AREA, FD, STATE -> {
+                if (!open.process) {
+                    throw new BadRecord(type.label(), "comes before the checkpoint's first process record, whose section"
+                            + " it must belong to");
                 }
-                open.process = true;
+                if (type.role() == RecordType.Role.AREA) {
+                    open.areas++;
+                } else if (type.role() == RecordType.Role.FD) {
+                    open.fds++;
+                }
             }
-            case AREA -> open.areas++;
-            case FD -> open.fds++;
-            case HEADER, PAGES, COMMIT, STATE -> {
+            case HEADER, PAGES, COMMIT -> {
             }
         }
     }

@@ -76,9 +76,6 @@ final class QueueCheckpointWriter implements CheckpointWriter {
     @Override
     public void process(ProcessState p) {
         checkOpen();
-        if (process) {
-            throw new IllegalStateException("checkpoint seq " + header.seq() + " already has its process record");
-        }
         append(p);
         process = true;
     }

@@ -72,6 +72,7 @@ record RecordType(int tag, int version, int oldestVersion, String label, Class<?
 
     static final RecordType HEADER = BY_CLASS.get(ImageHeader.class);
     static final RecordType COMMIT = BY_CLASS.get(Commit.class);
+    static final RecordType PROCESS = BY_CLASS.get(ProcessState.class);
 
     private static RecordType of(Class<? extends Record> type) {
         Tag tag = type.getAnnotation(Tag.class);

@@ -3,6 +3,7 @@ package io.hotclone.journal;
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.FdState;
 import io.hotclone.image.MemoryArea;
+import io.hotclone.image.ProcessImage;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -88,8 +89,8 @@ public final class Checkpoints {
     static CheckpointImage image(long seq, CheckpointKind kind, long baseSeq, long epoch, long pageBytes) {
         List<MemoryArea> areas = List.of(Images.anonymous(AREA_START, Math.max(1, pageBytes / PAGE)), Images.fileArea());
         List<FdState> fds = List.of(Images.device(), Images.regularFile(), Images.inherited());
-        return new CheckpointImage(Images.header(seq, epoch, kind, baseSeq), Images.process(),
-                List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds,
+        return new CheckpointImage(Images.header(seq, epoch, kind, baseSeq), List.of(new ProcessImage(Images.process(),
+                List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds)),
                 Images.commit(seq, areas.size(), pageBytes, fds.size()));
     }
 

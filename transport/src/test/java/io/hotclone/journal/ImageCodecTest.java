@@ -12,7 +12,9 @@ import io.hotclone.image.TimerFd;
 import io.hotclone.image.UnixSocketFd;
 import io.hotclone.image.ImageRecord;
 import io.hotclone.image.InetSocketFd;
+import io.hotclone.image.ProcessImage;
 import io.hotclone.image.ProcessState;
+import io.hotclone.image.SharedFd;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.wire.Wire;
 import net.openhft.chronicle.wire.WireType;
@@ -50,10 +52,11 @@ class ImageCodecTest {
                 Map.entry("header", Images.header(7, 3, CheckpointKind.INCREMENTAL, 6)),
                 Map.entry("process", p),
                 Map.entry("process-empty", new ProcessState(p.pid(), false, p.exe(), null, p.mm(), new byte[0],
-                        p.cwd(), p.root(), p.umask(), p.personality(), List.of(), List.of(), List.of(), false, null)),
+                        p.cwd(), p.root(), p.umask(), p.personality(), List.of(), List.of(), List.of(), false, null, 7, 1, 1, 0, 0)),
                 Map.entry("epoll-fd", new EpollFd(7, 02 | 04000, true, List.of(new EpollFd.Target(5, 0x80000001, 0x1122334455667788L),
                         new EpollFd.Target(9, 0x40000001, 42)))),
                 Map.entry("thread", Images.thread(4243, true)),
+                Map.entry("shared-fd", new SharedFd(4, 02 | 02000, true, 3, 9)),
                 Map.entry("thread-no-rseq", Images.thread(4244, false)),
                 Map.entry("area-file", Images.fileArea()),
                 Map.entry("area-anonymous", Images.anonymous(0x7fff_0000_0000L, 16)),
@@ -116,7 +119,7 @@ class ImageCodecTest {
     void aVersionOneProcessReadsAsLeadingNoProcessGroup() throws IOException {
         ProcessState p = Images.process();
         assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
-                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), false, null),
+                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), false, null, 0, 0, 0, 0, 0),
                 ImageCodec.decode(RecordType.of(p), 1, golden("process-v1")));
     }
 
@@ -125,7 +128,19 @@ class ImageCodecTest {
         ProcessState p = Images.process();
         assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
                 p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), p.groupLeader(),
-                null), ImageCodec.decode(RecordType.of(p), 2, golden("process-v2")));
+                null, 0, 0, 0, 0, 0), ImageCodec.decode(RecordType.of(p), 2, golden("process-v2")));
+    }
+
+    @Test
+    void aVersionThreeProcessReadsAsOfAProgramOfOneProcess() throws IOException {
+        ProcessState p = Images.process();
+        ProcessState v3 = (ProcessState) ImageCodec.decode(RecordType.of(p), 3, golden("process-v3"));
+        assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
+                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), p.groupLeader(),
+                p.uts(), 0, 0, 0, 0, 0), v3);
+        ThreadState leader = Images.thread(4243, true);
+        ProcessImage image = new ProcessImage(v3, List.of(leader), List.of(), List.of());
+        assertEquals(leader.programTid(), image.vpid(), "a process saved without its vpid is known by its leader thread's id");
     }
 
     @Test

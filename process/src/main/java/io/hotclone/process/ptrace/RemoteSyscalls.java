@@ -147,6 +147,18 @@ public final class RemoteSyscalls implements AutoCloseable {
     }
 
     /**
+     * Takes over {@code child}, a process this thread just forked (stopped at its birth), for
+     * calls through the same gadget and its own copy of the scratch area, which it unmaps when
+     * cured.
+     */
+    public RemoteSyscalls inheritedBy(Tracee child) {
+        RemoteSyscalls r = borrow(child, gadget);
+        r.scratch = scratch;
+        r.scratchSize = scratchSize;
+        return r;
+    }
+
+    /**
      * Takes over {@code thread}, another stopped thread of the same process, for calls through
      * this one's syscall instruction and scratch area (the address space is one): calls in the
      * two must not overlap, and this one gives the scratch back when cured.

@@ -1,0 +1,95 @@
+package io.hotclone.capture;
+
+import io.hotclone.bindings.HotcloneException;
+import io.hotclone.process.proc.ProcFs;
+import io.hotclone.process.ptrace.ProcessGoneException;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Every process of the program stopped at once, for a checkpoint: the program's first process
+ * ({@link Barrier} stops all its threads), then the children of each stopped process, which a
+ * stopped parent can no longer add to, down the tree. A daemon the program started is in the
+ * tree too: it is reparented to the program's first process, the init of its pid namespace.
+ *
+ * <p>Thread confinement: the tracer thread that stopped it makes every call.
+ */
+final class ProgramBarrier implements AutoCloseable {
+    /**
+     * One stopped process.
+     *
+     * @param parent the pid (here) of its parent in the program, 0 for the program's first process
+     */
+    record Member(ProcFs proc, int parent, Barrier threads) {
+    }
+
+    private final List<Member> members;
+
+    private ProgramBarrier(List<Member> members) {
+        this.members = members;
+    }
+
+    /**
+     * Seizes ({@code options}) and stops every process of the program whose first process
+     * {@code root} shows, but {@code copies}, children hotclone's own checkpoints left it.
+     */
+    static ProgramBarrier stop(ProcFs root, long options, Set<Integer> copies) {
+        List<Member> held = new ArrayList<>();
+        Deque<int[]> waiting = new ArrayDeque<>();
+        waiting.add(new int[] {root.pid(), 0});
+        try {
+            while (!waiting.isEmpty()) {
+                int[] next = waiting.poll();
+                ProcFs proc = new ProcFs(next[0]);
+                Member m = new Member(proc, next[1], next[1] == 0 ? Barrier.stop(proc, options) : stopChild(proc, next[1],
+                        options));
+                held.add(m);
+                for (int child : proc.children()) {
+                    if (!copies.contains(child)) {
+                        waiting.add(new int[] {child, proc.pid()});
+                    }
+                }
+            }
+            return new ProgramBarrier(List.copyOf(held));
+        } catch (RuntimeException e) {
+            held.forEach(m -> m.threads().close());
+            throw e;
+        }
+    }
+
+    /** Stops a child of the program; one that ended is the checkpoint's failure, not the program's end. */
+    private static Barrier stopChild(ProcFs proc, int parent, long options) {
+        String what = "process " + proc.pid() + ", a child of " + parent + " in the program,";
+        try {
+            if (proc.stat().state() == 'Z') {
+                throw new HotcloneException("cannot checkpoint the program now: " + what + " has ended and its parent"
+                        + " has not collected its exit status yet (a zombie), which hotclone cannot restore yet; the"
+                        + " checkpoint is tried again");
+            }
+            return Barrier.stop(proc, options);
+        } catch (ProcessGoneException e) {
+            throw new HotcloneException("cannot checkpoint the program now: " + what + " ended during the barrier;"
+                    + " the checkpoint is tried again", e);
+        }
+    }
+
+    /** Every process, each parent before its children; the program's first process first. */
+    List<Member> members() {
+        return members;
+    }
+
+    /** Lets every process go on, children first. */
+    void release() {
+        members.reversed().forEach(m -> m.threads().release());
+    }
+
+    /** Lets go of the processes still held (an abort path) and frees their buffers. */
+    @Override
+    public void close() {
+        members.reversed().forEach(m -> m.threads().close());
+    }
+}
