@@ -4,9 +4,12 @@
  * stall, the longest time between two consecutive writes (a checkpoint's freeze shows there).
  *
  * usage: hotset [--heap-mib 256] [--hot-mib 8] [--hot-percent 95] [--seconds 5] [--thp 0|1] [--threads 1]
+ *               [--processes 1]
  * --thp 1 backs the heap with transparent huge pages (madvise(MADV_HUGEPAGE) on a 2 MiB-aligned
  * heap), as the kernel's "madvise" THP mode allows. --threads N adds N-1 threads that wait on a
- * condition variable for ever: what a checkpoint's freeze costs per thread.
+ * condition variable for ever: what a checkpoint's freeze costs per thread. --processes N adds
+ * N-1 child processes that let go of the heap and wait for ever (they die with it): what a
+ * checkpoint's freeze costs per process.
  * prints: "ready pid=N", then at the end "writes=W per_second=R max_stall_us=S" and exits 0. */
 #include <pthread.h>
 #include <stdint.h>
@@ -15,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <signal.h>
 #include <unistd.h>
 
 static long option(int argc, char **argv, const char *name, long fallback)
@@ -70,6 +75,22 @@ int main(int argc, char **argv)
         if (pthread_create(&thread, NULL, park, NULL) != 0) {
             fprintf(stderr, "pthread_create failed\n");
             return 2;
+        }
+    }
+    pid_t self = getpid();
+    for (long i = 1; i < option(argc, argv, "--processes", 1); i++) {
+        pid_t child = fork();
+        if (child < 0) {
+            perror("fork");
+            return 2;
+        }
+        if (child == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != self)
+                _exit(0);
+            munmap(heap, pages * 4096);
+            for (;;)
+                pause();
         }
     }
     printf("ready pid=%d\n", (int)getpid());

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -210,6 +211,17 @@ __attribute__((unused)) static int sc_write_full(int fd, const void *buf, size_t
         done += (size_t)k;
     }
     return 1;
+}
+
+/* How a child ended, from its wait status, for a FAIL line. */
+__attribute__((unused)) static void sc_describe_status(int status, char *how, size_t size)
+{
+    if (WIFEXITED(status))
+        snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(how, size, "was killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(how, size, "ended with wait status %#x", status);
 }
 
 #endif

@@ -262,16 +262,6 @@ static void tick(uint64_t t)
     pthread_mutex_unlock(&lock);
 }
 
-static void describe(int status, char *how, size_t size)
-{
-    if (WIFEXITED(status))
-        snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(how, size, "was killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(how, size, "ended with wait status %#x", status);
-}
-
 /* Waits for child i until the deadline, then kills it; 1 with its status, 0 if it had to be killed. */
 static int reap(int i, int *status, int64_t deadline)
 {
@@ -295,7 +285,7 @@ static int reap(int i, int *status, int64_t deadline)
 static void examine(int i, const struct report *r, int status, int exited)
 {
     char how[64];
-    describe(status, how, sizeof how);
+    sc_describe_status(status, how, sizeof how);
     if (!exited)
         note(RING, "child %d did not exit within %d s of the verify token", i, WAIT_SECONDS);
     if (r->child != i) {

@@ -6,7 +6,10 @@ import io.hotclone.bindings.HotcloneException;
 import io.hotclone.capture.dirty.DirtySet;
 import io.hotclone.capture.dirty.DirtyTracker;
 import io.hotclone.capture.dirty.Tracking;
+import io.hotclone.bindings.Native;
+import io.hotclone.bindings.linux.Libc;
 import io.hotclone.image.AreaClassifier;
+import io.hotclone.image.AreaKind;
 import io.hotclone.process.proc.MapsEntry;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.FrozenCopy;
@@ -37,10 +40,13 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import static io.hotclone.bindings.linux.Kcmp.KCMP_FILES;
+import static io.hotclone.bindings.linux.Kcmp.KCMP_VM;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_EXITKILL;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACECLONE;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACEFORK;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACESYSGOOD;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_kcmp;
 
 /**
  * Takes one checkpoint of a running process from the outside: walks the DUMP automaton
@@ -278,19 +284,33 @@ public final class Checkpointer {
      * Refuses, naming the reason, a program whose processes cannot be restored as they are,
      * which only the whole program tells: a pipe end whose other end it does not hold; a process
      * in a session it does not lead and its parent is not in, or in a process group no process
-     * of the program made before it leads (a daemon's, whose first parent ended).
+     * of the program made before it leads (a daemon's, whose first parent ended); processes that
+     * share their memory or their descriptor table (vfork, clone without CLONE_THREAD), or
+     * shared anonymous memory (inherited over fork), which a restore would give each its own.
      */
     private static void refuseUnrestorable(List<Frozen> images) {
         Map<Integer, List<FdState>> fds = new HashMap<>();
         images.forEach(i -> fds.put(i.process().pid(), i.fds()));
         FdState.refuseUnpaired(fds);
+        Map<Long, String> sharedMemory = new HashMap<>();
         Map<Integer, ProcessState> before = new HashMap<>();
         for (Frozen i : images) {
             ProcessState p = i.process();
+            for (Map.Entry<Long, Long> m : i.sharedMemory().entrySet()) {
+                String holder = "process " + p.pid() + " at 0x" + Long.toHexString(m.getKey());
+                String other = sharedMemory.putIfAbsent(m.getValue(), holder);
+                if (other != null) {
+                    throw new HotcloneException("cannot checkpoint the program: " + other + " and " + holder + " share"
+                            + " anonymous memory (MAP_SHARED | MAP_ANONYMOUS, inherited over fork), which hotclone"
+                            + " cannot restore as shared yet");
+                }
+            }
             ProcessState parent = before.get(p.vppid());
             if (parent != null) {
                 String what = "cannot checkpoint the program: process " + p.pid() + " (pid " + p.vpid()
                         + " in the program)";
+                refuseSharing(what, parent.pid(), p.pid(), KCMP_VM, "memory (vfork, or clone with CLONE_VM)");
+                refuseSharing(what, parent.pid(), p.pid(), KCMP_FILES, "descriptor table (clone with CLONE_FILES)");
                 if (p.vsid() != parent.vsid() && p.vsid() != p.vpid()) {
                     throw new HotcloneException(what + " is in session " + p.vsid() + ", which neither it nor its"
                             + " parent " + parent.vpid() + " is in, and which hotclone cannot restore yet");
@@ -301,6 +321,15 @@ public final class Checkpointer {
                 }
             }
             before.put(p.vpid(), p);
+        }
+    }
+
+    /** Refuses, as {@code what}, a process that shares its {@code resource} ({@code kind} of kcmp(2)) with its parent. */
+    private static void refuseSharing(String what, int parent, int pid, int kind, String resource) {
+        MemorySegment cs = Native.callState();
+        if (Libc.syscall(cs, SYS_kcmp, parent, pid, kind, 0, 0, 0) == 0) {
+            throw new HotcloneException(what + " shares its parent's " + resource + ", which hotclone cannot restore"
+                    + " yet; the checkpoint is tried again (a vfork ends at the child's exec)");
         }
     }
 
@@ -365,8 +394,9 @@ public final class Checkpointer {
      * @param plan  how the pages are captured, and why
      * @param pages the capture {@code plan} chose, holding what it made at the barrier (a fork)
      */
+    /** @param sharedMemory the inodes of its MAP_SHARED | MAP_ANONYMOUS memory, by the area's start */
     private record Frozen(ProcessState process, List<ThreadState> threads, List<MemoryArea> areas, List<FdState> fds,
-                          DirtySet dirty, CapturePlan plan, PageCapture pages) {
+                          DirtySet dirty, CapturePlan plan, PageCapture pages, Map<Long, Long> sharedMemory) {
         /** Writes the process's records, its section's head. */
         void write(CheckpointWriter writer) {
             writer.process(process);
@@ -388,10 +418,16 @@ public final class Checkpointer {
                            List<FdState.Held> program) {
         boolean root = proc.pid() == pid;
         ProcessChain process = chain == null ? null : chain.process(proc.pid());
-        if (process != null && !process.follow() && chain.seq() != -1) {
-            LOG.info("process {} is new or ran another program (exec) since the last checkpoint: its dirty tracking"
-                    + " and page reading are set up anew for its memory, which checkpoint seq {} carries whole",
-                    proc.pid(), seq);
+        boolean seen = process != null && process.seen();
+        if (process != null && !process.follow()) {
+            if (seen) {
+                LOG.info("process {} ran another program (exec) since the last checkpoint: its dirty tracking and page"
+                        + " reading are set up anew for its new memory, and its part of checkpoint seq {} is full",
+                        proc.pid(), seq);
+            } else if (chain.seq() != -1) {
+                LOG.debug("process {} is new since the last checkpoint: checkpoint seq {} carries it whole", proc.pid(),
+                        seq);
+            }
         }
         boolean builds = process != null && chain.canBuildOn(process);
         List<MapsEntry> kernelAreas = proc.maps();
@@ -428,7 +464,10 @@ public final class Checkpointer {
                 pages.close();
                 throw e;
             }
-            return new Frozen(state, List.copyOf(threads), areas, fds, dirty, plan, pages);
+            Map<Long, Long> sharedMemory = new HashMap<>();
+            areas.stream().filter(a -> a.kind() == AreaKind.SHARED_ANONYMOUS).forEach(a -> kernelAreas.stream()
+                    .filter(m -> m.start() == a.start()).findFirst().ifPresent(m -> sharedMemory.put(a.start(), m.inode())));
+            return new Frozen(state, List.copyOf(threads), areas, fds, dirty, plan, pages, sharedMemory);
         }
     }
 

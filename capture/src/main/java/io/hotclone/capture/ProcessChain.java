@@ -73,6 +73,11 @@ final class ProcessChain implements AutoCloseable {
         }
     }
 
+    /** Whether the chain followed this process at an earlier checkpoint. */
+    boolean seen() {
+        return space != null;
+    }
+
     /**
      * At the barrier, before anything is read: whether the process still has the address space
      * the chain was built on. After an exec it has a new one, on which the tracker, the dumper and

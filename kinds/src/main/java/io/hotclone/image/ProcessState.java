@@ -46,6 +46,8 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_umask;
  * @param vpgid          its process group's id there; 0 when the group is led from outside
  * @param vsid           its session's id there; 0 when the session is led from outside
  * @param parentDeathSignal the signal it gets when its parent ends (prctl(PR_SET_PDEATHSIG)), 0 for none
+ * @param lastPid        the last pid the program's pid namespace gave, on the first process of a
+ *                       namespace of its own (its init); 0 on the others
  */
 @Tag(value = 2, version = 4, name = "process")
 public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdentity exeIdentity,
@@ -54,7 +56,7 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
                            List<SigactionState> sigactions, List<byte[]> sharedPending,
                            @Since(2) boolean groupLeader, @Since(3) UtsState uts, @Since(4) int vpid,
                            @Since(4) int vppid, @Since(4) int vpgid, @Since(4) int vsid,
-                           @Since(4) int parentDeathSignal) implements ImageRecord {
+                           @Since(4) int parentDeathSignal, @Since(4) int lastPid) implements ImageRecord {
 
     /**
      * The process-wide state of a frozen process (its threads are saved one by one: {@link ThreadState}).
@@ -69,12 +71,13 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
         int umask = Integer.parseInt(status.get("Umask"), 8);
         long changed = Long.parseUnsignedLong(status.get("SigCgt"), 16) | Long.parseUnsignedLong(status.get("SigIgn"), 16);
         int personality = (int) Long.parseLong(proc.text("personality").strip(), 16);
+        int vpid = innermost(status, "NSpid");
         return new ProcessState(proc.pid(), stat.session() == proc.pid(), proc.link("exe"),
                 FileIdentities.of(proc.path("exe")), MmState.dump(stat, remote), proc.bytes("auxv"), proc.link("cwd"),
                 proc.link("root"), umask, personality, RlimitState.dumpAll(proc.pid()),
                 SigactionState.dumpAll(remote, changed), sharedPending, stat.pgrp() == proc.pid(),
-                UtsState.dump(proc, remote), innermost(status, "NSpid"), vppid, innermost(status, "NSpgid"),
-                innermost(status, "NSsid"), parentDeathSignal(remote));
+                UtsState.dump(proc, remote), vpid, vppid, innermost(status, "NSpgid"), innermost(status, "NSsid"),
+                parentDeathSignal(remote), vppid == 0 && vpid == 1 ? LastPid.read(remote) : 0);
     }
 
     private static int parentDeathSignal(RemoteSyscalls remote) {
@@ -98,10 +101,11 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
     }
 
     /**
-     * Installs the working directory, umask, personality, signal dispositions, limits,
-     * pending signals, host names and, in a child of the program's, the parent-death signal in
-     * process {@code pid}, which {@code remote} runs in (its memory, mm fields and descriptors
-     * come apart, before). The program's first process keeps the one that ties it to hotclone.
+     * Installs the working directory, umask, personality, signal dispositions, limits, pending
+     * signals, host names, the pid namespace's last pid and, in a child of the program's, the
+     * parent-death signal in process {@code pid}, which {@code remote} runs in (its memory, mm
+     * fields and descriptors come apart, before). The program's first process keeps the
+     * parent-death signal that ties it to hotclone.
      */
     public void restore(RemoteSyscalls remote, int pid) {
         if (!root.equals("/")) {
@@ -115,6 +119,9 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
         PendingSignals.restoreShared(remote, sharedPending);
         if (uts != null) {
             uts.restore(remote, pid);
+        }
+        if (lastPid != 0) {
+            LastPid.write(remote, lastPid);
         }
         if (vppid != 0 && parentDeathSignal != 0) {
             remote.check("prctl(PR_SET_PDEATHSIG, " + parentDeathSignal + ")", SYS_prctl, PR_SET_PDEATHSIG,

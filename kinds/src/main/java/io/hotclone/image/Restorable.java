@@ -49,6 +49,8 @@ public final class Restorable {
     public static final List<Entry> REFUSED = List.of(
             new Entry("zombies", "a child that ended and was not waited for yet (the checkpoint is tried again);"
                     + " a process in a session or group whose leader is gone (a daemon's)"),
+            new Entry("memory or descriptors shared between processes", "MAP_SHARED anonymous memory inherited over"
+                    + " fork, a vfork child before its exec, clone(CLONE_VM) or clone(CLONE_FILES) without CLONE_THREAD"),
             new Entry("pipes", "with an end held outside the program, in packet mode (O_DIRECT), named FIFOs"),
             new Entry("sockets", "established TCP connections, queued UDP"
                     + " datagrams; netlink, raw and packet sockets; Unix sockets connected outside the program or with"

@@ -62,7 +62,7 @@ class JournalCommandTest {
              CheckpointWriter w = journal.begin(new ImageHeader(JournalFormat.FORMAT_VERSION, seq, 1, kind, baseSeq,
                      "6.18.0", "x86_64", PAGE, 0x7, 1024, 1_760_000_000_000L))) {
             w.process(new ProcessState(100, false, "/bin/app", null, new MmState(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
-                    new byte[16], "/", "/", 022, 0, List.of(), List.of(), List.of(), true, null, 100, 0, 100, 0, 0));
+                    new byte[16], "/", "/", 022, 0, List.of(), List.of(), List.of(), true, null, 100, 0, 100, 0, 0, 0));
             byte[] regs = new byte[27 * 8];
             regs[16 * 8] = 0x42; // rip
             w.thread(new ThreadState(100, regs, new byte[1024], 0, List.of(), null, null, 100, "prog", 0, null));

@@ -243,7 +243,8 @@ final class ProcessBuild {
     void files(ProcessImage image, FdExchange exchange) {
         ProcessState process = image.process();
         space.protect(image.areas());
-        process.mm().restore(remote, process.auxv());
+        // A child made by its parent's fork has its parent's executable until it is given its own.
+        process.mm().restore(remote, process.auxv(), proc.link("exe").equals(process.exe()) ? null : process.exe());
         FdState.restoreAll(remote, proc.fds(), image.fds(), vpid, exchange);
     }
 

@@ -156,15 +156,49 @@ class HotCloneTest {
         }
     }
 
+    /**
+     * forkchurn makes a child every tick, which lives for part of it, beside a child that lives
+     * as long as it: checkpoints find two processes or three. The clone follows: a checkpoint
+     * with other processes than the clone's builds it anew (every process, each made by its
+     * parent with its pid), one with the same brings pages; resumed, the program's children
+     * answer with the ids they had, and its next children get pids it has not seen yet.
+     */
+    @Test
+    void aCloneOfAProgramWhoseChildrenComeAndGoHoldsEachCheckpointsProcessesAndResumesThemAll() {
+        Path verify = dir.resolve("verify");
+        try (Program program = startAsRunDoes(List.of(TestPrograms.compile("forkchurn", dir).toString(),
+                "--verify-file", verify.toString()));
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Chain chain = new Chain(1, Tracking.UFFD);
+             HotClone clone = new HotClone()) {
+            program.awaitTick(1, WAIT);
+            java.util.Set<Integer> seen = new java.util.TreeSet<>();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            Checkpointer.Result last;
+            do {
+                assertTrue(System.nanoTime() < deadline, "no checkpoint found forkchurn's short-lived child, and"
+                        + " one without it after, within " + WAIT + ": " + seen);
+                last = new Checkpointer(program.pid(), journal, chain).checkpoint();
+                clone.update(journal, last.seq());
+                seen.add(last.processes());
+            } while (!seen.contains(3) || last.processes() != 2);
+            assertEquals(last.seq(), clone.seq());
+            assertTrue(clone.builds() >= 2, "the clone is built anew when the program's processes change: "
+                    + clone.builds());
+            assertEquals(java.util.Set.of(1, 2), clone.vids().realByVirtual().keySet(), "the clone holds the program's first"
+                    + " process and its long-lived child, by their pids in the program: " + clone.vids());
+            try (Program restored = killAndRestore(program, clone::resume)) {
+                restored.awaitTick(restored.lastTick() + 2, WAIT);
+                Verify.assertPasses(restored, verify, WAIT);
+            }
+        }
+    }
+
     private List<String> memstate(Path verify) {
         return List.of(TestPrograms.compile("memstate", dir).toString(), "--verify-file", verify.toString(), "--log",
                 dir.resolve("log").toString(), "--data", dir.resolve("data").toString(), "--heap-mib", "8");
     }
 
-    /**
-     * Kills {@code program}, brings it back with {@code restore}, and returns the restored program
-     * once it has printed a tick that continues from the last checkpoint (not from the start).
-     */
     /**
      * Starts {@code command} as {@code hotclone run} does, in namespaces of its own, where it is
      * pid 1 and its threads' ids are free again wherever it is restored; its stdout goes to a file.
@@ -176,6 +210,10 @@ class HotCloneTest {
         return Program.adopt(HeldStart.run(argv, List.of(), Spawn.Group.OWN_GROUP, HeldStart.Lifetime.FREE), out);
     }
 
+    /**
+     * Kills {@code program}, brings it back with {@code restore}, and returns the restored program
+     * once it has printed a tick that continues from the last checkpoint (not from the start).
+     */
     private static Program killAndRestore(Program program, Supplier<Restorer.Result> restore) {
         long last = program.lastTick();
         program.kill9();

@@ -33,7 +33,7 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
-            "timers", "names", "sockets", "inet", "tree"})
+            "timers", "names", "sockets", "inet", "tree", "forkchurn"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -97,7 +97,8 @@ class SmallProgramsTest {
             "names, hostname", "names, domainname",
             "sockets, stream", "sockets, datagrams", "sockets, shutdown", "sockets, listen", "sockets, flags",
             "inet, port", "inet, options", "inet, udp", "inet, flags",
-            "tree, token", "tree, pid", "tree, ppid", "tree, pdeathsig", "tree, log", "tree, tid", "tree, ring"})
+            "tree, token", "tree, pid", "tree, ppid", "tree, pdeathsig", "tree, log", "tree, tid", "tree, ring",
+            "forkchurn, value", "forkchurn, status", "forkchurn, pid", "forkchurn, longlived"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

@@ -52,7 +52,7 @@ class ImageCodecTest {
                 Map.entry("header", Images.header(7, 3, CheckpointKind.INCREMENTAL, 6)),
                 Map.entry("process", p),
                 Map.entry("process-empty", new ProcessState(p.pid(), false, p.exe(), null, p.mm(), new byte[0],
-                        p.cwd(), p.root(), p.umask(), p.personality(), List.of(), List.of(), List.of(), false, null, 7, 1, 1, 0, 0)),
+                        p.cwd(), p.root(), p.umask(), p.personality(), List.of(), List.of(), List.of(), false, null, 7, 1, 1, 0, 0, 0)),
                 Map.entry("epoll-fd", new EpollFd(7, 02 | 04000, true, List.of(new EpollFd.Target(5, 0x80000001, 0x1122334455667788L),
                         new EpollFd.Target(9, 0x40000001, 42)))),
                 Map.entry("thread", Images.thread(4243, true)),
@@ -119,7 +119,7 @@ class ImageCodecTest {
     void aVersionOneProcessReadsAsLeadingNoProcessGroup() throws IOException {
         ProcessState p = Images.process();
         assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
-                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), false, null, 0, 0, 0, 0, 0),
+                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), false, null, 0, 0, 0, 0, 0, 0),
                 ImageCodec.decode(RecordType.of(p), 1, golden("process-v1")));
     }
 
@@ -128,7 +128,7 @@ class ImageCodecTest {
         ProcessState p = Images.process();
         assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
                 p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), p.groupLeader(),
-                null, 0, 0, 0, 0, 0), ImageCodec.decode(RecordType.of(p), 2, golden("process-v2")));
+                null, 0, 0, 0, 0, 0, 0), ImageCodec.decode(RecordType.of(p), 2, golden("process-v2")));
     }
 
     @Test
@@ -137,7 +137,7 @@ class ImageCodecTest {
         ProcessState v3 = (ProcessState) ImageCodec.decode(RecordType.of(p), 3, golden("process-v3"));
         assertDeepEquals(new ProcessState(p.pid(), p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
                 p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), p.groupLeader(),
-                p.uts(), 0, 0, 0, 0, 0), v3);
+                p.uts(), 0, 0, 0, 0, 0, 0), v3);
         ThreadState leader = Images.thread(4243, true);
         ProcessImage image = new ProcessImage(v3, List.of(leader), List.of(), List.of());
         assertEquals(leader.programTid(), image.vpid(), "a process saved without its vpid is known by its leader thread's id");

@@ -53,7 +53,7 @@ final class Images {
                 List.of(new RlimitState(7, 1024, 4096), new RlimitState(3, 8L << 20, -1L)),
                 List.of(new SigactionState(2, 0x5555_0000_4321L, 0x0400_0004L, 0x7f00_0000_1234L, 1L << 14),
                         new SigactionState(15, 1, 0, 0, Long.MIN_VALUE)),
-                List.of(bytes(9, 128)), true, new UtsState("hc-nöde", "(none)"), 1, 0, 1, 0, 9);
+                List.of(bytes(9, 128)), true, new UtsState("hc-nöde", "(none)"), 1, 0, 1, 0, 9, 42);
     }
 
     /** A thread with every optional piece ({@code full}) or none of them. */

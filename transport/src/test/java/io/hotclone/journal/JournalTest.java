@@ -2,6 +2,8 @@ package io.hotclone.journal;
 
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
+import io.hotclone.image.ProcessImage;
+import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.journal.VerifyReport.Problem;
 import net.openhft.chronicle.bytes.Bytes;
@@ -77,6 +79,56 @@ class JournalTest {
             assertEquals(1, reopened.checkpoints().size());
             assertDeepEquals(sampleImage(1, CheckpointKind.FULL, -1, 3 * PAGE), reopened.read(1));
         }
+    }
+
+    /**
+     * A program of two processes: each process record begins its section, the child's first;
+     * the image lists the parent first, each with its own records, and the pages of one process
+     * are read apart from the other's.
+     */
+    @Test
+    void aCheckpointOfTwoProcessesKeepsEachOnesRecordsAndPagesApart() {
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(tmp.resolve("j"))) {
+            ProcessState p = Images.process();
+            ProcessState root = withIds(p, 1, 0);
+            ProcessState child = withIds(p, 2, 1);
+            MemorySegment rootPages = Images.contents(arena, 1, 2 * PAGE);
+            MemorySegment childPages = Images.contents(arena, 2, PAGE);
+            try (CheckpointWriter w = journal.begin(Images.header(1, 1, CheckpointKind.FULL, -1))) {
+                w.process(child);
+                w.thread(Images.thread(2, false));
+                w.area(Images.anonymous(AREA_START, 1));
+                w.pages(AREA_START, childPages);
+                w.process(root);
+                w.thread(Images.thread(1, false));
+                w.area(Images.anonymous(AREA_START, 2));
+                w.fd(Images.device());
+                w.pages(AREA_START, rootPages);
+                w.commit(Images.commit(1, 2, 3L * PAGE, 1));
+            }
+            CheckpointImage image = journal.read(1);
+            assertEquals(List.of(1, 2), image.processes().stream().map(ProcessImage::vpid).toList(),
+                    "the program's first process first, then its child");
+            assertEquals(1, image.root().fds().size());
+            assertEquals(0, image.processes().get(1).fds().size(), "the child's section has no fd record");
+            assertEquals(1, image.processes().get(1).areas().getFirst().length() / PAGE);
+            List<Long> childBytes = new ArrayList<>();
+            journal.pages(1, 2, (address, contents) -> childBytes.add(contents.byteSize()));
+            assertEquals(List.of((long) PAGE), childBytes, "only the child's pages");
+            List<Long> rootBytes = new ArrayList<>();
+            journal.pages(1, 1, (address, contents) -> {
+                assertEquals(-1, contents.mismatch(rootPages), "the parent's pages, byte for byte");
+                rootBytes.add(contents.byteSize());
+            });
+            assertEquals(List.of(2L * PAGE), rootBytes);
+            assertTrue(journal.verify().problems().isEmpty(), journal.verify().toString());
+        }
+    }
+
+    private static ProcessState withIds(ProcessState p, int vpid, int vppid) {
+        return new ProcessState(p.pid() + vpid, p.sessionLeader(), p.exe(), p.exeIdentity(), p.mm(), p.auxv(), p.cwd(),
+                p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), p.groupLeader(),
+                p.uts(), vpid, vppid, 1, 0, 0, 0);
     }
 
     @Test

@@ -377,7 +377,7 @@ public final class RemoteSyscalls implements AutoCloseable {
         load(nr, args);
         step(nr, "entry");
         tracee.syscall(0);
-        WaitStatus s = tracee.await();
+        WaitStatus s = tracee.awaitSpawning();
         if (s.gone()) {
             throw new ProcessGoneException(s, "running injected " + what);
         }

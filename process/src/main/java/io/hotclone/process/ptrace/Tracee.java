@@ -24,6 +24,7 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_get_robust_list;
 import static io.hotclone.bindings.linux.Ptrace.*;
 import static io.hotclone.bindings.linux.Wait.WNOHANG;
 import static io.hotclone.bindings.linux.Wait.__WALL;
+import static io.hotclone.bindings.linux.Wait.__WNOTHREAD;
 import static java.lang.foreign.MemorySegment.NULL;
 
 /**
@@ -152,8 +153,45 @@ public final class Tracee implements AutoCloseable {
         return waitpid(__WALL | WNOHANG, "__WALL | WNOHANG");
     }
 
+    /**
+     * The next stop or end of this thread, which is making a system call that makes a task (a
+     * fork or clone, whose child is attached to this tracer): meanwhile the tracer collects what
+     * its other tasks report ({@link Reaped} keeps it for their own waits). A process killed in
+     * such a call may be the init of its pid namespace: it then waits, before it ends, for its
+     * new child to be reaped, which only this tracer can do.
+     */
+    public WaitStatus awaitSpawning() {
+        while (true) {
+            int r = Libc.waitpid(callState, -1, status, __WALL | __WNOTHREAD);
+            if (r < 0) {
+                int errno = Libc.errno(callState);
+                if (errno == io.hotclone.bindings.linux.Errno.EINTR) {
+                    continue;
+                }
+                if (errno == ECHILD) {
+                    return await(); // another wait collected its end
+                }
+                throw new SyscallException("waitpid(-1, __WALL | __WNOTHREAD) for " + tid, errno);
+            }
+            WaitStatus s = new WaitStatus(r, status.get(ValueLayout.JAVA_INT, 0));
+            if (s.gone()) {
+                Reaped.collected(s);
+            }
+            if (r == tid) {
+                return s;
+            }
+            if (!s.gone()) {
+                Reaped.stopped(s);
+            }
+        }
+    }
+
     /** waitpid(2) for this thread, again after EINTR; null when WNOHANG found nothing to report. */
     private WaitStatus waitpid(int options, String named) {
+        java.util.Optional<WaitStatus> early = Reaped.takeStop(tid);
+        if (early.isPresent()) {
+            return early.get();
+        }
         while (true) {
             int r = Libc.waitpid(callState, tid, status, options);
             if (r > 0) {
