@@ -206,7 +206,7 @@ public final class Checkpointer {
                 images.add(image);
                 vpids.put(m.proc().pid(), image.process().vpid());
             }
-            refuseUnrestorable(images);
+            Map<Integer, Set<Long>> inherited = refuseUnrestorable(images);
             Frozen root = images.getFirst();
             boolean incremental = images.stream().anyMatch(i -> i.dirty() != null);
             append.header(header(seq, root.threads().getFirst(), incremental));
@@ -214,12 +214,12 @@ public final class Checkpointer {
             // The journal holds the children first, the program's first process last: its pages
             // may still come after the freeze, and each process's pages follow its records.
             for (Frozen child : images.subList(1, images.size()).reversed()) {
-                CheckpointPages pages = pages(child, seq, append);
+                CheckpointPages pages = pages(child, inherited.get(child.process().pid()), seq, append);
                 pageCount += child.pages().whileFrozen(pages) + child.pages().afterRelease(pages);
                 pages.append();
             }
             PageCapture capture = root.pages();
-            CheckpointPages pages = pages(root, seq, append);
+            CheckpointPages pages = pages(root, Set.of(), seq, append);
             pageCount += capture.whileFrozen(pages);
             phase = DumpPhase.POST_DUMP;
             long freeze = (System.nanoTime() - frozen) / 1000;
@@ -285,43 +285,56 @@ public final class Checkpointer {
      * which only the whole program tells: a pipe end whose other end it does not hold; a process
      * in a session it does not lead and its parent is not in, or in a process group no process
      * of the program made before it leads (a daemon's, whose first parent ended); processes that
-     * share their memory or their descriptor table (vfork, clone without CLONE_THREAD), or
-     * shared anonymous memory (inherited over fork), which a restore would give each its own.
+     * share their memory or their descriptor table (vfork, clone without CLONE_THREAD); shared
+     * anonymous memory that a process holds but did not inherit where its parent maps it (see
+     * {@link MemoryArea#inherited}).
+     *
+     * @return the areas of each process (by pid) that it shares with its parent, inherited over
+     * fork: their pages are its parent's, which the checkpoint carries once
      */
-    private static void refuseUnrestorable(List<Frozen> images) {
+    private static Map<Integer, Set<Long>> refuseUnrestorable(List<Frozen> images) {
         Map<Integer, List<FdState>> fds = new HashMap<>();
         images.forEach(i -> fds.put(i.process().pid(), i.fds()));
         FdState.refuseUnpaired(fds);
         Map<Long, String> sharedMemory = new HashMap<>();
-        Map<Integer, ProcessState> before = new HashMap<>();
+        Map<Integer, Frozen> before = new HashMap<>();
+        Map<Integer, Set<Long>> inherited = new HashMap<>();
         for (Frozen i : images) {
             ProcessState p = i.process();
-            for (Map.Entry<Long, Long> m : i.sharedMemory().entrySet()) {
-                String holder = "process " + p.pid() + " at 0x" + Long.toHexString(m.getKey());
-                String other = sharedMemory.putIfAbsent(m.getValue(), holder);
+            Frozen parent = before.get(p.vppid());
+            Set<Long> fromParent = parent == null ? Set.of() : MemoryArea.inherited(i.areas(), parent.areas());
+            inherited.put(p.pid(), fromParent);
+            for (MemoryArea a : i.areas()) {
+                if (a.kind() != AreaKind.SHARED_ANONYMOUS || a.file() == null || fromParent.contains(a.start())) {
+                    continue;
+                }
+                String holder = "process " + p.pid() + " at 0x" + Long.toHexString(a.start());
+                String other = sharedMemory.putIfAbsent(a.file().inode(), holder);
                 if (other != null) {
                     throw new HotcloneException("cannot checkpoint the program: " + other + " and " + holder + " share"
-                            + " anonymous memory (MAP_SHARED | MAP_ANONYMOUS, inherited over fork), which hotclone"
-                            + " cannot restore as shared yet");
+                            + " anonymous memory (MAP_SHARED | MAP_ANONYMOUS) that " + holder.substring(0,
+                            holder.indexOf(" at ")) + " did not inherit over fork where its parent still maps it,"
+                            + " which hotclone cannot restore as shared yet");
                 }
             }
-            ProcessState parent = before.get(p.vppid());
             if (parent != null) {
                 String what = "cannot checkpoint the program: process " + p.pid() + " (pid " + p.vpid()
                         + " in the program)";
-                refuseSharing(what, parent.pid(), p.pid(), KCMP_VM, "memory (vfork, or clone with CLONE_VM)");
-                refuseSharing(what, parent.pid(), p.pid(), KCMP_FILES, "descriptor table (clone with CLONE_FILES)");
-                if (p.vsid() != parent.vsid() && p.vsid() != p.vpid()) {
+                ProcessState parentState = parent.process();
+                refuseSharing(what, parentState.pid(), p.pid(), KCMP_VM, "memory (vfork, or clone with CLONE_VM)");
+                refuseSharing(what, parentState.pid(), p.pid(), KCMP_FILES, "descriptor table (clone with CLONE_FILES)");
+                if (p.vsid() != parentState.vsid() && p.vsid() != p.vpid()) {
                     throw new HotcloneException(what + " is in session " + p.vsid() + ", which neither it nor its"
-                            + " parent " + parent.vpid() + " is in, and which hotclone cannot restore yet");
+                            + " parent " + parentState.vpid() + " is in, and which hotclone cannot restore yet");
                 }
-                if (p.vpgid() != parent.vpgid() && p.vpgid() != p.vpid() && !before.containsKey(p.vpgid())) {
+                if (p.vpgid() != parentState.vpgid() && p.vpgid() != p.vpid() && !before.containsKey(p.vpgid())) {
                     throw new HotcloneException(what + " is in process group " + p.vpgid() + ", whose leader is gone"
                             + " or comes after it, which hotclone cannot restore yet");
                 }
             }
-            before.put(p.vpid(), p);
+            before.put(p.vpid(), i);
         }
+        return inherited;
     }
 
     /** Refuses, as {@code what}, a process that shares its {@code resource} ({@code kind} of kcmp(2)) with its parent. */
@@ -334,10 +347,12 @@ public final class Checkpointer {
     }
 
     /** What {@code image}'s capture works with: its areas and pages, its part of the chain, the checkpoint's append. */
-    private CheckpointPages pages(Frozen image, long seq, CheckpointAppend append) {
+    /** @param inherited the starts of the areas whose pages its parent's part of the checkpoint carries */
+    private CheckpointPages pages(Frozen image, Set<Long> inherited, long seq, CheckpointAppend append) {
         int of = image.process().pid();
-        return new CheckpointPages(of, chain, chain == null ? null : chain.process(of), seq, image.areas(),
-                image.dirty(), () -> append.section(image::write), tracer != null ? tracer.serve() : NOTHING);
+        List<MemoryArea> own = image.areas().stream().filter(a -> !inherited.contains(a.start())).toList();
+        return new CheckpointPages(of, chain, chain == null ? null : chain.process(of), seq, own, image.dirty(),
+                () -> append.section(image::write), tracer != null ? tracer.serve() : NOTHING);
     }
 
     /** Each thread's real id behind the one the program knows it by, of every process. */
@@ -394,9 +409,8 @@ public final class Checkpointer {
      * @param plan  how the pages are captured, and why
      * @param pages the capture {@code plan} chose, holding what it made at the barrier (a fork)
      */
-    /** @param sharedMemory the inodes of its MAP_SHARED | MAP_ANONYMOUS memory, by the area's start */
     private record Frozen(ProcessState process, List<ThreadState> threads, List<MemoryArea> areas, List<FdState> fds,
-                          DirtySet dirty, CapturePlan plan, PageCapture pages, Map<Long, Long> sharedMemory) {
+                          DirtySet dirty, CapturePlan plan, PageCapture pages) {
         /** Writes the process's records, its section's head. */
         void write(CheckpointWriter writer) {
             writer.process(process);
@@ -464,10 +478,7 @@ public final class Checkpointer {
                 pages.close();
                 throw e;
             }
-            Map<Long, Long> sharedMemory = new HashMap<>();
-            areas.stream().filter(a -> a.kind() == AreaKind.SHARED_ANONYMOUS).forEach(a -> kernelAreas.stream()
-                    .filter(m -> m.start() == a.start()).findFirst().ifPresent(m -> sharedMemory.put(a.start(), m.inode())));
-            return new Frozen(state, List.copyOf(threads), areas, fds, dirty, plan, pages, sharedMemory);
+            return new Frozen(state, List.copyOf(threads), areas, fds, dirty, plan, pages);
         }
     }
 

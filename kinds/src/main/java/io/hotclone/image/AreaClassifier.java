@@ -46,9 +46,14 @@ public final class AreaClassifier {
             case "[vsyscall]" -> AreaKind.VSYSCALL;
             default -> kindOf(m);
         };
-        FileIdentity file = kind == AreaKind.FILE ? identity(m) : null;
-        return new MemoryArea(m.start(), m.end(), m.prot(), m.shared(), kind, name,
-                kind == AreaKind.FILE ? m.offset() : 0, file, seq);
+        return switch (kind) {
+            case FILE -> new MemoryArea(m.start(), m.end(), m.prot(), m.shared(), kind, name, m.offset(), identity(m),
+                    seq);
+            // The kernel's shmem object behind it, which the processes that share it have in common.
+            case SHARED_ANONYMOUS -> new MemoryArea(m.start(), m.end(), m.prot(), true, kind, name, m.offset(),
+                    new FileIdentity(0, m.inode(), 0, 0), seq);
+            default -> new MemoryArea(m.start(), m.end(), m.prot(), m.shared(), kind, name, 0, null, seq);
+        };
     }
 
     private AreaKind kindOf(MapsEntry m) {

@@ -14,7 +14,8 @@ public final class Restorable {
 
     /** What a checkpoint holds and a restore brings back. */
     public static final List<Entry> KEPT = List.of(
-            new Entry("memory", "private and shared anonymous memory, file mappings, the heap and the stacks"),
+            new Entry("memory", "private and shared anonymous memory, file mappings, the heap and the stacks;"
+                    + " MAP_SHARED anonymous memory a child inherited over fork is shared again, carried once"),
             new Entry("processes", "every process of the program (children, grandchildren, daemons it started),"
                     + " with the same pids, parents, sessions and process groups, all stopped at one barrier; each"
                     + " incremental on its own from its first checkpoint"),
@@ -49,8 +50,9 @@ public final class Restorable {
     public static final List<Entry> REFUSED = List.of(
             new Entry("zombies", "a child that ended and was not waited for yet (the checkpoint is tried again);"
                     + " a process in a session or group whose leader is gone (a daemon's)"),
-            new Entry("memory or descriptors shared between processes", "MAP_SHARED anonymous memory inherited over"
-                    + " fork, a vfork child before its exec, clone(CLONE_VM) or clone(CLONE_FILES) without CLONE_THREAD"),
+            new Entry("memory or descriptors shared between processes", "MAP_SHARED anonymous memory a process"
+                    + " shares other than where its parent still maps it (its parent unmapped or moved it), a vfork"
+                    + " child before its exec, clone(CLONE_VM) or clone(CLONE_FILES) without CLONE_THREAD"),
             new Entry("pipes", "with an end held outside the program, in packet mode (O_DIRECT), named FIFOs"),
             new Entry("sockets", "established TCP connections, queued UDP"
                     + " datagrams; netlink, raw and packet sockets; Unix sockets connected outside the program or with"

@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.TreeMap;
 
 import static io.hotclone.bindings.linux.Errno.EEXIST;
@@ -58,16 +59,22 @@ final class ProcessBuild {
     private final AddressSpace space;
     private final ProcFs proc;
     private final int vpid;
+    /**
+     * The starts of its shared anonymous areas inherited from its parent as it was made, the
+     * parent's memory: neither unmapped, mapped nor filled here.
+     */
+    private final Set<Long> inherited;
     /** The image's other threads, made by {@link #resume} and let go by {@link #release}. */
     private final List<Tracee> made = new ArrayList<>();
     private boolean killed;
 
-    private ProcessBuild(Tracee tracee, RemoteSyscalls remote, ProcFs proc, int vpid) {
+    private ProcessBuild(Tracee tracee, RemoteSyscalls remote, ProcFs proc, int vpid, Set<Long> inherited) {
         this.tracee = tracee;
         this.remote = remote;
         this.space = new AddressSpace(remote);
         this.proc = proc;
         this.vpid = vpid;
+        this.inherited = inherited;
     }
 
     /**
@@ -97,7 +104,7 @@ final class ProcessBuild {
             List<MapsEntry> now = proc.maps();
             long scratch = AddressSpace.freeRange(now, avoid, RemoteSyscalls.SCRATCH_SIZE);
             remote = RemoteSyscalls.infect(tracee, now, scratch);
-            ProcessBuild build = new ProcessBuild(tracee, remote, proc, leader);
+            ProcessBuild build = new ProcessBuild(tracee, remote, proc, leader, Set.of());
             build.become(image);
             return build;
         } catch (RuntimeException e) {
@@ -113,7 +120,8 @@ final class ProcessBuild {
     /**
      * Makes {@code child}, a child of this process in the image, with its pid there (clone3
      * with set_tid), in the session and process group it had, and gives it its mappings,
-     * empty. Made before this process's descriptors are restored, it inherits none it keeps.
+     * empty. Made before this process's descriptors are restored, it inherits none it keeps;
+     * made after its mappings, it keeps the shared anonymous memory it had inherited.
      */
     ProcessBuild fork(ProcessImage child, ProcessImage parent) {
         int id = child.vpid();
@@ -145,7 +153,8 @@ final class ProcessBuild {
             t.awaitInterruptStop();
             t.setOptions(HeldStart.OPTIONS);
             r = remote.inheritedBy(t);
-            ProcessBuild build = new ProcessBuild(t, r, new ProcFs(pid), id);
+            ProcessBuild build = new ProcessBuild(t, r, new ProcFs(pid), id,
+                    MemoryArea.inherited(child.areas(), parent.areas()));
             build.join(child.process(), parent.process());
             build.become(child);
             return build;
@@ -176,10 +185,20 @@ final class ProcessBuild {
     /** Trades the mappings it has for the image's, empty (the kernel's moved to the image's addresses). */
     private void become(ProcessImage image) {
         List<MapsEntry> now = proc.maps();
-        space.clear(now);
+        space.clear(now.stream().filter(m -> !inherited.contains(m.start())).toList());
         List<MapsEntry> kept = proc.maps();
         space.moveVdso(kept, image.areas(), AddressSpace.freeRange(kept, image.areas(), 64L << 20));
-        space.map(image.areas());
+        space.map(own(image.areas()));
+    }
+
+    /** {@code areas} but those inherited from its parent. */
+    private List<MemoryArea> own(List<MemoryArea> areas) {
+        return inherited.isEmpty() ? areas : areas.stream().filter(a -> !inherited.contains(a.start())).toList();
+    }
+
+    /** The starts of its shared anonymous areas that are its parent's memory (see {@link MemoryArea#inherited}). */
+    Set<Long> inherited() {
+        return inherited;
     }
 
     int pid() {
@@ -204,9 +223,12 @@ final class ProcessBuild {
         return areas.stream().anyMatch(a -> Long.compareUnsigned(a.start(), to) < 0 && Long.compareUnsigned(from, a.end()) < 0);
     }
 
-    /** Brings the mappings from {@code had} to {@code now} (see {@link AddressSpace#reconcile}). */
+    /**
+     * Brings the mappings from {@code had} to {@code now} (see {@link AddressSpace#reconcile}),
+     * both of which inherit the same areas from its parent.
+     */
     void reconcile(List<MemoryArea> had, List<MemoryArea> now) {
-        space.reconcile(had, now);
+        space.reconcile(own(had), own(now));
     }
 
     /**
@@ -217,7 +239,7 @@ final class ProcessBuild {
      */
     void fill(Journal journal, List<Long> chain, List<MemoryArea> areas) {
         NavigableMap<Long, MemoryArea> byStart = new TreeMap<>(Long::compareUnsigned);
-        areas.stream().filter(MemoryArea::hasContents).forEach(a -> byStart.put(a.start(), a));
+        own(areas).stream().filter(MemoryArea::hasContents).forEach(a -> byStart.put(a.start(), a));
         for (long seq : chain) {
             journal.pages(seq, vpid, (address, contents) -> {
                 long end = address + contents.byteSize();

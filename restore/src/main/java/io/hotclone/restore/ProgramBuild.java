@@ -63,10 +63,18 @@ final class ProgramBuild {
         return pids;
     }
 
-    /** Whether {@code image} holds exactly the processes this build has (by their pids in the program). */
+    /**
+     * Whether {@code image} holds exactly the processes this build has (by their pids in the
+     * program), each sharing with its parent the memory it shares here.
+     */
     boolean holdsTheProcessesOf(CheckpointImage image) {
-        return builds.keySet().equals(image.processes().stream().map(ProcessImage::vpid)
-                .collect(java.util.stream.Collectors.toSet()));
+        Map<Integer, ProcessImage> byVpid = new HashMap<>();
+        image.processes().forEach(p -> byVpid.put(p.vpid(), p));
+        return builds.keySet().equals(byVpid.keySet()) && image.processes().stream().allMatch(p -> {
+            ProcessImage parent = byVpid.get(p.process().vppid());
+            return builds.get(p.vpid()).inherited().equals(parent == null ? java.util.Set.of()
+                    : MemoryArea.inherited(p.areas(), parent.areas()));
+        });
     }
 
     /** Whether any area of {@code image} lies on the scratch area of the process that will hold it. */

@@ -128,10 +128,7 @@ class HotCloneTest {
              Chain chain = new Chain(1, Tracking.UFFD);
              HotClone clone = new HotClone()) {
             program.awaitTick(2, WAIT);
-            for (int i = 0; i < 4; i++) {
-                program.awaitTick(program.lastTick() + 1, WAIT);
-                clone.update(journal, new Checkpointer(program.pid(), journal, chain).checkpoint().seq());
-            }
+            follow(program, journal, chain, clone, 4);
             assertTrue(journal.read(clone.seq()).threads().size() > 8, "the workers and the blocked threads are saved");
             try (Program restored = killAndRestore(program, clone::resume)) {
                 restored.awaitTick(restored.lastTick() + 2, WAIT);
@@ -191,6 +188,55 @@ class HotCloneTest {
                 restored.awaitTick(restored.lastTick() + 2, WAIT);
                 Verify.assertPasses(restored, verify, WAIT);
             }
+        }
+    }
+
+    /**
+     * sharedanon's parent, child and grandchild talk through one MAP_SHARED anonymous mapping
+     * inherited over fork. Each checkpoint carries its pages once, in the parent's part; the
+     * clone, following by reconciling, makes each process from its parent with that mapping, and
+     * resumed, the three still see each other's writes.
+     */
+    @Test
+    void aCloneOfProcessesSharingAnonymousMemoryCarriesItOnceAndSharesItAgain() {
+        Path verify = dir.resolve("verify");
+        try (Program program = startAsRunDoes(List.of(TestPrograms.compile("sharedanon", dir).toString(),
+                "--verify-file", verify.toString()));
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Chain chain = new Chain(1, Tracking.UFFD);
+             HotClone clone = new HotClone()) {
+            program.awaitTick(2, WAIT);
+            follow(program, journal, chain, clone, 4);
+            assertEquals(1, clone.builds(), "the clone followed by reconciling");
+            io.hotclone.journal.CheckpointImage image = journal.read(clone.seq());
+            assertEquals(3, image.processes().size(), "the parent, the child and the grandchild");
+            io.hotclone.image.MemoryArea shared = image.areas().stream()
+                    .filter(a -> a.kind() == io.hotclone.image.AreaKind.SHARED_ANONYMOUS).findFirst().orElseThrow();
+            for (io.hotclone.image.ProcessImage p : image.processes()) {
+                long[] bytes = {0};
+                journal.pages(clone.seq(), p.vpid(), (address, contents) -> {
+                    long from = Math.max(address, shared.start());
+                    long to = Math.min(address + contents.byteSize(), shared.end());
+                    bytes[0] += Math.max(0, to - from);
+                });
+                if (p.vpid() == 1) {
+                    assertEquals(shared.length(), bytes[0], "the parent's part carries all of the shared memory");
+                } else {
+                    assertEquals(0, bytes[0], "process " + p.vpid() + "'s part carries none of it");
+                }
+            }
+            try (Program restored = killAndRestore(program, clone::resume)) {
+                restored.awaitTick(restored.lastTick() + 2, WAIT);
+                Verify.assertPasses(restored, verify, WAIT);
+            }
+        }
+    }
+
+    /** Takes {@code checkpoints} checkpoints of {@code program}, a tick apart, each brought into {@code clone}. */
+    private static void follow(Program program, Journal journal, Chain chain, HotClone clone, int checkpoints) {
+        for (int i = 0; i < checkpoints; i++) {
+            program.awaitTick(program.lastTick() + 1, WAIT);
+            clone.update(journal, new Checkpointer(program.pid(), journal, chain).checkpoint().seq());
         }
     }
 

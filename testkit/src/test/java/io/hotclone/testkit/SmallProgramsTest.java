@@ -33,7 +33,7 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
-            "timers", "names", "sockets", "inet", "tree", "forkchurn"})
+            "timers", "names", "sockets", "inet", "tree", "forkchurn", "sharedanon"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -98,7 +98,8 @@ class SmallProgramsTest {
             "sockets, stream", "sockets, datagrams", "sockets, shutdown", "sockets, listen", "sockets, flags",
             "inet, port", "inet, options", "inet, udp", "inet, flags",
             "tree, token", "tree, pid", "tree, ppid", "tree, pdeathsig", "tree, log", "tree, tid", "tree, ring",
-            "forkchurn, value", "forkchurn, status", "forkchurn, pid", "forkchurn, longlived"})
+            "forkchurn, value", "forkchurn, status", "forkchurn, pid", "forkchurn, longlived",
+            "sharedanon, shared", "sharedanon, contents", "sharedanon, children"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);
