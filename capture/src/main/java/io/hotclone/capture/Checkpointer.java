@@ -23,6 +23,7 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.ZombieState;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
 import io.hotclone.journal.JournalFormat;
@@ -198,11 +199,17 @@ public final class Checkpointer {
                     : List.of(new ProgramBarrier.Member(proc, 0, null));
             Map<Integer, Integer> vpids = new HashMap<>();
             List<FdState.Held> program = new ArrayList<>();
+            Map<Integer, List<ZombieState>> zombies = new HashMap<>();
+            if (seized != null) {
+                seized.zombies().forEach(z -> zombies.computeIfAbsent(z.parent(), p -> new ArrayList<>())
+                        .add(ZombieState.dump(z.proc())));
+            }
             for (ProgramBarrier.Member m : members) {
                 Tracee leader = m.threads() == null ? tracer.tracee() : m.threads().leader();
                 List<Tracee> others = m.threads() == null ? List.of() : m.threads().others();
                 Frozen image = capture(m.proc(), leader, others, seq, tracer != null ? tracer.options() : options,
-                        m.parent() == 0 ? 0 : vpids.get(m.parent()), program);
+                        m.parent() == 0 ? 0 : vpids.get(m.parent()), program,
+                        zombies.getOrDefault(m.proc().pid(), List.of()));
                 images.add(image);
                 vpids.put(m.proc().pid(), image.process().vpid());
             }
@@ -346,8 +353,11 @@ public final class Checkpointer {
         }
     }
 
-    /** What {@code image}'s capture works with: its areas and pages, its part of the chain, the checkpoint's append. */
-    /** @param inherited the starts of the areas whose pages its parent's part of the checkpoint carries */
+    /**
+     * What {@code image}'s capture works with: its areas and pages, its part of the chain, the checkpoint's append.
+     *
+     * @param inherited the starts of the areas whose pages its parent's part of the checkpoint carries
+     */
     private CheckpointPages pages(Frozen image, Set<Long> inherited, long seq, CheckpointAppend append) {
         int of = image.process().pid();
         List<MemoryArea> own = image.areas().stream().filter(a -> !inherited.contains(a.start())).toList();
@@ -410,26 +420,28 @@ public final class Checkpointer {
      * @param pages the capture {@code plan} chose, holding what it made at the barrier (a fork)
      */
     private record Frozen(ProcessState process, List<ThreadState> threads, List<MemoryArea> areas, List<FdState> fds,
-                          DirtySet dirty, CapturePlan plan, PageCapture pages) {
+                          List<ZombieState> zombies, DirtySet dirty, CapturePlan plan, PageCapture pages) {
         /** Writes the process's records, its section's head. */
         void write(CheckpointWriter writer) {
             writer.process(process);
             threads.forEach(writer::thread);
             areas.forEach(writer::area);
             fds.forEach(writer::fd);
+            zombies.forEach(writer::zombie);
         }
     }
 
     /**
-     * @param others  every thread of the program but {@code tracee}, its leader, stopped with it
+     * Everything of one process at the barrier; its pages are read by the capture it plans.
+     *
+     * @param others  every thread of the process but {@code tracee}, its leader, stopped with it
      * @param options the ptrace options the program is traced with
-     */
-    /**
      * @param vppid   the pid the program knows the process's parent by, 0 for its first process
      * @param program the descriptors of the program's processes captured before, which this one's may share
+     * @param zombies its children that ended and were not waited for
      */
     private Frozen capture(ProcFs proc, Tracee tracee, List<Tracee> others, long seq, long options, int vppid,
-                           List<FdState.Held> program) {
+                           List<FdState.Held> program, List<ZombieState> zombies) {
         boolean root = proc.pid() == pid;
         ProcessChain process = chain == null ? null : chain.process(proc.pid());
         boolean seen = process != null && process.seen();
@@ -478,7 +490,7 @@ public final class Checkpointer {
                 pages.close();
                 throw e;
             }
-            return new Frozen(state, List.copyOf(threads), areas, fds, dirty, plan, pages);
+            return new Frozen(state, List.copyOf(threads), areas, fds, zombies, dirty, plan, pages);
         }
     }
 

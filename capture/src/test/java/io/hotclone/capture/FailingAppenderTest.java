@@ -142,6 +142,11 @@ class FailingAppenderTest {
         }
 
         @Override
+        public void zombie(io.hotclone.image.ZombieState z) {
+            writer.zombie(z);
+        }
+
+        @Override
         public void commit(Commit c) {
             writer.commit(c);
         }

@@ -11,7 +11,8 @@ import java.util.stream.Stream;
  * table, codec, listings and scans come from it, and switches over it fail to compile until they
  * handle a new kind.
  */
-public sealed interface ImageRecord permits ImageHeader, ProcessState, ThreadState, MemoryArea, FdState, Commit {
+public sealed interface ImageRecord permits ImageHeader, ProcessState, ThreadState, MemoryArea, FdState, ZombieState,
+        Commit {
     /** Every record class of the hierarchy. */
     List<Class<? extends Record>> TYPES = leaves(ImageRecord.class).toList();
 

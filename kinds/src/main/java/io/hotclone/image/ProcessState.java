@@ -90,7 +90,7 @@ public record ProcessState(int pid, boolean sessionLeader, String exe, FileIdent
     }
 
     /** The last id of a status line that lists one per pid namespace, outermost first: the program's own. */
-    private static int innermost(Map<String, String> status, String field) {
+    static int innermost(Map<String, String> status, String field) {
         String ids = status.get(field);
         if (ids == null) {
             throw new HotcloneException("/proc status has no " + field + " line: this kernel is older than hotclone"

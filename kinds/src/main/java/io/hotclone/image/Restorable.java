@@ -19,6 +19,9 @@ public final class Restorable {
             new Entry("processes", "every process of the program (children, grandchildren, daemons it started),"
                     + " with the same pids, parents, sessions and process groups, all stopped at one barrier; each"
                     + " incremental on its own from its first checkpoint"),
+            new Entry("zombies", "children that ended and were not waited for, made again with their pid, process"
+                    + " group, session and exit status (or the signal that ended them; a core dump's flag is lost),"
+                    + " their parent's SIGCHLD for them not sent twice"),
             new Entry("threads", "every thread, with the same ids: registers, FPU and vector state, signal mask and"
                     + " pending signals, rseq, robust futex list, clear-child-tid, alternate signal stack, name;"
                     + " one blocked in a system call restarts it"),
@@ -48,8 +51,8 @@ public final class Restorable {
 
     /** What a checkpoint refuses by name, and leaves the program running untouched. */
     public static final List<Entry> REFUSED = List.of(
-            new Entry("zombies", "a child that ended and was not waited for yet (the checkpoint is tried again);"
-                    + " a process in a session or group whose leader is gone (a daemon's)"),
+            new Entry("orphaned sessions and groups", "a process in a session or process group whose leader is"
+                    + " gone (a daemon's) or is a zombie"),
             new Entry("memory or descriptors shared between processes", "MAP_SHARED anonymous memory a process"
                     + " shares other than where its parent still maps it (its parent unmapped or moved it), a vfork"
                     + " child before its exec, clone(CLONE_VM) or clone(CLONE_FILES) without CLONE_THREAD"),

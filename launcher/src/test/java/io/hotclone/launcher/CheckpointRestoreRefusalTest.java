@@ -109,10 +109,11 @@ class CheckpointRestoreRefusalTest {
                         + "m.close()",
                         "share anonymous memory \\(MAP_SHARED \\| MAP_ANONYMOUS\\) that process \\d+ did not inherit"
                                 + " over fork where its parent still maps it"),
-                Arguments.of("zombie", "child = os.fork()\nif child == 0:\n    os._exit(0)\n"
-                        + "os.waitid(os.P_PID, child, os.WEXITED | os.WNOWAIT)",
-                        "process \\d+, a child of \\d+ in the program, has ended and its parent has not collected its"
-                                + " exit status yet \\(a zombie\\)"),
+                Arguments.of("a group whose leader is a zombie", "r, w = os.pipe()\nleader = os.fork()\n"
+                        + "if leader == 0:\n    os.read(r, 1)\n    os._exit(0)\nos.setpgid(leader, leader)\n"
+                        + "member = os.fork()\nif member == 0:\n    time.sleep(600)\nos.setpgid(member, leader)\n"
+                        + "os.write(w, b'x')\nos.waitid(os.P_PID, leader, os.WEXITED | os.WNOWAIT)",
+                        "is in process group \\d+, whose leader is gone or comes after it"),
                 Arguments.of("System V shared memory", "import ctypes\nlibc = ctypes.CDLL(None)\n"
                         + "libc.shmat.restype = ctypes.c_void_p\nid = libc.shmget(0, 4096, 0o1600)\n"
                         + "libc.shmat(id, None, 0)\nlibc.shmctl(id, 0, None)",

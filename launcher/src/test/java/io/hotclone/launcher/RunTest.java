@@ -170,12 +170,15 @@ class RunTest {
      * (a logging thread in the parent, each child checking its pid and parent's on every pass);
      * pipeline is a shell pipeline of three processes (`sh -c 'produce | relay | consume'`), whose
      * consumer checks that no byte in the pipes was lost or repeated; sharedanon's parent, child
-     * and grandchild talk through MAP_SHARED anonymous memory inherited over fork.
+     * and grandchild talk through MAP_SHARED anonymous memory inherited over fork; zombies holds
+     * three children that ended (an exit status, a signal, a group of its own) and waits for them
+     * only at verify.
      */
     @ParameterizedTest
     @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect", "threads, uffd",
             "threadchurn, uffd", "pipes, uffd", "timers, uffd", "names, uffd",
-            "sockets, uffd", "inet, uffd", "tree, uffd", "pipeline, uffd", "sharedanon, uffd"})
+            "sockets, uffd", "inet, uffd", "tree, uffd", "pipeline, uffd", "sharedanon, uffd",
+            "zombies, uffd"})
     void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck(String name, String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         Path verify = dir.resolve("verify");

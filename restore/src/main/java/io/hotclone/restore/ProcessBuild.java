@@ -17,6 +17,8 @@ import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.image.FdExchange;
 import io.hotclone.image.ProcessImage;
+import io.hotclone.image.ZombieState;
+import io.hotclone.bindings.linux.Libc;
 import io.hotclone.journal.Journal;
 
 import org.slf4j.Logger;
@@ -33,6 +35,13 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import static io.hotclone.bindings.linux.Errno.EEXIST;
+import static io.hotclone.bindings.linux.Errno.EAGAIN;
+import static io.hotclone.bindings.linux.Prctl.PR_SET_DUMPABLE;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_exit_group;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_kill;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_prctl;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_rt_sigaction;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_rt_sigtimedwait;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACECLONE;
 import static io.hotclone.bindings.linux.Ptrace.PTRACE_O_TRACEFORK;
 import static io.hotclone.bindings.linux.Signal.SIGCHLD;
@@ -54,6 +63,8 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_getpid;
  */
 final class ProcessBuild {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessBuild.class);
+    /** How long an ended child made again may take to end (it runs one system call). */
+    private static final int ZOMBIE_MILLIS = 5000;
     private final Tracee tracee;
     private final RemoteSyscalls remote;
     private final AddressSpace space;
@@ -125,37 +136,17 @@ final class ProcessBuild {
      */
     ProcessBuild fork(ProcessImage child, ProcessImage parent) {
         int id = child.vpid();
-        int pid;
-        try (Arena local = Arena.ofConfined()) {
-            MemorySegment ids = local.allocate(ValueLayout.JAVA_INT);
-            ids.set(ValueLayout.JAVA_INT, 0, id);
-            MemorySegment args = clone_args.allocate(local);
-            clone_args.exit_signal(args, SIGCHLD);
-            clone_args.set_tid(args, remote.put(clone_args.sizeof(), ids));
-            clone_args.set_tid_size(args, 1);
-            tracee.setOptions(HeldStart.OPTIONS | PTRACE_O_TRACEFORK);
-            try {
-                pid = remote.callForking("clone3(set_tid=" + id + ")", SYS_clone3, remote.put(0, args),
-                        clone_args.sizeof());
-            } catch (SyscallException e) {
-                if (e.errno() == EEXIST) {
-                    throw new HotcloneException("cannot recreate process " + id + " (" + child.process().exe()
-                            + "): its pid is taken in the pid namespace the program is restored into", e);
-                }
-                throw e;
-            } finally {
-                tracee.setOptions(HeldStart.OPTIONS);
-            }
-        }
+        int pid = clone(id, "process " + id + " (" + child.process().exe() + ")");
         Tracee t = Tracee.autoAttached(pid);
         RemoteSyscalls r = null;
         try {
             t.awaitInterruptStop();
             t.setOptions(HeldStart.OPTIONS);
             r = remote.inheritedBy(t);
+            ProcessState c = child.process();
+            join(r, c.vpid(), c.vpgid(), c.vsid(), parent.process());
             ProcessBuild build = new ProcessBuild(t, r, new ProcFs(pid), id,
                     MemoryArea.inherited(child.areas(), parent.areas()));
-            build.join(child.process(), parent.process());
             build.become(child);
             return build;
         } catch (RuntimeException e) {
@@ -172,13 +163,92 @@ final class ProcessBuild {
         }
     }
 
+    /**
+     * Makes {@code zombie}, a child of this process ({@code parent} in the image) that had ended
+     * and was not waited for: made with its pid, in its session and group, it ends as it ended
+     * (exit_group with its status, or killed by its signal, without a core dump), and this
+     * process is left with no SIGCHLD of it pending: the program had taken the one its end sent.
+     */
+    void zombie(ZombieState zombie, ProcessState parent) {
+        int pid = clone(zombie.vpid(), "the ended child " + zombie.vpid());
+        Tracee t = Tracee.autoAttached(pid);
+        int pidfd = -1;
+        try {
+            t.awaitInterruptStop();
+            try (RemoteSyscalls r = remote.inheritedBy(t)) {
+                join(r, zombie.vpid(), zombie.vpgid(), zombie.vsid(), parent);
+                pidfd = Spawn.pidfd(pid);
+                if (zombie.signaled()) {
+                    r.check("prctl(PR_SET_DUMPABLE, 0)", SYS_prctl, PR_SET_DUMPABLE, 0);
+                    if (zombie.signal() != SIGKILL) {
+                        r.check("rt_sigaction(" + zombie.signal() + ", SIG_DFL)", SYS_rt_sigaction, zombie.signal(),
+                                r.put(0, MemorySegment.ofArray(new long[4])), 0, 8);
+                    }
+                    r.detachInto(0, SYS_kill, zombie.vpid(), zombie.signal());
+                } else {
+                    r.detachInto(-1L, SYS_exit_group, zombie.exitStatus());
+                }
+            }
+            if (!Spawn.awaitEnd(pidfd, ZOMBIE_MILLIS)) {
+                throw new HotcloneException("the ended child " + zombie.vpid() + " of process " + vpid + " did not end"
+                        + " again within " + ZOMBIE_MILLIS + " ms of being made (it should have " + zombie.ending() + ")");
+            }
+            if (new ProcFs(pid).stat().state() != 'Z') {
+                throw new HotcloneException("the ended child " + zombie.vpid() + " of process " + vpid + " was reaped as"
+                        + " soon as it ended again: its parent ignores SIGCHLD where it is restored");
+            }
+        } catch (RuntimeException e) {
+            t.close();
+            HeldStart.kill(pid);
+            throw e;
+        } finally {
+            if (pidfd >= 0) {
+                Libc.close(io.hotclone.bindings.Native.callState(), pidfd);
+            }
+        }
+        t.close();
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment set = local.allocate(ValueLayout.JAVA_LONG);
+            set.set(ValueLayout.JAVA_LONG, 0, 1L << (SIGCHLD - 1));
+            MemorySegment none = local.allocate(16); // a zero timeout: take it if it is there
+            long r = remote.call(SYS_rt_sigtimedwait, remote.put(0, set), 0, remote.put(8, none), 8);
+            if (r != SIGCHLD && r != -EAGAIN) {
+                throw new SyscallException("rt_sigtimedwait(SIGCHLD) in process " + pid(), (int) -r);
+            }
+        }
+    }
+
+    /** Makes a child of this process with pid {@code id} in the program (clone3 with set_tid); returns its pid here. */
+    private int clone(int id, String what) {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment ids = local.allocate(ValueLayout.JAVA_INT);
+            ids.set(ValueLayout.JAVA_INT, 0, id);
+            MemorySegment args = clone_args.allocate(local);
+            clone_args.exit_signal(args, SIGCHLD);
+            clone_args.set_tid(args, remote.put(clone_args.sizeof(), ids));
+            clone_args.set_tid_size(args, 1);
+            tracee.setOptions(HeldStart.OPTIONS | PTRACE_O_TRACEFORK);
+            try {
+                return remote.callForking("clone3(set_tid=" + id + ")", SYS_clone3, remote.put(0, args),
+                        clone_args.sizeof());
+            } catch (SyscallException e) {
+                if (e.errno() == EEXIST) {
+                    throw new HotcloneException("cannot recreate " + what + ": its pid is taken in the pid namespace"
+                            + " the program is restored into", e);
+                }
+                throw e;
+            } finally {
+                tracee.setOptions(HeldStart.OPTIONS);
+            }
+        }
+    }
+
     /** Leads the session or process group the child led, or joins the group it was in (a sibling's). */
-    private void join(ProcessState child, ProcessState parent) {
-        if (child.vsid() == child.vpid() && child.vsid() != parent.vsid()) {
-            remote.check("setsid", SYS_setsid);
-        } else if (child.vpgid() != parent.vpgid()) {
-            remote.check("setpgid(0, " + child.vpgid() + ")", SYS_setpgid, 0, child.vpgid() == child.vpid() ? 0
-                    : child.vpgid());
+    private static void join(RemoteSyscalls child, int vpid, int vpgid, int vsid, ProcessState parent) {
+        if (vsid == vpid && vsid != parent.vsid()) {
+            child.check("setsid", SYS_setsid);
+        } else if (vpgid != parent.vpgid()) {
+            child.check("setpgid(0, " + vpgid + ")", SYS_setpgid, 0, vpgid == vpid ? 0 : vpgid);
         }
     }
 

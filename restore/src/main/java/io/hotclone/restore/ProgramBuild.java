@@ -3,6 +3,7 @@ package io.hotclone.restore;
 import io.hotclone.image.FdExchange;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessImage;
+import io.hotclone.image.ZombieState;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.Journal;
 import io.hotclone.process.launch.HeldStart;
@@ -12,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The program being built from a checkpoint, one {@link ProcessBuild} per process: the first
@@ -26,9 +28,19 @@ import java.util.Map;
 final class ProgramBuild {
     /** Each process, by the pid the program knows it by, parents first. */
     private final Map<Integer, ProcessBuild> builds;
+    /** The children that ended and were not waited for, made again as they were. */
+    private final Set<ZombieState> zombies;
 
-    private ProgramBuild(Map<Integer, ProcessBuild> builds) {
+    private ProgramBuild(Map<Integer, ProcessBuild> builds, Set<ZombieState> zombies) {
         this.builds = builds;
+        this.zombies = zombies;
+    }
+
+    /** The zombies of {@code image}, whoever captured them (without their pids on that node). */
+    private static Set<ZombieState> zombies(CheckpointImage image) {
+        return image.processes().stream().flatMap(p -> p.zombies().stream())
+                .map(z -> new ZombieState(0, z.vpid(), z.vpgid(), z.vsid(), z.waitStatus()))
+                .collect(java.util.stream.Collectors.toSet());
     }
 
     /** Starts every process of {@code image}, with its mappings, empty. */
@@ -44,9 +56,13 @@ final class ProgramBuild {
                 builds.put(p.vpid(), build);
                 byVpid.put(p.vpid(), p);
             }
-            return new ProgramBuild(builds);
+            // After every process: a process group or session a zombie was in is there to join.
+            for (ProcessImage p : image.processes()) {
+                p.zombies().forEach(z -> builds.get(p.vpid()).zombie(z, p.process()));
+            }
+            return new ProgramBuild(builds, zombies(image));
         } catch (RuntimeException e) {
-            new ProgramBuild(builds).kill();
+            new ProgramBuild(builds, Set.of()).kill();
             throw e;
         }
     }
@@ -65,14 +81,16 @@ final class ProgramBuild {
 
     /**
      * Whether {@code image} holds exactly the processes this build has (by their pids in the
-     * program), each sharing with its parent the memory it shares here.
+     * program) and the same zombies, each process sharing with its parent the memory it shares
+     * here.
      */
     boolean holdsTheProcessesOf(CheckpointImage image) {
         Map<Integer, ProcessImage> byVpid = new HashMap<>();
         image.processes().forEach(p -> byVpid.put(p.vpid(), p));
-        return builds.keySet().equals(byVpid.keySet()) && image.processes().stream().allMatch(p -> {
+        return builds.keySet().equals(byVpid.keySet()) && zombies.equals(zombies(image))
+                && image.processes().stream().allMatch(p -> {
             ProcessImage parent = byVpid.get(p.process().vppid());
-            return builds.get(p.vpid()).inherited().equals(parent == null ? java.util.Set.of()
+            return builds.get(p.vpid()).inherited().equals(parent == null ? Set.of()
                     : MemoryArea.inherited(p.areas(), parent.areas()));
         });
     }

@@ -33,7 +33,7 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
-            "timers", "names", "sockets", "inet", "tree", "forkchurn", "sharedanon"})
+            "timers", "names", "sockets", "inet", "tree", "forkchurn", "sharedanon", "zombies"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -99,7 +99,8 @@ class SmallProgramsTest {
             "inet, port", "inet, options", "inet, udp", "inet, flags",
             "tree, token", "tree, pid", "tree, ppid", "tree, pdeathsig", "tree, log", "tree, tid", "tree, ring",
             "forkchurn, value", "forkchurn, status", "forkchurn, pid", "forkchurn, longlived",
-            "sharedanon, shared", "sharedanon, contents", "sharedanon, children"})
+            "sharedanon, shared", "sharedanon, contents", "sharedanon, children",
+            "zombies, status", "zombies, pid", "zombies, group", "zombies, sigchld"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

@@ -5,6 +5,7 @@ import io.hotclone.image.FdState;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.ZombieState;
 
 import java.lang.foreign.MemorySegment;
 
@@ -16,8 +17,8 @@ import java.lang.foreign.MemorySegment;
  */
 public interface CheckpointWriter extends AutoCloseable {
     /**
-     * A process record, which begins the process's section: the threads, areas, fds and pages
-     * written after it, up to the next process record, are its own. At least one per checkpoint;
+     * A process record, which begins the process's section: the threads, areas, fds, zombies and
+     * pages written after it, up to the next process record, are its own. At least one per checkpoint;
      * children before their parents, the program's first process last.
      */
     void process(ProcessState p);
@@ -27,6 +28,9 @@ public interface CheckpointWriter extends AutoCloseable {
     void area(MemoryArea a);
 
     void fd(FdState f);
+
+    /** A child of the section's process that ended and was not waited for, after its descriptors. */
+    void zombie(ZombieState z);
 
     /**
      * Copies page contents into the journal, split into records of at most

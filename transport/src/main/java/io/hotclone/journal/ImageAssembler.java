@@ -8,14 +8,15 @@ import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessImage;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.ZombieState;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Collects the decoded metadata records of one checkpoint, in journal order, into its image.
- * Each process record begins the process's section: the threads, areas and fds after it are
- * its own. The sections come children before parents (the root, whose pages may follow the
+ * Each process record begins the process's section: the threads, areas, fds and zombies after
+ * it are its own. The sections come children before parents (the root, whose pages may follow the
  * freeze, last); the image lists them parents first.
  */
 final class ImageAssembler {
@@ -24,19 +25,22 @@ final class ImageAssembler {
     private Commit commit;
 
     private record Section(ProcessState process, List<ThreadState> threads, List<MemoryArea> areas,
-                           List<FdState> fds) {
+                           List<FdState> fds, List<ZombieState> zombies) {
         ProcessImage image() {
-            return new ProcessImage(process, List.copyOf(threads), List.copyOf(areas), List.copyOf(fds));
+            return new ProcessImage(process, List.copyOf(threads), List.copyOf(areas), List.copyOf(fds),
+                    List.copyOf(zombies));
         }
     }
 
     void add(ImageRecord record) {
         switch (record) {
             case ImageHeader h -> header = h;
-            case ProcessState p -> sections.add(new Section(p, new ArrayList<>(), new ArrayList<>(), new ArrayList<>()));
+            case ProcessState p -> sections.add(new Section(p, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+                    new ArrayList<>()));
             case ThreadState t -> section(t).threads().add(t);
             case MemoryArea a -> section(a).areas().add(a);
             case FdState f -> section(f).fds().add(f);
+            case ZombieState z -> section(z).zombies().add(z);
             case Commit c -> commit = c;
         }
     }

@@ -6,6 +6,7 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.ZombieState;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.wire.Wire;
 import net.openhft.chronicle.wire.WireType;
@@ -98,6 +99,12 @@ final class QueueCheckpointWriter implements CheckpointWriter {
         checkOpen();
         append(f);
         fds++;
+    }
+
+    @Override
+    public void zombie(ZombieState z) {
+        checkOpen();
+        append(z);
     }
 
     @Override

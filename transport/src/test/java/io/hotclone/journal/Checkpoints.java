@@ -54,6 +54,7 @@ public final class Checkpoints {
         }
         flush(w, address, batch);
         image.fds().forEach(w::fd);
+        image.processes().getFirst().zombies().forEach(w::zombie);
         return w;
     }
 
@@ -90,7 +91,7 @@ public final class Checkpoints {
         List<MemoryArea> areas = List.of(Images.anonymous(AREA_START, Math.max(1, pageBytes / PAGE)), Images.fileArea());
         List<FdState> fds = List.of(Images.device(), Images.regularFile(), Images.inherited());
         return new CheckpointImage(Images.header(seq, epoch, kind, baseSeq), List.of(new ProcessImage(Images.process(),
-                List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds)),
+                List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds, List.of(Images.zombie()))),
                 Images.commit(seq, areas.size(), pageBytes, fds.size()));
     }
 

@@ -17,6 +17,7 @@ import io.hotclone.process.RseqState;
 import io.hotclone.image.SigactionState;
 import io.hotclone.image.SigaltstackState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.ZombieState;
 import io.hotclone.image.UtsState;
 
 import java.lang.foreign.MemorySegment;
@@ -85,6 +86,11 @@ final class Images {
 
     static InheritedFd inherited() {
         return new InheritedFd(1, 0x8001, false, 1, "/dev/pts/3");
+    }
+
+    /** A child killed by SIGTERM (15), in a group of its own. */
+    static ZombieState zombie() {
+        return new ZombieState(31337, 4, 4, 1, 15);
     }
 
     static Commit commit(long seq, int areas, long pageBytes, int fds) {

@@ -3,6 +3,7 @@ package io.hotclone.process.launch;
 import io.hotclone.bindings.Native;
 import io.hotclone.bindings.SyscallException;
 import io.hotclone.bindings.linux.Libc;
+import io.hotclone.bindings.linux.pollfd;
 import io.hotclone.bindings.linux.posix_spawn_file_actions_t;
 import io.hotclone.bindings.linux.posix_spawnattr_t;
 import io.hotclone.process.ptrace.Reaped;
@@ -15,6 +16,8 @@ import java.util.List;
 
 import static io.hotclone.bindings.linux.Errno.ECHILD;
 import static io.hotclone.bindings.linux.Errno.EINTR;
+import static io.hotclone.bindings.linux.Fcntl.POLLIN;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_pidfd_open;
 import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETPGROUP;
 import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETSID;
 import static io.hotclone.bindings.linux.Spawn.POSIX_SPAWN_SETSIGDEF;
@@ -98,6 +101,36 @@ public final class Spawn {
             MemorySegment callState = arena.allocate(Libc.callStateLayout());
             if (Libc.kill(callState, pid, signal) != 0) {
                 throw new SyscallException("kill(" + pid + ", " + signal + ")", Libc.errno(callState));
+            }
+        }
+    }
+
+    /** A pidfd of process {@code pid} (pidfd_open(2)): it polls readable once the process has ended, child or not. */
+    public static int pidfd(int pid) {
+        MemorySegment cs = Native.callState();
+        return (int) Native.check(Libc.syscall(cs, SYS_pidfd_open, pid, 0, 0, 0, 0, 0), cs, () -> "pidfd_open(" + pid + ")");
+    }
+
+    /** Waits up to {@code millis} for the process of {@code pidfd} to end; whether it did. */
+    public static boolean awaitEnd(int pidfd, int millis) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment callState = arena.allocate(Libc.callStateLayout());
+            MemorySegment fd = pollfd.allocate(arena);
+            pollfd.fd(fd, pidfd);
+            pollfd.events(fd, (short) POLLIN);
+            long deadline = System.nanoTime() + millis * 1_000_000L;
+            while (true) {
+                int left = (int) Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
+                int n = Libc.poll(callState, fd, 1, left);
+                if (n > 0) {
+                    return true;
+                }
+                if (n == 0) {
+                    return false;
+                }
+                if (Libc.errno(callState) != EINTR) {
+                    throw new SyscallException("poll(pidfd " + pidfd + ")", Libc.errno(callState));
+                }
             }
         }
     }

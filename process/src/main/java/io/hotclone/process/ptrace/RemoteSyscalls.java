@@ -391,6 +391,19 @@ public final class RemoteSyscalls implements AutoCloseable {
         return child;
     }
 
+    /**
+     * Lets the thread go into system call {@code nr}, one it does not come back from (exit_group,
+     * or a kill of itself by a signal {@code mask} does not block), untraced: the thread is
+     * detached at the call and this is spent.
+     */
+    public void detachInto(long mask, int nr, long... args) {
+        cured = true;
+        scratch = 0;
+        load(nr, args);
+        tracee.setSigmask(mask);
+        tracee.detach(0);
+    }
+
     /** Like {@link #call} but throws, naming {@code what}, when the call fails. */
     public long check(String what, int nr, long... args) {
         long r = call(nr, args);
