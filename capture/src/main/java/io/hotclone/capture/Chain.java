@@ -7,6 +7,7 @@ import io.hotclone.capture.memory.PageStage;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.PageSink;
 import io.hotclone.image.MemoryArea;
+import io.hotclone.process.IpcNamespace;
 import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.util.Iterator;
@@ -47,6 +48,7 @@ public final class Chain implements AutoCloseable {
     private final Map<Integer, Integer> copiesToReap = new TreeMap<>();
     private final UnaryOperator<CheckpointWriter> writers;
     private AppendRing ring;
+    private IpcNamespace ipc;
     private volatile boolean fullAsked;
 
     /**
@@ -215,10 +217,29 @@ public final class Chain implements AutoCloseable {
         return ring;
     }
 
+    /**
+     * A thread in the IPC namespace of the program's first process {@code pid}, kept from one
+     * checkpoint to the next (joining one costs more than the rest of a small program's dump); null
+     * while the program shares hotclone's namespace.
+     */
+    IpcNamespace ipc(int pid) {
+        if (ipc != null && !ipc.holds(pid)) {
+            ipc.close();
+            ipc = null;
+        }
+        if (ipc == null && IpcNamespace.isOwn(pid)) {
+            ipc = IpcNamespace.join(pid);
+        }
+        return ipc;
+    }
+
     @Override
     public void close() {
         if (ring != null) {
             ring.close();
+        }
+        if (ipc != null) {
+            ipc.close();
         }
         processes.values().forEach(ProcessChain::close);
         processes.clear();

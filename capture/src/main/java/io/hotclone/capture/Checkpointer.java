@@ -11,6 +11,7 @@ import io.hotclone.bindings.linux.Libc;
 import io.hotclone.image.AreaClassifier;
 import io.hotclone.image.AreaKind;
 import io.hotclone.process.proc.MapsEntry;
+import io.hotclone.process.IpcNamespace;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.FrozenCopy;
 import io.hotclone.process.ptrace.ProcessGoneException;
@@ -23,6 +24,8 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.SysvIpc;
+import io.hotclone.image.SysvShm;
 import io.hotclone.image.ZombieState;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
@@ -306,8 +309,16 @@ public final class Checkpointer {
         Map<Long, String> sharedMemory = new HashMap<>();
         Map<Integer, Frozen> before = new HashMap<>();
         Map<Integer, Set<Long>> inherited = new HashMap<>();
+        Map<Long, SysvShm> segments = new HashMap<>();
+        images.getFirst().ipc().forEach(o -> {
+            if (o instanceof SysvShm s) {
+                segments.put((long) s.id(), s);
+            }
+        });
+        String programIpc = new ProcFs(images.getFirst().process().pid()).link("ns/ipc");
         for (Frozen i : images) {
             ProcessState p = i.process();
+            refuseForeignSysv(i, segments, programIpc);
             Frozen parent = before.get(p.vppid());
             Set<Long> fromParent = parent == null ? Set.of() : MemoryArea.inherited(i.areas(), parent.areas());
             inherited.put(p.pid(), fromParent);
@@ -342,6 +353,34 @@ public final class Checkpointer {
             before.put(p.vpid(), i);
         }
         return inherited;
+    }
+
+    /**
+     * Refuses a process in another IPC namespace than the program's first one, or attaching only
+     * part of a System V segment (a restore attaches it whole).
+     */
+    private static void refuseForeignSysv(Frozen image, Map<Long, SysvShm> segments, String programIpc) {
+        int pid = image.process().pid();
+        if (!new ProcFs(pid).link("ns/ipc").equals(programIpc)) {
+            throw new HotcloneException("cannot checkpoint the program: process " + pid + " is in an IPC namespace"
+                    + " other than its first process's (it called unshare(CLONE_NEWIPC)), which hotclone cannot restore");
+        }
+        for (MemoryArea a : image.areas()) {
+            if (a.kind() != AreaKind.SYSV_SHM) {
+                continue;
+            }
+            SysvShm segment = segments.get(a.file().inode());
+            String at = "process " + pid + " at 0x" + Long.toHexString(a.start());
+            if (segment == null) {
+                throw new HotcloneException("cannot checkpoint the program: " + at + " attaches System V shared memory"
+                        + " segment " + a.file().inode() + ", which its IPC namespace no longer lists");
+            }
+            if (a.offset() != 0 || a.length() != segment.mappedLength()) {
+                throw new HotcloneException("cannot checkpoint the program: " + at + " maps only part of the "
+                        + segment.describe() + " (bytes " + a.offset() + " to " + (a.offset() + a.length()) + ", after an"
+                        + " munmap or an mprotect of part of it), which hotclone cannot restore yet");
+            }
+        }
     }
 
     /** Refuses, as {@code what}, a process that shares its {@code resource} ({@code kind} of kcmp(2)) with its parent. */
@@ -420,7 +459,8 @@ public final class Checkpointer {
      * @param pages the capture {@code plan} chose, holding what it made at the barrier (a fork)
      */
     private record Frozen(ProcessState process, List<ThreadState> threads, List<MemoryArea> areas, List<FdState> fds,
-                          List<ZombieState> zombies, DirtySet dirty, CapturePlan plan, PageCapture pages) {
+                          List<ZombieState> zombies, List<SysvIpc> ipc, DirtySet dirty, CapturePlan plan,
+                          PageCapture pages) {
         /** Writes the process's records, its section's head. */
         void write(CheckpointWriter writer) {
             writer.process(process);
@@ -428,6 +468,7 @@ public final class Checkpointer {
             areas.forEach(writer::area);
             fds.forEach(writer::fd);
             zombies.forEach(writer::zombie);
+            ipc.forEach(writer::ipc);
         }
     }
 
@@ -473,6 +514,7 @@ public final class Checkpointer {
             List<ThreadState> threads = dumpThreads(proc, remote, all, xstates);
             ThreadState thread = threads.getFirst();
             ProcessState state = ProcessState.dump(proc, remote, sharedPending, vppid);
+            List<SysvIpc> ipc = root ? dumpIpc(proc.pid(), state.vpid()) : List.of();
             DirtySet dirty = process == null ? null : track(process, remote, areas, thread);
             if (chain != null && root) {
                 chain.reapCopies(remote);
@@ -490,7 +532,20 @@ public final class Checkpointer {
                 pages.close();
                 throw e;
             }
-            return new Frozen(state, List.copyOf(threads), areas, fds, zombies, dirty, plan, pages);
+            return new Frozen(state, List.copyOf(threads), areas, fds, zombies, ipc, dirty, plan, pages);
+        }
+    }
+
+    /** The System V IPC objects of the namespace of the program's first process {@code pid} (see {@link SysvIpc#dump}). */
+    private List<SysvIpc> dumpIpc(int pid, int vpid) {
+        if (chain != null) {
+            return SysvIpc.dump(chain.ipc(pid), pid, vpid);
+        }
+        if (!IpcNamespace.isOwn(pid)) {
+            return List.of();
+        }
+        try (IpcNamespace ns = IpcNamespace.join(pid)) {
+            return SysvIpc.dump(ns, pid, vpid);
         }
     }
 

@@ -147,6 +147,11 @@ class FailingAppenderTest {
         }
 
         @Override
+        public void ipc(io.hotclone.image.SysvIpc object) {
+            writer.ipc(object);
+        }
+
+        @Override
         public void commit(Commit c) {
             writer.commit(c);
         }

@@ -20,12 +20,16 @@ import static io.hotclone.bindings.linux.Mman.MAP_PRIVATE;
 import static io.hotclone.bindings.linux.Mman.MAP_SHARED;
 import static io.hotclone.bindings.linux.Mman.MREMAP_FIXED;
 import static io.hotclone.bindings.linux.Mman.MREMAP_MAYMOVE;
+import static io.hotclone.bindings.linux.Ipc.SHM_EXEC;
+import static io.hotclone.bindings.linux.Ipc.SHM_RDONLY;
+import static io.hotclone.bindings.linux.Mman.PROT_EXEC;
 import static io.hotclone.bindings.linux.Mman.PROT_WRITE;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mmap;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mprotect;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_mremap;
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_munmap;
+import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_shmat;
 
 /**
  * The restore of the memory areas ({@link MemoryArea}, dumped by {@link AreaClassifier}): rebuilds
@@ -119,6 +123,10 @@ public final class AddressSpace {
                 if (special(a.path())) {
                     continue;
                 }
+                if (a.kind() == AreaKind.SYSV_SHM) {
+                    attach(a);
+                    continue;
+                }
                 int prot = a.hasContents() ? a.prot() | PROT_WRITE : a.prot();
                 int flags = MAP_FIXED | (a.shared() ? MAP_SHARED : MAP_PRIVATE);
                 long fd = -1;
@@ -138,6 +146,17 @@ public final class AddressSpace {
                 remote.call(SYS_close, fd);
             }
         }
+    }
+
+    /**
+     * Attaches the System V segment {@code a} maps (its id is the area's inode), made in the
+     * program's IPC namespace before, where the area was, then gives it the area's protection.
+     */
+    private void attach(MemoryArea a) {
+        int shmid = (int) a.file().inode();
+        int flags = ((a.prot() & PROT_WRITE) == 0 ? SHM_RDONLY : 0) | ((a.prot() & PROT_EXEC) != 0 ? SHM_EXEC : 0);
+        remote.check("shmat(" + describe(a) + ")", SYS_shmat, shmid, a.start(), flags);
+        remote.check("mprotect(" + describe(a) + ")", SYS_mprotect, a.start(), a.length(), a.prot());
     }
 
     /**
@@ -213,6 +232,6 @@ public final class AddressSpace {
 
     private static String describe(MemoryArea a) {
         return "0x" + Long.toHexString(a.start()) + "-0x" + Long.toHexString(a.end()) + " " + a.kind()
-                + (a.kind() == AreaKind.FILE ? " " + a.path() : "");
+                + (a.kind() == AreaKind.FILE ? " " + a.path() : a.kind() == AreaKind.SYSV_SHM ? " " + a.file().inode() : "");
     }
 }

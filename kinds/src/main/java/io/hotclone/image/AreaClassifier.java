@@ -1,6 +1,7 @@
 package io.hotclone.image;
 
 import io.hotclone.process.FileIdentities;
+import io.hotclone.process.IpcNamespace;
 
 import io.hotclone.bindings.HotcloneException;
 import io.hotclone.process.proc.MapsEntry;
@@ -49,9 +50,10 @@ public final class AreaClassifier {
         return switch (kind) {
             case FILE -> new MemoryArea(m.start(), m.end(), m.prot(), m.shared(), kind, name, m.offset(), identity(m),
                     seq);
-            // The kernel's shmem object behind it, which the processes that share it have in common.
-            case SHARED_ANONYMOUS -> new MemoryArea(m.start(), m.end(), m.prot(), true, kind, name, m.offset(),
-                    new FileIdentity(0, m.inode(), 0, 0), seq);
+            // The kernel's shmem object behind it (a System V segment's id is its inode), which the
+            // processes that share it have in common.
+            case SHARED_ANONYMOUS, SYSV_SHM -> new MemoryArea(m.start(), m.end(), m.prot(), true, kind, name,
+                    m.offset(), new FileIdentity(0, m.inode(), 0, 0), seq);
             default -> new MemoryArea(m.start(), m.end(), m.prot(), m.shared(), kind, name, 0, null, seq);
         };
     }
@@ -65,8 +67,12 @@ public final class AreaClassifier {
             return m.shared() ? AreaKind.SHARED_ANONYMOUS : AreaKind.ANONYMOUS;
         }
         if (name.startsWith("/SYSV")) {
-            throw refuse(m, "is a System V shared memory segment (key 0x" + name.substring(5, 13)
-                    + "), which hotclone cannot checkpoint yet");
+            if (!IpcNamespace.isOwn(proc.pid())) {
+                throw refuse(m, "is System V shared memory segment " + m.inode() + " (key 0x" + name.substring(5, 13)
+                        + ") of the node's IPC namespace, which a restore cannot take along: hotclone keeps the"
+                        + " segments of a program it started (hotclone run), in an IPC namespace of its own");
+            }
+            return AreaKind.SYSV_SHM;
         }
         if (name.startsWith("/memfd:")) {
             throw refuse(m, "maps a memfd (" + name + "), which hotclone cannot checkpoint yet");

@@ -12,6 +12,8 @@ public enum AreaKind {
     FILE,
     /** MAP_SHARED | MAP_ANONYMOUS memory: contents saved. */
     SHARED_ANONYMOUS,
+    /** An attach of a System V shared memory segment: its contents travel with the segment ({@link SysvShm}). */
+    SYSV_SHM,
     /** The kernel's vDSO: moved into place, never copied. */
     VDSO,
     /** The kernel's vvar data page(s): moved with the vDSO. */

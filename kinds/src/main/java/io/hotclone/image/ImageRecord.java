@@ -6,13 +6,13 @@ import java.util.stream.Stream;
 
 /**
  * A record of a checkpoint in the journal (pages travel apart): each permitted record is a
- * record type with its {@link Tag}, and a permitted sealed interface ({@link FdState}) adds its
+ * record type with its {@link Tag}, and a permitted sealed interface ({@link FdState}, {@link SysvIpc}) adds its
  * own permitted records. This hierarchy is the one list of record types: the journal's record
  * table, codec, listings and scans come from it, and switches over it fail to compile until they
  * handle a new kind.
  */
 public sealed interface ImageRecord permits ImageHeader, ProcessState, ThreadState, MemoryArea, FdState, ZombieState,
-        Commit {
+        SysvIpc, Commit {
     /** Every record class of the hierarchy. */
     List<Class<? extends Record>> TYPES = leaves(ImageRecord.class).toList();
 

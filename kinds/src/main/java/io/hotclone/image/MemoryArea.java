@@ -20,10 +20,10 @@ import java.util.Set;
  * @param kind     what backs it
  * @param path     the file path for FILE areas, else the /proc name ("[heap]", "") for reading
  * @param offset   file offset of {@code start} for FILE areas, offset into the kernel's shmem
- *                 object for SHARED_ANONYMOUS ones
+ *                 object for SHARED_ANONYMOUS ones, into the segment for SYSV_SHM ones
  * @param file     identity of the file for FILE areas; for SHARED_ANONYMOUS ones, the shmem
  *                 object's inode, which tells the processes that share it (null in checkpoints
- *                 older than that); else null
+ *                 older than that); for SYSV_SHM ones, the segment's id as the inode; else null
  * @param sinceSeq the checkpoint from which this area's pages count: the one that first saw
  *                 this mapping. Pages an older checkpoint of the chain holds for its addresses
  *                 belonged to another mapping and must not be restored into it.
@@ -70,7 +70,7 @@ public record MemoryArea(long start, long end, int prot, boolean shared, AreaKin
         return switch (kind) {
             case ANONYMOUS, HEAP, STACK, SHARED_ANONYMOUS -> true;
             case FILE -> !shared;
-            case VDSO, VVAR, VVAR_VCLOCK, VSYSCALL -> false;
+            case SYSV_SHM, VDSO, VVAR, VVAR_VCLOCK, VSYSCALL -> false;
         };
     }
 }

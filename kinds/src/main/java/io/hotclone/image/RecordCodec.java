@@ -21,7 +21,7 @@ import java.util.function.Function;
  * A record's Chronicle Wire codec, derived once per record class from its components: each is a
  * field named after it, in order, so a record's fields are listed once, in the record. A
  * component is an int (int32), long (int64), boolean (bool), String (text), byte[] (bytes), enum
- * (text, by name), a record (marshallable, or nu11 when null), a List of records or of byte[]
+ * (text, by name), a record (marshallable, or nu11 when null), a List of records, of byte[] or of Integer
  * (sequence). Any other type fails when the codec is made, naming the component.
  *
  * @param <R> the record type
@@ -211,7 +211,7 @@ public final class RecordCodec<R extends Record> {
         if (!(type instanceof Class<?> c)) {
             throw new IllegalArgumentException(record.getName() + "." + name + ": a " + type + " cannot be saved");
         }
-        if (c == int.class) {
+        if (c == int.class || c == Integer.class) {
             return new Scalar((out, v) -> out.int32((Integer) v), ValueIn::int32, 0);
         }
         if (c == long.class) {

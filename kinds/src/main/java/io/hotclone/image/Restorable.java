@@ -26,6 +26,10 @@ public final class Restorable {
                     + " pending signals, rseq, robust futex list, clear-child-tid, alternate signal stack, name;"
                     + " one blocked in a system call restarts it"),
             new Entry("signals", "handlers, process-wide pending signals"),
+            new Entry("System V IPC", "in the program's IPC namespace (hotclone run makes one): shared memory"
+                    + " segments of up to 8 MiB with their bytes and every process's attach, semaphore sets with their"
+                    + " values, message queues with their messages and byte limit; each with its id, key, owner and"
+                    + " mode (a segment removed while attached stays so); carried whole at every checkpoint"),
             new Entry("process", "working directory, umask, personality, resource limits, the mm's layout"),
             new Entry("files", "regular files by path and offset (their contents are not rolled back yet),"
                     + " /dev/null and the other stateless devices"),
@@ -60,8 +64,11 @@ public final class Restorable {
             new Entry("sockets", "established TCP connections, queued UDP"
                     + " datagrams; netlink, raw and packet sockets; Unix sockets connected outside the program or with"
                     + " descriptors in flight (SCM_RIGHTS)"),
-            new Entry("System V IPC, memfds, deleted files", "shared memory, semaphores, message queues,"
-                    + " files without a name"),
+            new Entry("System V IPC outside the program's namespace", "for a program hotclone did not start"
+                    + " (hotclone checkpoint --pid): a segment it attaches of the node's IPC namespace, any object of an"
+                    + " IPC namespace it made; a segment larger than 8 MiB or attached in part; semaphore adjustments"
+                    + " on exit (SEM_UNDO) are not kept"),
+            new Entry("memfds, deleted files", "files without a name"),
             new Entry("io_uring, userfaultfd, other anonymous-inode files", "named by their kind"),
             new Entry("devices that hold state", "a GPU, a terminal of its own, anything but the stateless ones"),
             new Entry("threads and child processes under --dirty-tracking mprotect", "which follows one thread:"

@@ -2,6 +2,7 @@ package io.hotclone.launcher;
 
 import io.hotclone.image.CheckpointKind;
 import io.hotclone.image.Commit;
+import io.hotclone.image.ProcessImage;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.CheckpointSummary;
 import io.hotclone.journal.Journal;
@@ -31,7 +32,7 @@ import java.util.stream.Collectors;
                 "Read a checkpoint journal offline: list its checkpoints, decode one, or check every record.",
                 "",
                 "A journal is a directory (a Chronicle Queue plus a hotclone-journal marker file). Each checkpoint "
-                        + "is a header, the process, its threads, memory areas, fds and page runs, then a commit; "
+                        + "is a header, each process with its threads, memory areas, fds and page runs, then a commit; "
                         + "a checkpoint without its commit (a capture cut short by a crash) is never restored."},
         footer = {"", "Examples:",
                 "  hotclone journal ls /var/lib/hotclone/app",
@@ -101,7 +102,9 @@ public final class JournalCommand implements Runnable {
 
     @Command(name = "show", mixinStandardHelpOptions = true, header = "Decode every record of one checkpoint.",
             description = {"Decode every record of one committed checkpoint (the newest unless --seq): header, "
-                    + "process, threads with their registers, memory areas, fds, one line per page run, commit.",
+                    + "then for each process (the program's first one first) its record, threads with their "
+                    + "registers, memory areas, fds, zombies (children that ended, not waited for), System V IPC "
+                    + "objects (the first process's), one line per page run; then the commit.",
                     "Addresses, masks and flags are in hex; every CRC is checked on the way."})
     static final class Show implements Callable<Integer> {
         @Spec
@@ -119,13 +122,17 @@ public final class JournalCommand implements Runnable {
             try (Journal journal = Journal.inspect(dir)) {
                 CheckpointImage image = seq == null ? journal.latest() : journal.read(seq);
                 print(out, "header", image.header());
-                print(out, "process", image.process());
-                image.threads().forEach(t -> print(out, "thread", t));
-                image.areas().forEach(a -> print(out, "area", a));
-                image.fds().forEach(f -> print(out, "fd", f));
-                journal.pages(image.header().seq(), (address, contents) -> out.printf(
-                        "%-8s 0x%016x-0x%016x %d pages%n", "pages", address, address + contents.byteSize(),
-                        contents.byteSize() / image.header().pageSize()));
+                for (ProcessImage p : image.processes()) {
+                    print(out, "process", p.process());
+                    p.threads().forEach(t -> print(out, "thread", t));
+                    p.areas().forEach(a -> print(out, "area", a));
+                    p.fds().forEach(f -> print(out, "fd", f));
+                    p.zombies().forEach(z -> print(out, "zombie", z));
+                    p.ipc().forEach(o -> print(out, "ipc", o));
+                    journal.pages(image.header().seq(), p.vpid(), (address, contents) -> out.printf(
+                            "%-8s 0x%016x-0x%016x %d pages%n", "pages", address, address + contents.byteSize(),
+                            contents.byteSize() / image.header().pageSize()));
+                }
                 print(out, "commit", image.commit());
             }
             out.flush();
@@ -133,7 +140,7 @@ public final class JournalCommand implements Runnable {
         }
 
         private static void print(PrintWriter out, String label, Object record) {
-            String kind = label.equals("fd") ? record.getClass().getSimpleName() + " " : "";
+            String kind = label.equals("fd") || label.equals("ipc") ? record.getClass().getSimpleName() + " " : "";
             out.printf("%-8s %s%s%n", label, kind, RecordText.describe(record));
         }
     }

@@ -117,25 +117,64 @@ class CheckpointRestoreRefusalTest {
                 Arguments.of("System V shared memory", "import ctypes\nlibc = ctypes.CDLL(None)\n"
                         + "libc.shmat.restype = ctypes.c_void_p\nid = libc.shmget(0, 4096, 0o1600)\n"
                         + "libc.shmat(id, None, 0)\nlibc.shmctl(id, 0, None)",
-                        "is a System V shared memory segment"));
+                        "is System V shared memory segment \\d+ \\(key 0x00000000\\) of the node's IPC namespace"),
+                Arguments.of("System V IPC in a namespace hotclone did not make", "import ctypes\nlibc = ctypes.CDLL(None)\n"
+                        + "assert libc.unshare(0x08000000) == 0\nassert libc.semget(0, 2, 0o1600) >= 0",
+                        "its IPC namespace holds the System V semaphore set 0 \\(key 0x00000000, 2 semaphores\\), which"
+                                + " a restore makes again only for a program hotclone started"));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("unsupportedResources")
     void anUnsupportedResourceIsNamedAndTheJournalHoldsNoCheckpoint(String what, String setUp, String named)
             throws Exception {
-        String script = "import os, time\n" + setUp + "\nprint('tick 1', flush=True)\ntime.sleep(600)\n";
-        try (Program program = Program.start(dir, TestPrograms.python().toString(), "-c", script)) {
+        try (Program program = Program.start(dir, TestPrograms.python().toString(), "-c", script(setUp))) {
             program.awaitTick(1, WAIT);
-            Path journal = dir.resolve("journal");
-            HotcloneCli.Run run = HotcloneCli.run(dir, "checkpoint", "--pid", Integer.toString(program.pid()),
-                    "--journal", journal.toString());
-            assertEquals(1, run.exitCode(), what + ": " + run);
-            assertTrue(Pattern.compile(named).matcher(run.err()).find(), what + " must be named: " + run);
-            assertTrue(program.isAlive(), "a refused checkpoint must leave the program running");
-            HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
-            assertEquals(1, restore.exitCode(), "a refused checkpoint must leave nothing to restore: " + restore);
+            assertRefused(what, program, program.pid(), named);
         }
+    }
+
+    /**
+     * What is refused even of a program in namespaces of its own, pid 1 there, as hotclone run
+     * starts one (here unshare(1) starts it so).
+     */
+    static Stream<Arguments> unsupportedInNamespacesOfItsOwn() {
+        String libc = "import ctypes\nlibc = ctypes.CDLL(None)\nlibc.shmat.restype = ctypes.c_void_p\n";
+        return Stream.of(
+                Arguments.of("System V segment attached in part", libc + "id = libc.shmget(0, 3 * 4096, 0o1600)\n"
+                        + "a = libc.shmat(id, None, 0)\nassert libc.munmap(ctypes.c_void_p(a + 4096), 4096) == 0",
+                        "maps only part of the System V shared memory segment 0 \\(key 0x00000000, 12288 bytes\\)"),
+                Arguments.of("System V segment larger than a checkpoint carries", libc
+                        + "assert libc.shmget(0, 9 << 20, 0o1600) >= 0", "System V shared memory segment 0 \\(key"
+                        + " 0x00000000, 9437184 bytes\\) is larger than the 8 MiB a checkpoint carries"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("unsupportedInNamespacesOfItsOwn")
+    void anUnsupportedResourceOfAProgramInNamespacesOfItsOwnIsNamed(String what, String setUp, String named)
+            throws Exception {
+        try (Program unshare = Program.start(dir, "unshare", "--pid", "--ipc", "--fork", TestPrograms.python().toString(),
+                "-c", script(setUp))) {
+            unshare.awaitTick(1, WAIT);
+            ProcessHandle program = ProcessHandle.of(unshare.pid()).orElseThrow().children().findFirst().orElseThrow();
+            assertRefused(what, unshare, (int) program.pid(), named);
+        }
+    }
+
+    private static String script(String setUp) {
+        return "import os, time\n" + setUp + "\nprint('tick 1', flush=True)\ntime.sleep(600)\n";
+    }
+
+    /** Asserts that a checkpoint of {@code pid} is refused naming {@code named}, and leaves it and nothing else. */
+    private void assertRefused(String what, Program program, int pid, String named) throws Exception {
+        Path journal = dir.resolve("journal");
+        HotcloneCli.Run run = HotcloneCli.run(dir, "checkpoint", "--pid", Integer.toString(pid), "--journal",
+                journal.toString());
+        assertEquals(1, run.exitCode(), what + ": " + run);
+        assertTrue(Pattern.compile(named).matcher(run.err()).find(), what + " must be named: " + run);
+        assertTrue(program.isAlive(), "a refused checkpoint must leave the program running");
+        HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
+        assertEquals(1, restore.exitCode(), "a refused checkpoint must leave nothing to restore: " + restore);
     }
 
     @Test

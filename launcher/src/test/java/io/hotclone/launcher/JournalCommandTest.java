@@ -8,7 +8,9 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.MmState;
 import io.hotclone.image.ProcessState;
+import io.hotclone.image.SysvSem;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.ZombieState;
 import io.hotclone.journal.CheckpointWriter;
 import io.hotclone.journal.Journal;
 import io.hotclone.journal.JournalFormat;
@@ -61,20 +63,55 @@ class JournalCommandTest {
         try (Arena arena = Arena.ofConfined();
              CheckpointWriter w = journal.begin(new ImageHeader(JournalFormat.FORMAT_VERSION, seq, 1, kind, baseSeq,
                      "6.18.0", "x86_64", PAGE, 0x7, 1024, 1_760_000_000_000L))) {
-            w.process(new ProcessState(100, false, "/bin/app", null, new MmState(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
-                    new byte[16], "/", "/", 022, 0, List.of(), List.of(), List.of(), true, null, 100, 0, 100, 0, 0, 0));
-            byte[] regs = new byte[27 * 8];
-            regs[16 * 8] = 0x42; // rip
-            w.thread(new ThreadState(100, regs, new byte[1024], 0, List.of(), null, null, 100, "prog", 0, null));
-            w.area(new MemoryArea(HEAP, HEAP + (long) pages * PAGE, 3, false, AreaKind.HEAP, "[heap]", 0, null, 1));
-            MemorySegment contents = arena.allocate((long) pages * PAGE);
-            contents.fill((byte) seq);
-            w.pages(HEAP, contents);
+            section(w, arena, 100, 0, pages, (byte) seq);
             w.fd(new DeviceFd(0, 0, false, "/dev/null", 0x103));
             if (commit) {
                 w.commit(new Commit(seq, 1, pages, (long) pages * PAGE, 1, 150 + seq, 2000 + seq, (int) seq - 1));
             }
         }
+    }
+
+    /**
+     * Writes the record of process {@code pid} (its parent {@code ppid}), its thread and its heap of
+     * {@code pages} pages filled with {@code fill}.
+     */
+    private static void section(CheckpointWriter w, Arena arena, int pid, int ppid, int pages, byte fill) {
+        w.process(new ProcessState(pid, false, "/bin/app", null, new MmState(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                new byte[16], "/", "/", 022, 0, List.of(), List.of(), List.of(), true, null, pid, ppid, pid, 0, 0, 0));
+        byte[] regs = new byte[27 * 8];
+        regs[16 * 8] = 0x42; // rip
+        w.thread(new ThreadState(pid, regs, new byte[1024], 0, List.of(), null, null, pid, "prog", 0, null));
+        w.area(new MemoryArea(HEAP, HEAP + (long) pages * PAGE, 3, false, AreaKind.HEAP, "[heap]", 0, null, 1));
+        MemorySegment contents = arena.allocate((long) pages * PAGE);
+        contents.fill(fill);
+        w.pages(HEAP, contents);
+    }
+
+    /**
+     * A program of two processes, its first one (pid 1) holding a System V semaphore set, its
+     * child (pid 2) a zombie: show prints each process's records and pages, the first process
+     * first, though its section comes last in the journal.
+     */
+    @Test
+    void showDecodesEveryProcessWithItsZombiesAndIpcObjects() {
+        Path dir = tmp.resolve("tree");
+        try (Arena arena = Arena.ofConfined(); Journal journal = Journal.create(dir);
+             CheckpointWriter w = journal.begin(new ImageHeader(JournalFormat.FORMAT_VERSION, 1, 1, CheckpointKind.FULL,
+                     -1, "6.18.0", "x86_64", PAGE, 0x7, 1024, 1_760_000_000_000L))) {
+            section(w, arena, 2, 1, 1, (byte) 2);
+            w.zombie(new ZombieState(0, 3, 3, 1, 7 << 8));
+            section(w, arena, 1, 0, 2, (byte) 1);
+            w.ipc(new SysvSem(0, 0x48430002, 0, 0, 0600, List.of(1, 2)));
+            w.commit(new Commit(1, 2, 3, 3L * PAGE, 0, 150, 2000, 0));
+        }
+        Run r = run("show", dir.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        List<String> labels = r.out().lines().filter(l -> !l.startsWith(" ")).map(l -> l.split(" ")[0]).toList();
+        assertEquals(List.of("header", "process", "thread", "area", "ipc", "pages", "process", "thread", "area", "zombie",
+                "pages", "commit"), labels);
+        assertTrue(r.out().contains("ipc      SysvSem id=0 key=0x48430002 uid=0 gid=0 mode=0600 values=[1, 2]\n"), r.out());
+        assertTrue(r.out().contains("zombie   pid=0 vpid=3 vpgid=3 vsid=1 waitStatus=1792\n"), r.out());
+        assertTrue(r.out().contains("pages    0x0000555555550000-0x0000555555552000 2 pages\n"), r.out());
     }
 
     private Path journalWithTwoCheckpoints() {

@@ -172,13 +172,14 @@ class RunTest {
      * consumer checks that no byte in the pipes was lost or repeated; sharedanon's parent, child
      * and grandchild talk through MAP_SHARED anonymous memory inherited over fork; zombies holds
      * three children that ended (an exit status, a signal, a group of its own) and waits for them
-     * only at verify.
+     * only at verify; sysvipc keeps System V segments (one shared with a child), semaphores and a
+     * message queue in its IPC namespace.
      */
     @ParameterizedTest
     @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect", "threads, uffd",
             "threadchurn, uffd", "pipes, uffd", "timers, uffd", "names, uffd",
             "sockets, uffd", "inet, uffd", "tree, uffd", "pipeline, uffd", "sharedanon, uffd",
-            "zombies, uffd"})
+            "zombies, uffd", "sysvipc, uffd"})
     void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck(String name, String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         Path verify = dir.resolve("verify");

@@ -17,6 +17,7 @@ import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.image.FdExchange;
 import io.hotclone.image.ProcessImage;
+import io.hotclone.image.SysvIpc;
 import io.hotclone.image.ZombieState;
 import io.hotclone.bindings.linux.Libc;
 import io.hotclone.journal.Journal;
@@ -116,6 +117,8 @@ final class ProcessBuild {
             long scratch = AddressSpace.freeRange(now, avoid, RemoteSyscalls.SCRATCH_SIZE);
             remote = RemoteSyscalls.infect(tracee, now, scratch);
             ProcessBuild build = new ProcessBuild(tracee, remote, proc, leader, Set.of());
+            // Its IPC namespace's segments are there for its areas (and its children's) to attach.
+            SysvIpc.make(pid, image.ipc());
             build.become(image);
             return build;
         } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package io.hotclone.restore;
 import io.hotclone.image.FdExchange;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessImage;
+import io.hotclone.image.SysvIpc;
 import io.hotclone.image.ZombieState;
 import io.hotclone.journal.CheckpointImage;
 import io.hotclone.journal.Journal;
@@ -30,10 +31,22 @@ final class ProgramBuild {
     private final Map<Integer, ProcessBuild> builds;
     /** The children that ended and were not waited for, made again as they were. */
     private final Set<ZombieState> zombies;
+    /** The System V IPC objects its IPC namespace was made with, described (see {@link SysvIpc#describe}). */
+    private final List<String> ipc;
 
-    private ProgramBuild(Map<Integer, ProcessBuild> builds, Set<ZombieState> zombies) {
+    private ProgramBuild(Map<Integer, ProcessBuild> builds, Set<ZombieState> zombies, List<String> ipc) {
         this.builds = builds;
         this.zombies = zombies;
+        this.ipc = ipc;
+    }
+
+    /** The System V IPC objects of {@code image}'s IPC namespace, described. */
+    private static List<String> ipc(CheckpointImage image) {
+        return ipcOf(image).stream().map(SysvIpc::describe).toList();
+    }
+
+    private static List<SysvIpc> ipcOf(CheckpointImage image) {
+        return image.processes().getFirst().ipc();
     }
 
     /** The zombies of {@code image}, whoever captured them (without their pids on that node). */
@@ -60,9 +73,9 @@ final class ProgramBuild {
             for (ProcessImage p : image.processes()) {
                 p.zombies().forEach(z -> builds.get(p.vpid()).zombie(z, p.process()));
             }
-            return new ProgramBuild(builds, zombies(image));
+            return new ProgramBuild(builds, zombies(image), ipc(image));
         } catch (RuntimeException e) {
-            new ProgramBuild(builds, Set.of()).kill();
+            new ProgramBuild(builds, Set.of(), List.of()).kill();
             throw e;
         }
     }
@@ -81,13 +94,13 @@ final class ProgramBuild {
 
     /**
      * Whether {@code image} holds exactly the processes this build has (by their pids in the
-     * program) and the same zombies, each process sharing with its parent the memory it shares
+     * program), the same zombies and System V IPC objects, each process sharing with its parent the memory it shares
      * here.
      */
     boolean holdsTheProcessesOf(CheckpointImage image) {
         Map<Integer, ProcessImage> byVpid = new HashMap<>();
         image.processes().forEach(p -> byVpid.put(p.vpid(), p));
-        return builds.keySet().equals(byVpid.keySet()) && zombies.equals(zombies(image))
+        return builds.keySet().equals(byVpid.keySet()) && zombies.equals(zombies(image)) && ipc.equals(ipc(image))
                 && image.processes().stream().allMatch(p -> {
             ProcessImage parent = byVpid.get(p.process().vppid());
             return builds.get(p.vpid()).inherited().equals(parent == null ? Set.of()
@@ -109,11 +122,15 @@ final class ProgramBuild {
         }
     }
 
-    /** Copies every process's pages of the checkpoints of {@code chain} into place (see {@link ProcessBuild#fill}). */
+    /**
+     * Copies every process's pages of the checkpoints of {@code chain} into place (see
+     * {@link ProcessBuild#fill}), and the System V IPC objects' contents of {@code image}.
+     */
     void fill(Journal journal, List<Long> chain, CheckpointImage image) {
         for (ProcessImage p : image.processes()) {
             builds.get(p.vpid()).fill(journal, chain, p.areas());
         }
+        SysvIpc.fill(pid(), ipcOf(image));
     }
 
     /**
@@ -130,6 +147,7 @@ final class ProgramBuild {
             for (ProcessImage p : image.processes()) {
                 builds.get(p.vpid()).resume(p);
             }
+            SysvIpc.removeDestroyed(pid(), ipcOf(image));
         } catch (RuntimeException e) {
             kill();
             throw e;

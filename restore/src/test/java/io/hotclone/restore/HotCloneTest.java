@@ -199,22 +199,14 @@ class HotCloneTest {
      */
     @Test
     void aCloneOfProcessesSharingAnonymousMemoryCarriesItOnceAndSharesItAgain() {
-        Path verify = dir.resolve("verify");
-        try (Program program = startAsRunDoes(List.of(TestPrograms.compile("sharedanon", dir).toString(),
-                "--verify-file", verify.toString()));
-             Journal journal = Journal.create(dir.resolve("journal"));
-             Chain chain = new Chain(1, Tracking.UFFD);
-             HotClone clone = new HotClone()) {
-            program.awaitTick(2, WAIT);
-            follow(program, journal, chain, clone, 4);
-            assertEquals(1, clone.builds(), "the clone followed by reconciling");
-            io.hotclone.journal.CheckpointImage image = journal.read(clone.seq());
+        followResumeAndVerify("sharedanon", (journal, seq) -> {
+            io.hotclone.journal.CheckpointImage image = journal.read(seq);
             assertEquals(3, image.processes().size(), "the parent, the child and the grandchild");
             io.hotclone.image.MemoryArea shared = image.areas().stream()
                     .filter(a -> a.kind() == io.hotclone.image.AreaKind.SHARED_ANONYMOUS).findFirst().orElseThrow();
             for (io.hotclone.image.ProcessImage p : image.processes()) {
                 long[] bytes = {0};
-                journal.pages(clone.seq(), p.vpid(), (address, contents) -> {
+                journal.pages(seq, p.vpid(), (address, contents) -> {
                     long from = Math.max(address, shared.start());
                     long to = Math.min(address + contents.byteSize(), shared.end());
                     bytes[0] += Math.max(0, to - from);
@@ -225,6 +217,40 @@ class HotCloneTest {
                     assertEquals(0, bytes[0], "process " + p.vpid() + "'s part carries none of it");
                 }
             }
+        });
+    }
+
+    /**
+     * sysvipc keeps segments (one attached by a parent and its child, one detached, one removed
+     * while attached), semaphores and a message queue whose messages change every tick in its IPC
+     * namespace. The clone makes them once with their ids and refills them from every checkpoint
+     * (the queue emptied of the messages of the one before); resumed, the program finds each as it
+     * left it and its segment still shared with its child.
+     */
+    @Test
+    void aCloneOfAProgramWithSystemVIpcObjectsRefillsThemFromEveryCheckpoint() {
+        followResumeAndVerify("sysvipc", (journal, seq) -> assertEquals(
+                List.of("sysv-shm", "sysv-shm", "sysv-shm", "sysv-sem", "sysv-msg"),
+                journal.read(seq).processes().getFirst().ipc().stream()
+                        .map(o -> o.getClass().getAnnotation(io.hotclone.image.Tag.class).name()).toList()));
+    }
+
+    /**
+     * Starts test program {@code name} as hotclone run does and follows it with a clone through 4
+     * checkpoints, which must reconcile, never rebuild; hands {@code check} the journal and the
+     * clone's seq, then resumes the clone, which must pass the program's self-check.
+     */
+    private void followResumeAndVerify(String name, java.util.function.BiConsumer<Journal, Long> check) {
+        Path verify = dir.resolve("verify");
+        try (Program program = startAsRunDoes(List.of(TestPrograms.compile(name, dir).toString(), "--verify-file",
+                verify.toString()));
+             Journal journal = Journal.create(dir.resolve("journal"));
+             Chain chain = new Chain(1, Tracking.UFFD);
+             HotClone clone = new HotClone()) {
+            program.awaitTick(2, WAIT);
+            follow(program, journal, chain, clone, 4);
+            assertEquals(1, clone.builds(), "the clone followed by reconciling");
+            check.accept(journal, clone.seq());
             try (Program restored = killAndRestore(program, clone::resume)) {
                 restored.awaitTick(restored.lastTick() + 2, WAIT);
                 Verify.assertPasses(restored, verify, WAIT);

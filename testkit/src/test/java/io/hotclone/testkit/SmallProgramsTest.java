@@ -33,7 +33,7 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
-            "timers", "names", "sockets", "inet", "tree", "forkchurn", "sharedanon", "zombies"})
+            "timers", "names", "sockets", "inet", "tree", "forkchurn", "sharedanon", "zombies", "sysvipc"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -100,7 +100,9 @@ class SmallProgramsTest {
             "tree, token", "tree, pid", "tree, ppid", "tree, pdeathsig", "tree, log", "tree, tid", "tree, ring",
             "forkchurn, value", "forkchurn, status", "forkchurn, pid", "forkchurn, longlived",
             "sharedanon, shared", "sharedanon, contents", "sharedanon, children",
-            "zombies, status", "zombies, pid", "zombies, group", "zombies, sigchld"})
+            "zombies, status", "zombies, pid", "zombies, group", "zombies, sigchld",
+            "sysvipc, ids", "sysvipc, shm", "sysvipc, detached", "sysvipc, dest", "sysvipc, sem", "sysvipc, msg",
+            "sysvipc, perms"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

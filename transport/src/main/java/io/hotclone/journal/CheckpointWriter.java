@@ -5,6 +5,7 @@ import io.hotclone.image.FdState;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.SysvIpc;
 import io.hotclone.image.ZombieState;
 
 import java.lang.foreign.MemorySegment;
@@ -17,7 +18,7 @@ import java.lang.foreign.MemorySegment;
  */
 public interface CheckpointWriter extends AutoCloseable {
     /**
-     * A process record, which begins the process's section: the threads, areas, fds, zombies and
+     * A process record, which begins the process's section: the threads, areas, fds, zombies, IPC objects and
      * pages written after it, up to the next process record, are its own. At least one per checkpoint;
      * children before their parents, the program's first process last.
      */
@@ -31,6 +32,9 @@ public interface CheckpointWriter extends AutoCloseable {
 
     /** A child of the section's process that ended and was not waited for, after its descriptors. */
     void zombie(ZombieState z);
+
+    /** A System V IPC object of the program's IPC namespace, in its first process's section, last. */
+    void ipc(SysvIpc object);
 
     /**
      * Copies page contents into the journal, split into records of at most

@@ -6,6 +6,7 @@ import io.hotclone.image.ImageHeader;
 import io.hotclone.image.MemoryArea;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.ThreadState;
+import io.hotclone.image.SysvIpc;
 import io.hotclone.image.ZombieState;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.wire.Wire;
@@ -105,6 +106,12 @@ final class QueueCheckpointWriter implements CheckpointWriter {
     public void zombie(ZombieState z) {
         checkOpen();
         append(z);
+    }
+
+    @Override
+    public void ipc(SysvIpc object) {
+        checkOpen();
+        append(object);
     }
 
     @Override

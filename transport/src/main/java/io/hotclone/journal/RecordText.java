@@ -23,7 +23,8 @@ public final class RecordText {
             "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss",
             "fs_base", "gs_base", "ds", "es", "fs", "gs");
     private static final Set<String> HEX = Set.of("start", "end", "handler", "restorer", "mask", "blockedMask",
-            "sp", "address", "xfeatures", "flags", "personality", "signature", "rdev", "device", "clearChildTid", "head");
+            "sp", "address", "xfeatures", "flags", "personality", "signature", "rdev", "device", "clearChildTid", "head",
+            "key");
     private static final int SIGINFO_SIZE = 128;
 
     private RecordText() {
@@ -53,7 +54,7 @@ public final class RecordText {
             case null -> "null";
             case Long l when address || HEX.contains(name) -> "0x" + Long.toHexString(l);
             case Integer i when name.equals("prot") -> prot(i);
-            case Integer i when name.equals("umask") -> "0" + Integer.toOctalString(i);
+            case Integer i when name.equals("umask") || name.equals("mode") -> "0" + Integer.toOctalString(i);
             case Integer i when name.equals("failedBefore") && i == Commit.FAILED_BEFORE_UNKNOWN -> "unknown";
             case Integer i when HEX.contains(name) -> "0x" + Integer.toHexString(i);
             case String s -> '"' + s + '"';

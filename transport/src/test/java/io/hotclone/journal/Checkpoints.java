@@ -55,6 +55,7 @@ public final class Checkpoints {
         flush(w, address, batch);
         image.fds().forEach(w::fd);
         image.processes().getFirst().zombies().forEach(w::zombie);
+        image.processes().getFirst().ipc().forEach(w::ipc);
         return w;
     }
 
@@ -91,7 +92,8 @@ public final class Checkpoints {
         List<MemoryArea> areas = List.of(Images.anonymous(AREA_START, Math.max(1, pageBytes / PAGE)), Images.fileArea());
         List<FdState> fds = List.of(Images.device(), Images.regularFile(), Images.inherited());
         return new CheckpointImage(Images.header(seq, epoch, kind, baseSeq), List.of(new ProcessImage(Images.process(),
-                List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds, List.of(Images.zombie()))),
+                List.of(Images.thread(4242, true), Images.thread(4243, false)), areas, fds, List.of(Images.zombie()),
+                Images.ipc())),
                 Images.commit(seq, areas.size(), pageBytes, fds.size()));
     }
 

@@ -78,6 +78,9 @@ class ImageCodecTest {
                 Map.entry("inet-socket-fd-udp", new InetSocketFd(4, 02, false, 10, 2, 2747940, new byte[16], 5353, false, 0,
                         new byte[16], 53, false, true, true, false, true)),
                 Map.entry("zombie", Images.zombie()),
+                Map.entry("sysv-shm", Images.ipc().get(0)),
+                Map.entry("sysv-sem", Images.ipc().get(1)),
+                Map.entry("sysv-msg", Images.ipc().get(2)),
                 Map.entry("commit", Images.commit(9, 12, 40L << 20, 3)));
     }
 
@@ -140,7 +143,7 @@ class ImageCodecTest {
                 p.root(), p.umask(), p.personality(), p.rlimits(), p.sigactions(), p.sharedPending(), p.groupLeader(),
                 p.uts(), 0, 0, 0, 0, 0, 0), v3);
         ThreadState leader = Images.thread(4243, true);
-        ProcessImage image = new ProcessImage(v3, List.of(leader), List.of(), List.of(), List.of());
+        ProcessImage image = new ProcessImage(v3, List.of(leader), List.of(), List.of(), List.of(), List.of());
         assertEquals(leader.programTid(), image.vpid(), "a process saved without its vpid is known by its leader thread's id");
     }
 

@@ -18,6 +18,10 @@ import io.hotclone.image.SigactionState;
 import io.hotclone.image.SigaltstackState;
 import io.hotclone.image.ThreadState;
 import io.hotclone.image.ZombieState;
+import io.hotclone.image.SysvIpc;
+import io.hotclone.image.SysvMsg;
+import io.hotclone.image.SysvSem;
+import io.hotclone.image.SysvShm;
 import io.hotclone.image.UtsState;
 
 import java.lang.foreign.MemorySegment;
@@ -91,6 +95,14 @@ final class Images {
     /** A child killed by SIGTERM (15), in a group of its own. */
     static ZombieState zombie() {
         return new ZombieState(31337, 4, 4, 1, 15);
+    }
+
+    /** A segment of 5000 bytes, removed while attached; a set of three semaphores; a queue of two messages. */
+    static List<SysvIpc> ipc() {
+        return List.of(new SysvShm(3, 0x48430001, 0, 0, 01640, 5000, bytes(11, 5000)),
+                new SysvSem(0, 0x48430002, 1000, 1000, 0600, List.of(0, 7, 32767)),
+                new SysvMsg(65536, 0, 0, 100, 0620, 12345, List.of(new SysvMsg.Message(1, new byte[] {'h', 'i'}),
+                        new SysvMsg.Message(3, new byte[0]))));
     }
 
     static Commit commit(long seq, int areas, long pageBytes, int fds) {

@@ -139,4 +139,13 @@ public final class SyscallsAmd64 {
     public static final int SYS_signalfd4 = 0x121;
     public static final int SYS_sethostname = 170;
     public static final int SYS_setdomainname = 171;
+    public static final int SYS_setns = 0x134;
+    public static final int SYS_shmget = 29;
+    public static final int SYS_shmdt = 67;
+    public static final int SYS_shmctl = 31;
+    public static final int SYS_semget = 64;
+    public static final int SYS_semctl = 66;
+    public static final int SYS_msgget = 68;
+    public static final int SYS_msgsnd = 69;
+    public static final int SYS_msgctl = 71;
 }

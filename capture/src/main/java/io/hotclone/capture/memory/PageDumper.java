@@ -140,7 +140,7 @@ public final class PageDumper implements AutoCloseable {
             case FILE -> !area.shared() && ((entry & Pagemap.SWAPPED) != 0
                     || (entry & (Pagemap.PRESENT | Pagemap.FILE_OR_SHARED)) == Pagemap.PRESENT);
             case SHARED_ANONYMOUS -> true;
-            case VDSO, VVAR, VVAR_VCLOCK, VSYSCALL -> false;
+            case SYSV_SHM, VDSO, VVAR, VVAR_VCLOCK, VSYSCALL -> false;
         };
     }
 
