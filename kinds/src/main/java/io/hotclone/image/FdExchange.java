@@ -4,8 +4,10 @@ import io.hotclone.process.ptrace.RemoteSyscalls;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 
 import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
@@ -33,6 +35,8 @@ public final class FdExchange {
     private final Map<Long, PipeFd> readEnds = new HashMap<>();
     /** Every connected Unix socket in the image, by its inode: it carries what is queued to it. */
     private final Map<Long, UnixSocketFd> sockets = new HashMap<>();
+    /** The steps done once for the whole program, by their keys (a FIFO refilled). */
+    private final Set<Object> claimed = new HashSet<>();
 
     /** For the restore of {@code processes}, the image's every process. */
     public FdExchange(List<ProcessImage> processes) {
@@ -55,6 +59,11 @@ public final class FdExchange {
     /** The connected Unix socket {@code inode} in the image, whichever process holds it. */
     Optional<UnixSocketFd> socket(long inode) {
         return Optional.ofNullable(sockets.get(inode));
+    }
+
+    /** Whether {@code key} is claimed here for the first time in the program: a step done once for all processes. */
+    boolean first(Object key) {
+        return claimed.add(key);
     }
 
     void joined(Parking parking) {

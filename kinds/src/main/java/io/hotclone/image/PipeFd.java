@@ -117,14 +117,15 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
         }
     }
 
-    private record Queued(int capacity, byte[] data) {
+    /** A pipe's capacity and the bytes queued in it. */
+    record Queued(int capacity, byte[] data) {
     }
 
     /**
      * The pipe's capacity and the bytes queued in it, left there: tee(2) copies them from a
      * new read end (opened through /proc) into a pipe of hotclone's, which they are read from.
      */
-    private static Queued queued(ProcFs proc, int fd, String refusal) {
+    static Queued queued(ProcFs proc, int fd, String refusal) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cs = arena.allocate(Libc.callStateLayout());
             int source = Native.check(Libc.open(cs, arena.allocateFrom(proc.path("fd/" + fd).toString()), O_RDONLY | O_NONBLOCK
@@ -183,7 +184,7 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
             int[] ends = Reopen.pair(remote, "pipe2 for " + what, SYS_pipe2, at -> new long[] {at, 0});
             remote.check("fcntl(F_SETPIPE_SZ, " + read.capacity + ") for " + what, SYS_fcntl, ends[0], F_SETPIPE_SZ,
                     read.capacity);
-            read.fill(remote, ends[1]);
+            refill(remote, ends[1], read.data, fd);
             parking.park(key(!readEnd), ends[readEnd ? 1 : 0], "the " + end(!readEnd) + " of " + what);
             return ends[readEnd ? 0 : 1];
         });
@@ -198,8 +199,11 @@ public record PipeFd(int fd, int flags, boolean closeOnExec, long pipe, boolean 
         return "pipe:[" + pipe + "]:" + (read ? "r" : "w");
     }
 
-    /** Puts the saved bytes back in the pipe through its write end {@code write}, from hotclone (through /proc). */
-    private void fill(RemoteSyscalls remote, long write) {
+    /**
+     * Puts {@code data} back in a pipe (or FIFO) of fd {@code fd} through {@code write}, a
+     * descriptor open for writing to it, from hotclone (through /proc).
+     */
+    static void refill(RemoteSyscalls remote, long write, byte[] data, int fd) {
         if (data.length == 0) {
             return;
         }

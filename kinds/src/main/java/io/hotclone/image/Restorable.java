@@ -38,6 +38,9 @@ public final class Restorable {
                     + " and data; readiness is found again"),
             new Entry("pipes", "with both ends in the program (one process or two): the bytes queued in them,"
                     + " their capacity, flags"),
+            new Entry("FIFOs", "named pipes, opened again by their path for reading, writing or both (made there"
+                    + " with their mode where missing), with the bytes queued in them and their capacity; their other"
+                    + " end may be outside the program, which opens it again by name"),
             new Entry("timerfds", "their clock, the time left and the interval, expirations not yet read; an"
                     + " absolute timer stays absolute"),
             new Entry("signalfds", "their mask (the signals they read are the pending ones, kept with them)"),
@@ -60,7 +63,8 @@ public final class Restorable {
             new Entry("memory or descriptors shared between processes", "MAP_SHARED anonymous memory a process"
                     + " shares other than where its parent still maps it (its parent unmapped or moved it), a vfork"
                     + " child before its exec, clone(CLONE_VM) or clone(CLONE_FILES) without CLONE_THREAD"),
-            new Entry("pipes", "with an end held outside the program, in packet mode (O_DIRECT), named FIFOs"),
+            new Entry("pipes", "with an end held outside the program, in packet mode (O_DIRECT); a FIFO deleted"
+                    + " or replaced at its path"),
             new Entry("sockets", "established TCP connections, queued UDP"
                     + " datagrams; netlink, raw and packet sockets; Unix sockets connected outside the program or with"
                     + " descriptors in flight (SCM_RIGHTS)"),

@@ -10,6 +10,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -89,6 +91,42 @@ class CheckpointRestoreTest {
                     assertEquals("5", get(http, uri));
                     assertTrue(restored.isAlive());
                 }
+            }
+        }
+    }
+
+    /**
+     * A program reads a FIFO whose writer is outside it: what that writer queued before the
+     * checkpoint is there after the restore, and a writer that opens the FIFO again by its name
+     * reaches the restored reader.
+     */
+    @Test
+    void aFifoKeepsWhatAnOutsideWriterQueuedAndTheRestoredReaderGetsWhatComesNext() throws Exception {
+        Path journal = dir.resolve("journal");
+        Path fifo = dir.resolve("fifo");
+        Path go = dir.resolve("go");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        String script = "import os, time\nfd = os.open('" + fifo + "', os.O_RDONLY | os.O_NONBLOCK)\n"
+                + "print('tick 1', flush=True)\ngot = b''\nwhile True:\n"
+                + "    if os.path.exists('" + go + "'):\n"
+                + "        try:\n            got += os.read(fd, 100)\n        except BlockingIOError:\n            pass\n"
+                + "        print('got ' + got.decode(), flush=True)\n"
+                + "    time.sleep(0.05)\n";
+        try (Program original = Program.start(dir, TestPrograms.python().toString(), "-c", script)) {
+            original.awaitTick(1, WAIT);
+            Files.write(fifo, "queued".getBytes(StandardCharsets.US_ASCII)); // opens it for writing, writes, closes
+            HotcloneCli.Run checkpoint = HotcloneCli.run(dir, "checkpoint", "--pid", Integer.toString(original.pid()),
+                    "--journal", journal.toString(), "--kill");
+            assertEquals(0, checkpoint.exitCode(), checkpoint.toString());
+            original.awaitReaped(WAIT);
+            HotcloneCli.Run restore = HotcloneCli.run(dir, "restore", "--journal", journal.toString(), "--detach");
+            assertEquals(0, restore.exitCode(), restore.toString());
+            Matcher pid = PID.matcher(restore.out());
+            assertTrue(pid.find(), restore.toString());
+            try (Program restored = Program.adopt(Integer.parseInt(pid.group(1)), original.stdout())) {
+                Files.write(fifo, "-after".getBytes(StandardCharsets.US_ASCII));
+                Files.createFile(go);
+                restored.awaitLine(Pattern.compile("got queued-after"), WAIT);
             }
         }
     }

@@ -6,6 +6,7 @@ import io.hotclone.image.ThreadState;
 import io.hotclone.image.DupFd;
 import io.hotclone.image.EpollFd;
 import io.hotclone.image.EventfdFd;
+import io.hotclone.image.FifoFd;
 import io.hotclone.image.PipeFd;
 import io.hotclone.image.SignalFd;
 import io.hotclone.image.TimerFd;
@@ -15,6 +16,7 @@ import io.hotclone.image.InetSocketFd;
 import io.hotclone.image.ProcessImage;
 import io.hotclone.image.ProcessState;
 import io.hotclone.image.SharedFd;
+import io.hotclone.process.FileIdentity;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.wire.Wire;
 import net.openhft.chronicle.wire.WireType;
@@ -77,6 +79,8 @@ class ImageCodecTest {
                         8080, true, 511, new byte[0], 0, true, false, false, true, false)),
                 Map.entry("inet-socket-fd-udp", new InetSocketFd(4, 02, false, 10, 2, 2747940, new byte[16], 5353, false, 0,
                         new byte[16], 53, false, true, true, false, true)),
+                Map.entry("fifo-fd", new FifoFd(5, 04000, true, "/run/app.fifo", new FileIdentity(0xfe00, 42, 0, 0), 0640,
+                        1 << 17, new byte[] {7, 8, 9})),
                 Map.entry("zombie", Images.zombie()),
                 Map.entry("sysv-shm", Images.ipc().get(0)),
                 Map.entry("sysv-sem", Images.ipc().get(1)),

@@ -148,4 +148,5 @@ public final class SyscallsAmd64 {
     public static final int SYS_msgget = 68;
     public static final int SYS_msgsnd = 69;
     public static final int SYS_msgctl = 71;
+    public static final int SYS_mknodat = 0x103;
 }
