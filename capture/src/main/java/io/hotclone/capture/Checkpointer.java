@@ -11,7 +11,6 @@ import io.hotclone.bindings.linux.Libc;
 import io.hotclone.image.AreaClassifier;
 import io.hotclone.image.AreaKind;
 import io.hotclone.process.proc.MapsEntry;
-import io.hotclone.process.IpcNamespace;
 import io.hotclone.process.proc.ProcFs;
 import io.hotclone.process.ptrace.FrozenCopy;
 import io.hotclone.process.ptrace.ProcessGoneException;
@@ -497,55 +496,45 @@ public final class Checkpointer {
             }
         }
         boolean builds = process != null && chain.canBuildOn(process);
-        List<MapsEntry> kernelAreas = proc.maps();
-        List<MapsEntry> maps = process != null && process.tracker() != null ? process.tracker().view(kernelAreas)
-                : kernelAreas;
-        AreaClassifier classifier = new AreaClassifier(proc, builds ? process.areas() : Map.of(), kernelAreas);
-        List<MemoryArea> areas = maps.stream().map(m -> classifier.classify(m, seq)).toList();
-        if (builds) {
-            areas = process.continued(areas);
-        }
-        List<FdState> fds = FdState.dumpAll(proc, program);
-        List<Tracee> all = new ArrayList<>(List.of(tracee));
-        all.addAll(others);
-        List<byte[]> xstates = all.stream().map(Tracee::xstate).toList();
-        List<byte[]> sharedPending = tracee.pendingSignals(true);
-        try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
-            List<ThreadState> threads = dumpThreads(proc, remote, all, xstates);
-            ThreadState thread = threads.getFirst();
-            ProcessState state = ProcessState.dump(proc, remote, sharedPending, vppid);
-            List<SysvIpc> ipc = root ? dumpIpc(proc.pid(), state.vpid()) : List.of();
-            DirtySet dirty = process == null ? null : track(process, remote, areas, thread);
-            if (chain != null && root) {
-                chain.reapCopies(remote);
+        // Read on the namespace's thread beside this capture: nothing changes them while the program is stopped.
+        try (IpcRead ipc = root ? IpcRead.start(chain, proc.pid()) : IpcRead.NONE) {
+            List<MapsEntry> kernelAreas = proc.maps();
+            List<MapsEntry> maps = process != null && process.tracker() != null ? process.tracker().view(kernelAreas)
+                    : kernelAreas;
+            AreaClassifier classifier = new AreaClassifier(proc, builds ? process.areas() : Map.of(), kernelAreas);
+            List<MemoryArea> areas = maps.stream().map(m -> classifier.classify(m, seq)).toList();
+            if (builds) {
+                areas = process.continued(areas);
             }
-            CapturePlan plan = root ? plan(proc, process, areas, seq, dirty) : CapturePlan.streamed();
-            PageCapture pages = switch (plan.how()) {
-                case STREAMED -> new StreamedCapture();
-                case STAGED -> new StagedCapture();
-                case FORKED -> new ForkCapture(fork(tracee, remote, thread.programTid() == 1, options),
-                        plan.stageShort());
-            };
-            try {
-                remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
-            } catch (RuntimeException e) {
-                pages.close();
-                throw e;
+            List<FdState> fds = FdState.dumpAll(proc, program);
+            List<Tracee> all = new ArrayList<>(List.of(tracee));
+            all.addAll(others);
+            List<byte[]> xstates = all.stream().map(Tracee::xstate).toList();
+            List<byte[]> sharedPending = tracee.pendingSignals(true);
+            try (RemoteSyscalls remote = RemoteSyscalls.infectForCapture(tracee, maps)) {
+                List<ThreadState> threads = dumpThreads(proc, remote, all, xstates);
+                ThreadState thread = threads.getFirst();
+                ProcessState state = ProcessState.dump(proc, remote, sharedPending, vppid);
+                List<SysvIpc> objects = ipc.take(proc.pid(), state.vpid());
+                DirtySet dirty = process == null ? null : track(process, remote, areas, thread);
+                if (chain != null && root) {
+                    chain.reapCopies(remote);
+                }
+                CapturePlan plan = root ? plan(proc, process, areas, seq, dirty) : CapturePlan.streamed();
+                PageCapture pages = switch (plan.how()) {
+                    case STREAMED -> new StreamedCapture();
+                    case STAGED -> new StagedCapture();
+                    case FORKED -> new ForkCapture(fork(tracee, remote, thread.programTid() == 1, options),
+                            plan.stageShort());
+                };
+                try {
+                    remote.cure(remote.savedRegisters(), remote.savedSigmask(), true);
+                } catch (RuntimeException e) {
+                    pages.close();
+                    throw e;
+                }
+                return new Frozen(state, List.copyOf(threads), areas, fds, zombies, objects, dirty, plan, pages);
             }
-            return new Frozen(state, List.copyOf(threads), areas, fds, zombies, ipc, dirty, plan, pages);
-        }
-    }
-
-    /** The System V IPC objects of the namespace of the program's first process {@code pid} (see {@link SysvIpc#dump}). */
-    private List<SysvIpc> dumpIpc(int pid, int vpid) {
-        if (chain != null) {
-            return SysvIpc.dump(chain.ipc(pid), pid, vpid);
-        }
-        if (!IpcNamespace.isOwn(pid)) {
-            return List.of();
-        }
-        try (IpcNamespace ns = IpcNamespace.join(pid)) {
-            return SysvIpc.dump(ns, pid, vpid);
         }
     }
 

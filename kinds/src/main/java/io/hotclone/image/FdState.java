@@ -20,11 +20,11 @@ import static io.hotclone.bindings.linux.SyscallsAmd64.SYS_close;
  * {@link #restore}.
  */
 public sealed interface FdState extends ImageRecord permits RegularFileFd, DeviceFd, InheritedFd, EventfdFd,
-        EpollFd, DupFd, PipeFd, FifoFd, TimerFd, SignalFd, UnixSocketFd,
+        EpollFd, DupFd, PipeFd, FifoFd, TimerFd, SignalFd, InotifyFd, UnixSocketFd,
         InetSocketFd, SharedFd {
     /** The kinds tried in order on each descriptor: the first that recognises it saves it. */
     List<Dumper> DUMPERS = List.of(InheritedFd::dump, RegularFileFd::dump, FifoFd::dump, DeviceFd::dump, EventfdFd::dump,
-            EpollFd::dump, PipeFd::dump, TimerFd::dump, SignalFd::dump, UnixSocketFd::dump,
+            EpollFd::dump, PipeFd::dump, TimerFd::dump, SignalFd::dump, InotifyFd::dump, UnixSocketFd::dump,
             InetSocketFd::dump);
 
     /** The descriptor number in the program. */

@@ -44,6 +44,9 @@ public final class Restorable {
             new Entry("timerfds", "their clock, the time left and the interval, expirations not yet read; an"
                     + " absolute timer stays absolute"),
             new Entry("signalfds", "their mask (the signals they read are the pending ones, kept with them)"),
+            new Entry("inotify", "each watch added again on the path of the file it watched, with its mask and its"
+                    + " watch descriptor; events queued and not read are not kept, and a watched file must be at its"
+                    + " path where the program is restored"),
             new Entry("unix sockets", "socketpairs with both ends in the program (stream, datagram, seqpacket: what"
                     + " is queued each way, shutdowns), listening sockets with their name and backlog (connections"
                     + " waiting are left out), unconnected ones with their name"),

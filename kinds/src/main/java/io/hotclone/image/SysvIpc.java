@@ -36,31 +36,29 @@ public sealed interface SysvIpc extends ImageRecord permits SysvShm, SysvSem, Sy
     /** Gives it its owner, mode and contents: a segment's bytes, the semaphores' values, the queue's messages. */
     void fill();
 
+    /** Every object of the IPC namespace the calling thread is in (one of {@link IpcNamespace}'s). */
+    public static List<SysvIpc> readAll() {
+        List<SysvIpc> all = new ArrayList<>();
+        SysvCalls.table("shm").forEach(r -> all.add(SysvShm.dump(Integer.parseInt(r[1]), Integer.parseInt(r[0]))));
+        SysvCalls.table("sem").forEach(r -> all.add(SysvSem.dump(Integer.parseInt(r[1]), Integer.parseInt(r[0]))));
+        SysvCalls.table("msg").forEach(r -> all.add(SysvMsg.dump(Integer.parseInt(r[1]), Integer.parseInt(r[0]),
+                Long.parseLong(r[3]))));
+        return List.copyOf(all);
+    }
+
     /**
-     * Every object of the IPC namespace of process {@code pid}, the program's first one, read by
-     * {@code ns}, a thread in it; none if {@code ns} is null (the program shares hotclone's
-     * namespace, whose objects are the node's and not the program's). Refused when a restore could
-     * not make them again: the program is not pid 1 of namespaces of its own ({@code vpid}).
+     * {@code objects}, the {@link #readAll} of the IPC namespace of process {@code pid}, the
+     * program's first one; refused when a restore could not make them again: the program is not
+     * pid 1 of namespaces of its own ({@code vpid}), as hotclone run starts it.
      */
-    static List<SysvIpc> dump(IpcNamespace ns, int pid, int vpid) {
-        if (ns == null) {
-            return List.of();
-        }
-        List<SysvIpc> objects = ns.call(() -> {
-            List<SysvIpc> all = new ArrayList<>();
-            SysvCalls.table("shm").forEach(r -> all.add(SysvShm.dump(Integer.parseInt(r[1]), Integer.parseInt(r[0]))));
-            SysvCalls.table("sem").forEach(r -> all.add(SysvSem.dump(Integer.parseInt(r[1]), Integer.parseInt(r[0]))));
-            SysvCalls.table("msg").forEach(r -> all.add(SysvMsg.dump(Integer.parseInt(r[1]), Integer.parseInt(r[0]),
-                    Long.parseLong(r[3]))));
-            return all;
-        });
+    public static List<SysvIpc> kept(List<SysvIpc> objects, int pid, int vpid) {
         if (!objects.isEmpty() && vpid != 1) {
             throw new HotcloneException("cannot checkpoint process " + pid + ": its IPC namespace holds the "
                     + objects.getFirst().describe() + (objects.size() > 1 ? " and " + (objects.size() - 1) + " more" : "")
                     + ", which a restore makes again only for a program hotclone started (hotclone run), pid 1 of"
                     + " namespaces of its own");
         }
-        return List.copyOf(objects);
+        return objects;
     }
 
     /** Makes {@code objects}, empty, in the IPC namespace of process {@code pid}, which holds none yet. */

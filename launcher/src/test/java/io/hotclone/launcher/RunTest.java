@@ -174,13 +174,13 @@ class RunTest {
      * three children that ended (an exit status, a signal, a group of its own) and waits for them
      * only at verify; sysvipc keeps System V segments (one shared with a child), semaphores and a
      * message queue in its IPC namespace; fifos has bytes queued in named pipes, one written by a
-     * child.
+     * child; inotify watches a directory and a file, a watch descriptor given back between them.
      */
     @ParameterizedTest
     @CsvSource({"memstate, uffd", "memstate, mprotect", "kernelwrites, mprotect", "mapchurn, mprotect", "threads, uffd",
             "threadchurn, uffd", "pipes, uffd", "timers, uffd", "names, uffd",
             "sockets, uffd", "inet, uffd", "tree, uffd", "pipeline, uffd", "sharedanon, uffd",
-            "zombies, uffd", "sysvipc, uffd", "fifos, uffd"})
+            "zombies, uffd", "sysvipc, uffd", "fifos, uffd", "inotify, uffd"})
     void aRandomCheckpointOfAnIncrementalChainRestoresAndPassesItsSelfCheck(String name, String tracking) throws Exception {
         Path journal = dir.resolve("journal");
         Path verify = dir.resolve("verify");

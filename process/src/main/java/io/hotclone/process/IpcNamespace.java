@@ -84,7 +84,16 @@ public final class IpcNamespace implements AutoCloseable {
 
     /** Runs {@code work} on the thread in the namespace and returns its result; what it throws is thrown here. */
     public <T> T call(Supplier<T> work) {
-        Future<T> done = thread.submit(work::get);
+        return result(submit(work));
+    }
+
+    /** Starts {@code work} on the thread in the namespace; {@link #result} waits for it. */
+    public <T> Future<T> submit(Supplier<T> work) {
+        return thread.submit(work::get);
+    }
+
+    /** What {@code done}, work {@link #submit}ted here, returned; what it threw is thrown here. */
+    public <T> T result(Future<T> done) {
         try {
             return done.get();
         } catch (ExecutionException e) {

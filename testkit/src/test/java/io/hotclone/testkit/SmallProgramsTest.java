@@ -33,7 +33,8 @@ class SmallProgramsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"counter", "mapchurn", "kernelwrites", "eventfds", "epolls", "threads", "threadchurn", "pipes",
-            "timers", "names", "sockets", "inet", "tree", "forkchurn", "sharedanon", "zombies", "sysvipc", "fifos"})
+            "timers", "names", "sockets", "inet", "tree", "forkchurn", "sharedanon", "zombies", "sysvipc", "fifos",
+            "inotify"})
     void passesItsSelfCheckAfterTicking(String program) {
         try (Program p = start(program)) {
             p.awaitTick(3, TIMEOUT);
@@ -102,7 +103,8 @@ class SmallProgramsTest {
             "sharedanon, shared", "sharedanon, contents", "sharedanon, children",
             "zombies, status", "zombies, pid", "zombies, group", "zombies, sigchld",
             "sysvipc, ids", "sysvipc, shm", "sysvipc, detached", "sysvipc, dest", "sysvipc, sem", "sysvipc, msg",
-            "sysvipc, perms", "fifos, data", "fifos, child", "fifos, flags", "fifos, capacity", "fifos, path"})
+            "sysvipc, perms", "fifos, data", "fifos, child", "fifos, flags", "fifos, capacity", "fifos, path",
+            "inotify, wd", "inotify, mask", "inotify, stray", "inotify, flags"})
     void failsItsSelfCheckWhenItsStateIsCorrupted(String program, String kind) {
         try (Program p = start(program, "--self-test-corrupt", kind)) {
             p.awaitTick(2, TIMEOUT);

@@ -7,6 +7,7 @@ import io.hotclone.image.DupFd;
 import io.hotclone.image.EpollFd;
 import io.hotclone.image.EventfdFd;
 import io.hotclone.image.FifoFd;
+import io.hotclone.image.InotifyFd;
 import io.hotclone.image.PipeFd;
 import io.hotclone.image.SignalFd;
 import io.hotclone.image.TimerFd;
@@ -81,6 +82,8 @@ class ImageCodecTest {
                         new byte[16], 53, false, true, true, false, true)),
                 Map.entry("fifo-fd", new FifoFd(5, 04000, true, "/run/app.fifo", new FileIdentity(0xfe00, 42, 0, 0), 0640,
                         1 << 17, new byte[] {7, 8, 9})),
+                Map.entry("inotify-fd", new InotifyFd(6, 04000, true, List.of(new InotifyFd.Watch(1, "/srv/app", 0x300),
+                        new InotifyFd.Watch(3, "/srv/app/conf", 0x80000002)))),
                 Map.entry("zombie", Images.zombie()),
                 Map.entry("sysv-shm", Images.ipc().get(0)),
                 Map.entry("sysv-sem", Images.ipc().get(1)),

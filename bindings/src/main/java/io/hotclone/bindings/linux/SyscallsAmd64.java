@@ -149,4 +149,8 @@ public final class SyscallsAmd64 {
     public static final int SYS_msgsnd = 69;
     public static final int SYS_msgctl = 71;
     public static final int SYS_mknodat = 0x103;
+    public static final int SYS_inotify_init1 = 0x126;
+    public static final int SYS_inotify_add_watch = 254;
+    public static final int SYS_inotify_rm_watch = 255;
+    public static final int SYS_open_by_handle_at = 0x130;
 }
