@@ -120,9 +120,27 @@ final class ProgramBarrier implements AutoCloseable {
         members.reversed().forEach(m -> m.threads().release());
     }
 
-    /** Lets go of the processes still held (an abort path) and frees their buffers. */
+    /**
+     * Lets go of the processes still held (an abort path) and frees their buffers: each one, the
+     * program's first process last, whatever closing another threw (which is thrown after), so
+     * that a child gone meanwhile never leaves the others traced.
+     */
     @Override
     public void close() {
-        members.reversed().forEach(m -> m.threads().close());
+        RuntimeException failure = null;
+        for (Member m : members.reversed()) {
+            try {
+                m.threads().close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 }

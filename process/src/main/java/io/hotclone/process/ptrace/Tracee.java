@@ -373,10 +373,10 @@ public final class Tracee implements AutoCloseable {
     /** Frees the buffers of a thread that is gone: nothing is left to detach. */
     void forget() {
         attached = false;
-        arena.close();
+        freeBuffers();
     }
 
-    /** Detaches if still attached (an abort path), then frees the buffers. */
+    /** Detaches if still attached (an abort path), then frees the buffers; once forgotten, does nothing. */
     @Override
     public void close() {
         if (attached) {
@@ -386,6 +386,12 @@ public final class Tracee implements AutoCloseable {
                 // The thread is gone or not stopped; nothing is left to let go.
             }
         }
-        arena.close();
+        freeBuffers();
+    }
+
+    private void freeBuffers() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
     }
 }
