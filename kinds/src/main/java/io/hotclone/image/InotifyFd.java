@@ -162,6 +162,10 @@ public record InotifyFd(int fd, int flags, boolean closeOnExec, List<Watch> watc
             for (; next < w.wd(); next++) {
                 long taken = remote.check("inotify_add_watch(" + spare + ") to pass watch descriptor " + next + " for fd "
                         + fd, SYS_inotify_add_watch, got, spareAddress, IN_ACCESS);
+                if (taken != next) { // the spare file is one a watch made before watches (through another path)
+                    throw new HotcloneException("cannot restore fd " + fd + ": to pass watch descriptor " + next + ", a"
+                            + " watch of " + spare + " came back as " + taken + ", a descriptor the program holds");
+                }
                 remote.check("inotify_rm_watch(" + taken + ") for fd " + fd, SYS_inotify_rm_watch, got, taken);
                 spent = true;
             }

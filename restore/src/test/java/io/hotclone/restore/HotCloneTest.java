@@ -287,8 +287,10 @@ class HotCloneTest {
      * once it has printed a tick that continues from the last checkpoint (not from the start).
      */
     private static Program killAndRestore(Program program, Supplier<Restorer.Result> restore) {
-        long last = program.lastTick();
         program.kill9();
+        // Read once it is dead: a tick it printed between a read before and the kill would be missed
+        // (the restored program writes its ticks over the original's, from the checkpoint's offset).
+        long last = program.lastTick();
         long outputBefore = program.stdoutSize();
         Program restored = Program.adopt(restore.get().pid(), program.stdout(), outputBefore);
         try {

@@ -126,8 +126,8 @@ class SwitchTest {
         Path verify = dir.resolve("verify");
         try (Program program = Program.start(dir, memstate(verify))) {
             long seq = checkpoint(program);
-            long last = program.lastTick();
             program.kill9();
+            long last = program.lastTick(); // once it is dead: none printed after is missed
             long outputBefore = program.stdoutSize();
             Scripted election = new Scripted();
             election.won = OptionalLong.of(2);
